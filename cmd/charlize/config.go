@@ -1,0 +1,126 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// config is everything Charlize reads from its environment. It is built
+// once, by loadConfig; no other code reads the environment.
+type config struct {
+	SigningSecret   string
+	BotToken        string
+	SlackAPIURL     string
+	RedisURL        string
+	DataDir         string
+	Addr            string
+	LogLevel        slog.Level
+	LogFormat       string
+	AccountsFile    string
+	Regions         []string
+	AWSRegion       string
+	AWSEndpointURL  string
+	ShutdownTimeout time.Duration
+}
+
+// envVar documents one variable; the same table drives --help.
+type envVar struct {
+	name, meaning string
+}
+
+var envVars = []envVar{
+	{"SLACK_SIGNING_SECRET", "required for serve: verifies every request from Slack (app settings → Basic Information)"},
+	{"SLACK_BOT_TOKEN", "single-workspace mode: the bot token (xoxb-…)"},
+	{"SLACK_API_URL", "base URL of Slack's Web API (default https://slack.com/api/); tests and local fakes point it elsewhere"},
+	{"REDIS_URL", "when set (redis://… or rediss://…), all state lives in Redis; when unset, in the embedded store"},
+	{"CHARLIZE_DATA_DIR", "folder of the embedded store's file (default ./data)"},
+	{"CHARLIZE_ADDR", "listen address (default :3000; PORT is honoured as platforms set it)"},
+	{"LOG_LEVEL", "debug, info (default), warn or error"},
+	{"LOG_FORMAT", "json (default) or text"},
+	{"CHARLIZE_ACCOUNTS_FILE", "YAML list of AWS accounts, roles and regions (default: one account from the ambient credentials)"},
+	{"CHARLIZE_REGIONS", "comma-separated regions for the default account (default AWS_REGION)"},
+	{"AWS_REGION", "AWS region of the ambient credentials; AWS_* variables work as in every AWS SDK"},
+	{"AWS_ENDPOINT_URL", "send AWS calls to another endpoint (the EC2/STS simulator in tests and demos)"},
+}
+
+const defaultSlackAPIURL = "https://slack.com/api/"
+
+// loadConfig reads the environment through getenv and reports every
+// missing or invalid variable at once, so one restart fixes them all.
+func loadConfig(getenv func(string) string) (config, error) {
+	c := config{
+		SigningSecret:   getenv("SLACK_SIGNING_SECRET"),
+		BotToken:        getenv("SLACK_BOT_TOKEN"),
+		SlackAPIURL:     orDefault(getenv("SLACK_API_URL"), defaultSlackAPIURL),
+		RedisURL:        getenv("REDIS_URL"),
+		DataDir:         orDefault(getenv("CHARLIZE_DATA_DIR"), "./data"),
+		Addr:            getenv("CHARLIZE_ADDR"),
+		LogFormat:       strings.ToLower(orDefault(getenv("LOG_FORMAT"), "json")),
+		AccountsFile:    getenv("CHARLIZE_ACCOUNTS_FILE"),
+		AWSRegion:       getenv("AWS_REGION"),
+		AWSEndpointURL:  getenv("AWS_ENDPOINT_URL"),
+		ShutdownTimeout: 10 * time.Second,
+	}
+	var problems []string
+	bad := func(name, format string, args ...any) {
+		problems = append(problems, name+": "+fmt.Sprintf(format, args...))
+	}
+
+	if c.SigningSecret == "" {
+		bad("SLACK_SIGNING_SECRET", "missing; it verifies that requests come from Slack (app settings → Basic Information → Signing Secret)")
+	}
+	if c.BotToken != "" && !strings.HasPrefix(c.BotToken, "xoxb-") {
+		bad("SLACK_BOT_TOKEN", "must be a bot token starting with xoxb-")
+	}
+	if u, err := url.Parse(c.SlackAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("SLACK_API_URL", "must be an http(s) URL")
+	} else if !strings.HasSuffix(c.SlackAPIURL, "/") {
+		c.SlackAPIURL += "/" // slack-go appends method names to it
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			bad("REDIS_URL", "must start with redis:// or rediss://")
+		}
+	}
+	if c.Addr == "" {
+		if port := getenv("PORT"); port != "" {
+			c.Addr = ":" + port
+		} else {
+			c.Addr = ":3000"
+		}
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(orDefault(getenv("LOG_LEVEL"), "info"))); err != nil {
+		bad("LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		bad("LOG_FORMAT", "must be json or text")
+	}
+	for _, r := range strings.Split(getenv("CHARLIZE_REGIONS"), ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			c.Regions = append(c.Regions, r)
+		}
+	}
+	if len(c.Regions) == 0 && c.AWSRegion != "" {
+		c.Regions = []string{c.AWSRegion}
+	}
+	if c.AWSEndpointURL != "" {
+		if u, err := url.Parse(c.AWSEndpointURL); err != nil || u.Host == "" {
+			bad("AWS_ENDPOINT_URL", "must be a URL")
+		}
+	}
+	if len(problems) > 0 {
+		return c, errors.New("configuration:\n  " + strings.Join(problems, "\n  ") + "\n(see charlize serve --help)")
+	}
+	return c, nil
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

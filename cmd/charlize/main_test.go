@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/handlers/slacktest"
+)
+
+const testSecret = "main-test-signing-secret"
+
+// syncBuffer is an io.Writer the app logs into while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// app is Charlize started through run, as main starts it.
+type app struct {
+	url    string
+	logs   *syncBuffer
+	stop   context.CancelFunc
+	exited chan error
+}
+
+// mustStart runs the app with env on a free port and waits until /healthz
+// answers.
+func mustStart(t *testing.T, env map[string]string) *app {
+	t.Helper()
+	base := map[string]string{
+		"SLACK_SIGNING_SECRET": testSecret,
+		"CHARLIZE_ADDR":        "127.0.0.1:0",
+		"CHARLIZE_DATA_DIR":    t.TempDir(),
+		"LOG_FORMAT":           "json",
+	}
+	for k, v := range env {
+		base[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &app{logs: &syncBuffer{}, stop: cancel, exited: make(chan error, 1)}
+	go func() { a.exited <- run(ctx, []string{"serve"}, func(k string) string { return base[k] }, io.Discard, a.logs) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-a.exited:
+		case <-time.After(15 * time.Second):
+			t.Error("app did not stop within 15s")
+		}
+	})
+
+	deadline := time.Now().Add(10 * time.Second)
+	for a.url == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("app did not start; logs:\n%s", a.logs)
+		}
+		select {
+		case err := <-a.exited:
+			t.Fatalf("run exited early: %v; logs:\n%s", err, a.logs)
+		case <-time.After(20 * time.Millisecond):
+		}
+		sc := bufio.NewScanner(strings.NewReader(a.logs.String()))
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "charlize listening" {
+				a.url = "http://" + line.Addr
+			}
+		}
+	}
+	for {
+		resp, err := http.Get(a.url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return a
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz never answered 200: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func mustGetStatus(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestServeAnswersSignedHelp(t *testing.T) {
+	a := mustStart(t, nil)
+	req := slacktest.FormRequest(a.url+"/slack/commands", testSecret, slacktest.Command("T0001", "U0001", "help", "http://127.0.0.1:1/r"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var msg slack.WebhookMessage
+	if err := json.NewDecoder(resp.Body).Decode(&msg); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("help = %d, decode err %v", resp.StatusCode, err)
+	}
+	if msg.ResponseType != "ephemeral" || msg.Blocks == nil || len(msg.Blocks.BlockSet) == 0 {
+		t.Errorf("help = %+v, want an ephemeral Block Kit message", msg)
+	}
+	unsigned, _ := http.NewRequest(http.MethodPost, a.url+"/slack/commands", strings.NewReader("text=help"))
+	resp2, err := http.DefaultClient.Do(unsigned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if resp2.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unsigned command = %d, want 401", resp2.StatusCode)
+	}
+	if got := mustGetStatus(t, a.url+"/readyz"); got != http.StatusOK {
+		t.Errorf("/readyz on the embedded store = %d, want 200", got)
+	}
+	if got := mustGetStatus(t, a.url+"/metrics"); got != http.StatusOK {
+		t.Errorf("/metrics = %d, want 200", got)
+	}
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	a := mustStart(t, nil)
+	a.stop()
+	select {
+	case err := <-a.exited:
+		if err != nil {
+			t.Errorf("run after cancel = %v, want nil (exit 0)", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not return after its context was cancelled")
+	}
+	a.exited <- nil // let Cleanup's wait return
+	if _, err := http.Get(a.url + "/healthz"); err == nil {
+		t.Error("server still accepting after shutdown")
+	}
+}
+
+// /readyz follows Redis going away and coming back, with no restart.
+func TestReadyzFollowsRedis(t *testing.T) {
+	mr := miniredis.RunT(t)
+	a := mustStart(t, map[string]string{"REDIS_URL": "redis://" + mr.Addr()})
+	if got := mustGetStatus(t, a.url+"/readyz"); got != http.StatusOK {
+		t.Fatalf("/readyz with Redis up = %d, want 200", got)
+	}
+	mr.Close()
+	if got := mustGetStatus(t, a.url+"/readyz"); got != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with Redis down = %d, want 503", got)
+	}
+	if err := mr.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for mustGetStatus(t, a.url+"/readyz") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz did not return to 200 after Redis came back")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestConfigErrorsListEverything(t *testing.T) {
+	env := map[string]string{
+		"SLACK_BOT_TOKEN": "xoxp-user-token",
+		"REDIS_URL":       "http://nope",
+		"LOG_LEVEL":       "loud",
+		"LOG_FORMAT":      "xml",
+		"SLACK_API_URL":   "ftp://x",
+	}
+	err := run(context.Background(), nil, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("run with bad configuration succeeded")
+	}
+	for _, name := range []string{"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "REDIS_URL", "LOG_LEVEL", "LOG_FORMAT", "SLACK_API_URL"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("config error does not name %s:\n%v", name, err)
+		}
+	}
+	if strings.Contains(err.Error(), "xoxp-user-token") {
+		t.Error("config error repeats a token")
+	}
+}
+
+func TestSubcommands(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantOut string
+		wantErr bool
+	}{
+		{args: []string{"version"}, wantOut: "charlize dev"},
+		{args: []string{"serve", "--help"}, wantOut: "SLACK_SIGNING_SECRET"},
+		{args: []string{"--help"}, wantOut: "SLACK_SIGNING_SECRET"},
+		{args: []string{"help"}, wantOut: "charlize version"},
+		{args: []string{"frobnicate"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out bytes.Buffer
+			err := run(context.Background(), tt.args, func(string) string { return "" }, &out, io.Discard)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("run(%q) error = %v, wantErr %v", tt.args, err, tt.wantErr)
+			}
+			if !strings.Contains(out.String(), tt.wantOut) {
+				t.Errorf("run(%q) printed %q, want %q in it", tt.args, out.String(), tt.wantOut)
+			}
+		})
+	}
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/charlize-app/charlize/handlers"
+	"github.com/charlize-app/charlize/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// run is the whole program; main only supplies the process's environment.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	sub := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:]
+	}
+	switch sub {
+	case "serve":
+		return serveCommand(ctx, args, getenv, stdout, stderr)
+	case "version":
+		return versionCommand(args, stdout, stderr)
+	case "help":
+		usage(stdout)
+		return nil
+	default:
+		usage(stderr)
+		return fmt.Errorf("unknown command %q", sub)
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Charlize operates AWS EC2 from Slack.
+
+Usage:
+  charlize [serve]    run the server (the default)
+  charlize version    print the version
+  charlize <command> --help
+`)
+}
+
+func versionCommand(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(fs.Output(), "Usage: charlize version\n\nPrints the version and Go runtime.") }
+	if err := fs.Parse(args); err != nil {
+		return flagErr(err)
+	}
+	goVersion := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goVersion = bi.GoVersion
+	}
+	fmt.Fprintf(stdout, "charlize %s (%s)\n", version, goVersion)
+	return nil
+}
+
+// flagErr turns --help into a clean exit.
+func flagErr(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+func serveCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: charlize serve\n\nRuns the Slack app. Configuration comes from the environment:")
+		for _, v := range envVars {
+			fmt.Fprintf(fs.Output(), "  %-24s %s\n", v.name, v.meaning)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagErr(err)
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+
+	st, err := openStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := handlers.NewMetrics(reg)
+	dispatcher := handlers.NewDispatcher(handlers.DispatcherOptions{Log: log})
+	e := handlers.NewServer(handlers.Config{SigningSecret: cfg.SigningSecret}, log, st, dispatcher, reg, metrics)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("charlize listening", "addr", ln.Addr().String(), "store", storeKind(cfg), "version", version)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	// Stop accepting, let in-flight requests finish (bounded), then the
+	// deferred Close releases the store.
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func openStore(cfg config) (store.Store, error) {
+	if cfg.RedisURL != "" {
+		r, err := store.OpenRedis(cfg.RedisURL, store.RedisOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("open redis store: %w", err)
+		}
+		return r, nil
+	}
+	e, err := store.OpenEmbedded(cfg.DataDir, store.EmbeddedOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("open embedded store in %s: %w", cfg.DataDir, err)
+	}
+	return e, nil
+}
+
+func storeKind(cfg config) string {
+	if cfg.RedisURL != "" {
+		return "redis"
+	}
+	return "embedded"
+}

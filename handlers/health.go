@@ -1,0 +1,30 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+type healthBody struct {
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// healthz says the process is alive; it checks nothing else.
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, healthBody{Status: "ok"})
+}
+
+// readyz says whether the store answers, so a load balancer stops sending
+// Slack traffic to a replica that could not keep its promises.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, healthBody{Status: "unavailable", Reason: err.Error()})
+	}
+	return c.JSON(http.StatusOK, healthBody{Status: "ready"})
+}

@@ -1,0 +1,56 @@
+package handlers
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are Charlize's Prometheus series. They are registered on a
+// registry built in run, never on the global one.
+type Metrics struct {
+	requests             *prometheus.CounterVec
+	latency              *prometheus.HistogramVec
+	verificationFailures *prometheus.CounterVec
+	awsCalls             *prometheus.CounterVec
+	awsLatency           *prometheus.HistogramVec
+	actions              *prometheus.CounterVec
+}
+
+// NewMetrics creates the series and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "charlize_http_requests_total", Help: "HTTP requests by route and status.",
+		}, []string{"route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "charlize_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route"}),
+		verificationFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "charlize_slack_verification_failures_total", Help: "Slack requests refused for their signature, by reason.",
+		}, []string{"reason"}),
+		awsCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "charlize_aws_calls_total", Help: "AWS API calls by operation and outcome.",
+		}, []string{"operation", "outcome"}),
+		awsLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "charlize_aws_call_duration_seconds", Help: "AWS API call latency by operation.",
+		}, []string{"operation"}),
+		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "charlize_actions_total", Help: "EC2 actions by kind and result.",
+		}, []string{"action", "result"}),
+	}
+	reg.MustRegister(m.requests, m.latency, m.verificationFailures, m.awsCalls, m.awsLatency, m.actions)
+	return m
+}
+
+// ObserveAWS records one AWS call; ec2ops calls it through its Observe hook.
+func (m *Metrics) ObserveAWS(op, outcome string, d time.Duration) {
+	m.awsCalls.WithLabelValues(op, outcome).Inc()
+	m.awsLatency.WithLabelValues(op).Observe(d.Seconds())
+}
+
+// ObserveAction records one EC2 action's result.
+func (m *Metrics) ObserveAction(action, result string) {
+	m.actions.WithLabelValues(action, result).Inc()
+}

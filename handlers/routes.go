@@ -1,0 +1,30 @@
+package handlers
+
+import (
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// routes lists every endpoint and its middleware in one place.
+func (s *Server) routes(e *echo.Echo) {
+	// Outermost first: a panic anywhere becomes a 500 with a log line, and
+	// every request gets an id, one log line and its metrics.
+	e.Use(
+		middleware.RequestID(),
+		s.observe,
+		middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true, LogErrorFunc: s.logPanic}),
+	)
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
+
+	// Everything Slack POSTs is size-limited, then signature-verified on the
+	// raw body before any handler reads it.
+	slack := e.Group("/slack", s.limitBody, s.verifySlack)
+	slack.POST("/commands", s.postCommand)
+	slack.POST("/interactions", s.postInteraction)
+	slack.POST("/options", s.postOptions)
+	slack.POST("/events", s.postEvent)
+}

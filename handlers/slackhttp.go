@@ -1,0 +1,80 @@
+package handlers
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+)
+
+// These are the HTTP adapters: decode, dispatch, write the ack. The
+// signature middleware has already verified the body.
+
+func (s *Server) postCommand(c echo.Context) error {
+	cmd, err := slack.SlashCommandParse(c.Request())
+	if err != nil || cmd.TeamID == "" || cmd.UserID == "" {
+		return echo.NewHTTPError(http.StatusBadRequest, "malformed slash command")
+	}
+	return writeAck(c, s.dispatcher.Command(c.Request().Context(), cmd))
+}
+
+func (s *Server) postInteraction(c echo.Context) error {
+	cb, err := decodeInteraction(c)
+	if err != nil {
+		return err
+	}
+	return writeAck(c, s.dispatcher.Interaction(c.Request().Context(), cb))
+}
+
+func (s *Server) postOptions(c echo.Context) error {
+	cb, err := decodeInteraction(c)
+	if err != nil {
+		return err
+	}
+	return writeAck(c, s.dispatcher.Options(c.Request().Context(), cb))
+}
+
+func (s *Server) postEvent(c echo.Context) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "could not read body")
+	}
+	ev, err := slackevents.ParseEvent(body, slackevents.OptionNoVerifyToken())
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "malformed event")
+	}
+	retry, _ := strconv.Atoi(c.Request().Header.Get("X-Slack-Retry-Num"))
+	return writeAck(c, s.dispatcher.Event(c.Request().Context(), ev, retry))
+}
+
+// decodeInteraction reads the form field "payload" that carries the JSON of
+// block_actions, view_submission and block_suggestion requests.
+func decodeInteraction(c echo.Context) (slack.InteractionCallback, error) {
+	var cb slack.InteractionCallback
+	payload := c.FormValue("payload")
+	if payload == "" {
+		return cb, echo.NewHTTPError(http.StatusBadRequest, "missing payload")
+	}
+	if err := json.Unmarshal([]byte(payload), &cb); err != nil {
+		return cb, echo.NewHTTPError(http.StatusBadRequest, "malformed payload")
+	}
+	if cb.Team.ID == "" || cb.User.ID == "" {
+		return cb, echo.NewHTTPError(http.StatusBadRequest, "payload lacks team or user")
+	}
+	return cb, nil
+}
+
+func writeAck(c echo.Context, a Ack) error {
+	switch body := a.Body.(type) {
+	case nil:
+		return c.NoContent(http.StatusOK)
+	case string:
+		return c.String(http.StatusOK, body)
+	default:
+		return c.JSON(http.StatusOK, body)
+	}
+}

@@ -1,0 +1,115 @@
+// Package store keeps Charlize's state: Slack installations, short-lived
+// flow sessions, once-only claims, OAuth state values and the audit log.
+// It defines the contract (Store) with its value types and sentinel errors,
+// and two implementations that pass one conformance suite (storetest):
+// Redis for production and an embedded bbolt file as the zero-config
+// default. It does not encrypt anything; callers that keep secrets wrap it.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors; callers test them with errors.Is.
+var (
+	// ErrNotFound means the value is missing, expired or already consumed.
+	ErrNotFound = errors.New("store: not found")
+	// ErrUnavailable means the backing service cannot be reached.
+	ErrUnavailable = errors.New("store: unavailable")
+)
+
+// DefaultAuditLimit bounds the audit log when no limit is configured.
+const DefaultAuditLimit = 100_000
+
+// Installation is one Slack workspace's (or Enterprise Grid org's) install.
+type Installation struct {
+	// Key is TeamKey(teamID) or EnterpriseKey(enterpriseID).
+	Key                 string    `json:"key"`
+	TeamID              string    `json:"team_id,omitempty"`
+	TeamName            string    `json:"team_name,omitempty"`
+	EnterpriseID        string    `json:"enterprise_id,omitempty"`
+	IsEnterpriseInstall bool      `json:"is_enterprise_install,omitempty"`
+	AppID               string    `json:"app_id,omitempty"`
+	BotUserID           string    `json:"bot_user_id,omitempty"`
+	BotToken            string    `json:"bot_token"`
+	BotTokenExpiresAt   time.Time `json:"bot_token_expires_at,omitempty"`
+	RefreshToken        string    `json:"refresh_token,omitempty"`
+	Scopes              []string  `json:"scopes,omitempty"`
+	InstallerUserID     string    `json:"installer_user_id,omitempty"`
+	InstalledAt         time.Time `json:"installed_at"`
+}
+
+// TeamKey is the installation key of a workspace-level install.
+func TeamKey(teamID string) string { return "team:" + teamID }
+
+// EnterpriseKey is the installation key of an org-wide Enterprise Grid install.
+func EnterpriseKey(enterpriseID string) string { return "enterprise:" + enterpriseID }
+
+// Session is short-lived flow state (a picker, a list page, a pending
+// confirmation) referenced from Slack payloads by ID.
+type Session struct {
+	ID     string `json:"id"`
+	TeamID string `json:"team_id"`
+	Data   []byte `json:"data"`
+}
+
+// AuditEntry records one attempted action and what became of it.
+type AuditEntry struct {
+	Time         time.Time     `json:"time"`
+	RequestID    string        `json:"request_id,omitempty"`
+	TeamID       string        `json:"team_id,omitempty"`
+	ChannelID    string        `json:"channel_id,omitempty"`
+	UserID       string        `json:"user_id,omitempty"`
+	Account      string        `json:"account,omitempty"`
+	Region       string        `json:"region,omitempty"`
+	InstanceID   string        `json:"instance_id,omitempty"`
+	InstanceName string        `json:"instance_name,omitempty"`
+	Action       string        `json:"action"`
+	Decision     string        `json:"decision,omitempty"` // allowed, refused, approved, denied
+	Rule         string        `json:"rule,omitempty"`
+	Result       string        `json:"result,omitempty"` // done, failed, pending
+	Error        string        `json:"error,omitempty"`
+	Duration     time.Duration `json:"duration,omitempty"`
+}
+
+// Store is everything Charlize keeps. Implementations are safe for
+// concurrent use, and expired values are never returned.
+type Store interface {
+	SaveInstallation(ctx context.Context, inst Installation) error
+	// Installation returns ErrNotFound when key has no installation.
+	Installation(ctx context.Context, key string) (Installation, error)
+	// DeleteInstallation is a no-op when key has no installation.
+	DeleteInstallation(ctx context.Context, key string) error
+
+	PutSession(ctx context.Context, s Session, ttl time.Duration) error
+	// Session returns ErrNotFound when id is unknown or expired.
+	Session(ctx context.Context, id string) (Session, error)
+	DeleteSession(ctx context.Context, id string) error
+	// DeleteTeamSessions removes every session of teamID (on uninstall).
+	DeleteTeamSessions(ctx context.Context, teamID string) error
+
+	// Claim makes holder the owner of key for ttl unless someone already
+	// owns it. Exactly one of any number of concurrent callers wins.
+	// won reports whether this caller owns it; current is the owner.
+	Claim(ctx context.Context, key, holder string, ttl time.Duration) (won bool, current string, err error)
+	// ReleaseClaim frees key if holder still owns it.
+	ReleaseClaim(ctx context.Context, key, holder string) error
+
+	// PutOAuthState stores a single-use OAuth state value.
+	PutOAuthState(ctx context.Context, state string, data []byte, ttl time.Duration) error
+	// ConsumeOAuthState returns the state's data and deletes it; a second
+	// call, an unknown or an expired state returns ErrNotFound.
+	ConsumeOAuthState(ctx context.Context, state string) ([]byte, error)
+
+	// AppendAudit adds an entry; the oldest entries are dropped past the
+	// store's limit.
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	// RecentAudit returns at most n entries, newest first.
+	RecentAudit(ctx context.Context, n int) ([]AuditEntry, error)
+
+	// Ping reports whether the store can serve requests (readiness).
+	Ping(ctx context.Context) error
+	Close() error
+}
