@@ -1,0 +1,649 @@
+// Package storetest is the conformance suite that every store.Store
+// implementation must pass, plus shared benchmarks and a manual clock.
+// It holds no implementation of its own; each implementation's tests call
+// Run with a function that opens a fresh, empty store.
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/charlize-app/charlize/store"
+)
+
+// Harness is one fresh, empty store under test.
+type Harness struct {
+	Store store.Store
+	// Advance moves the store's clock forward by d: a fake clock, a
+	// miniredis FastForward, or a real sleep.
+	Advance func(d time.Duration)
+	// AuditLimit is the audit bound the store was opened with. Keep it
+	// small (say 5) so the bound test stays quick.
+	AuditLimit int
+}
+
+// Lifetimes used by the suite. shortTTL is short because against a real
+// Redis Advance sleeps; longTTL outlives any test.
+const (
+	shortTTL = 500 * time.Millisecond
+	pastTTL  = shortTTL + 100*time.Millisecond
+	longTTL  = time.Hour
+)
+
+// Run runs every conformance test against stores made by open. Each test
+// gets its own store and may run in parallel with the others, so open
+// must be safe to call concurrently, return an isolated store, and
+// arrange (with t.Cleanup) to close it.
+func Run(t *testing.T, open func(t *testing.T) Harness) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, h Harness)
+	}{
+		{"InstallationRoundTrip", testInstallationRoundTrip},
+		{"InstallationOverwrite", testInstallationOverwrite},
+		{"InstallationDelete", testInstallationDelete},
+		{"InstallationNotFound", testInstallationNotFound},
+		{"InstallationEnterpriseKeyDistinct", testInstallationEnterpriseKeyDistinct},
+		{"SessionRoundTrip", testSessionRoundTrip},
+		{"SessionNotFound", testSessionNotFound},
+		{"SessionExpiry", testSessionExpiry},
+		{"SessionDelete", testSessionDelete},
+		{"DeleteTeamSessions", testDeleteTeamSessions},
+		{"ClaimFirstWins", testClaimFirstWins},
+		{"ClaimExpiry", testClaimExpiry},
+		{"ReleaseClaim", testReleaseClaim},
+		{"ClaimRace", testClaimRace},
+		{"OAuthStateConsumeOnce", testOAuthStateConsumeOnce},
+		{"OAuthStateUnknown", testOAuthStateUnknown},
+		{"OAuthStateExpired", testOAuthStateExpired},
+		{"OAuthStateRace", testOAuthStateRace},
+		{"AuditRoundTrip", testAuditRoundTrip},
+		{"AuditFewerThanAsked", testAuditFewerThanAsked},
+		{"AuditBound", testAuditBound},
+		{"Ping", testPing},
+		{"ConcurrentMixedUse", testConcurrentMixedUse},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+// opts compares stored values: times by instant (JSON round trips change
+// the location and drop the monotonic reading), nil and empty alike.
+var opts = cmp.Options{
+	cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) }),
+	cmpopts.EquateEmpty(),
+}
+
+func testInstallationRoundTrip(t *testing.T, h Harness) {
+	want := fullInstallation("T1")
+	mustSaveInstallation(t, h.Store, want)
+	got := mustInstallation(t, h.Store, want.Key)
+	if diff := cmp.Diff(want, got, opts); diff != "" {
+		t.Errorf("Installation(%q) mismatch (-want +got):\n%s", want.Key, diff)
+	}
+}
+
+func testInstallationOverwrite(t *testing.T, h Harness) {
+	first := fullInstallation("T1")
+	mustSaveInstallation(t, h.Store, first)
+	second := first
+	second.BotToken = "xoxb-rotated"
+	second.Scopes = []string{"commands"}
+	mustSaveInstallation(t, h.Store, second)
+	got := mustInstallation(t, h.Store, first.Key)
+	if diff := cmp.Diff(second, got, opts); diff != "" {
+		t.Errorf("Installation(%q) after overwrite mismatch (-want +got):\n%s", first.Key, diff)
+	}
+}
+
+func testInstallationDelete(t *testing.T, h Harness) {
+	inst := fullInstallation("T1")
+	mustSaveInstallation(t, h.Store, inst)
+	if err := h.Store.DeleteInstallation(t.Context(), inst.Key); err != nil {
+		t.Fatalf("DeleteInstallation(%q) = %v, want nil", inst.Key, err)
+	}
+	if _, err := h.Store.Installation(t.Context(), inst.Key); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Installation(%q) after delete = %v, want ErrNotFound", inst.Key, err)
+	}
+	if err := h.Store.DeleteInstallation(t.Context(), inst.Key); err != nil {
+		t.Errorf("DeleteInstallation(%q) twice = %v, want nil", inst.Key, err)
+	}
+}
+
+func testInstallationNotFound(t *testing.T, h Harness) {
+	for _, key := range []string{store.TeamKey("T404"), store.EnterpriseKey("E404")} {
+		if _, err := h.Store.Installation(t.Context(), key); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Installation(%q) = %v, want ErrNotFound", key, err)
+		}
+	}
+}
+
+func testInstallationEnterpriseKeyDistinct(t *testing.T, h Harness) {
+	// The same id as team and as enterprise must be two installations.
+	team := fullInstallation("X1")
+	org := fullInstallation("X1")
+	org.Key = store.EnterpriseKey("X1")
+	org.IsEnterpriseInstall = true
+	org.BotToken = "xoxb-org"
+	mustSaveInstallation(t, h.Store, team)
+	mustSaveInstallation(t, h.Store, org)
+
+	if got := mustInstallation(t, h.Store, team.Key); got.BotToken != team.BotToken {
+		t.Errorf("Installation(%q).BotToken = %q, want %q", team.Key, got.BotToken, team.BotToken)
+	}
+	if got := mustInstallation(t, h.Store, org.Key); got.BotToken != org.BotToken {
+		t.Errorf("Installation(%q).BotToken = %q, want %q", org.Key, got.BotToken, org.BotToken)
+	}
+	if err := h.Store.DeleteInstallation(t.Context(), team.Key); err != nil {
+		t.Fatalf("DeleteInstallation(%q) = %v, want nil", team.Key, err)
+	}
+	if _, err := h.Store.Installation(t.Context(), org.Key); err != nil {
+		t.Errorf("Installation(%q) after deleting %q = %v, want nil", org.Key, team.Key, err)
+	}
+}
+
+func testSessionRoundTrip(t *testing.T, h Harness) {
+	want := store.Session{ID: "s1", TeamID: "T1", Data: []byte(`{"page":2}` + "\x00\xff")}
+	mustPutSession(t, h.Store, want, longTTL)
+	got := mustSession(t, h.Store, want.ID)
+	if diff := cmp.Diff(want, got, opts); diff != "" {
+		t.Errorf("Session(%q) mismatch (-want +got):\n%s", want.ID, diff)
+	}
+}
+
+func testSessionNotFound(t *testing.T, h Harness) {
+	if _, err := h.Store.Session(t.Context(), "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Session(%q) = %v, want ErrNotFound", "nope", err)
+	}
+}
+
+func testSessionExpiry(t *testing.T, h Harness) {
+	s := store.Session{ID: "s1", TeamID: "T1", Data: []byte("x")}
+	mustPutSession(t, h.Store, s, shortTTL)
+	mustSession(t, h.Store, s.ID)
+	h.Advance(pastTTL)
+	if _, err := h.Store.Session(t.Context(), s.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Session(%q) after its TTL = %v, want ErrNotFound", s.ID, err)
+	}
+}
+
+func testSessionDelete(t *testing.T, h Harness) {
+	s := store.Session{ID: "s1", TeamID: "T1"}
+	mustPutSession(t, h.Store, s, longTTL)
+	if err := h.Store.DeleteSession(t.Context(), s.ID); err != nil {
+		t.Fatalf("DeleteSession(%q) = %v, want nil", s.ID, err)
+	}
+	if _, err := h.Store.Session(t.Context(), s.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Session(%q) after delete = %v, want ErrNotFound", s.ID, err)
+	}
+	if err := h.Store.DeleteSession(t.Context(), "never-existed"); err != nil {
+		t.Errorf("DeleteSession(%q) = %v, want nil", "never-existed", err)
+	}
+}
+
+func testDeleteTeamSessions(t *testing.T, h Harness) {
+	ctx := t.Context()
+	for _, s := range []store.Session{
+		{ID: "a1", TeamID: "TA"},
+		{ID: "a2", TeamID: "TA"},
+		{ID: "b1", TeamID: "TB"},
+		{ID: "deleted", TeamID: "TA"},
+		{ID: "moved", TeamID: "TA"},
+	} {
+		mustPutSession(t, h.Store, s, longTTL)
+	}
+	mustPutSession(t, h.Store, store.Session{ID: "expired", TeamID: "TA"}, shortTTL)
+	// An id reused by another team belongs to that team now.
+	mustPutSession(t, h.Store, store.Session{ID: "moved", TeamID: "TB"}, longTTL)
+	if err := h.Store.DeleteSession(ctx, "deleted"); err != nil {
+		t.Fatalf("DeleteSession(%q) = %v, want nil", "deleted", err)
+	}
+	// Index entries whose session expired or was deleted must not trip it.
+	h.Advance(pastTTL)
+
+	if err := h.Store.DeleteTeamSessions(ctx, "TA"); err != nil {
+		t.Fatalf("DeleteTeamSessions(%q) = %v, want nil", "TA", err)
+	}
+	for _, id := range []string{"a1", "a2", "expired", "deleted"} {
+		if _, err := h.Store.Session(ctx, id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Session(%q) after DeleteTeamSessions(TA) = %v, want ErrNotFound", id, err)
+		}
+	}
+	for _, id := range []string{"b1", "moved"} {
+		if _, err := h.Store.Session(ctx, id); err != nil {
+			t.Errorf("Session(%q) of team TB after DeleteTeamSessions(TA) = %v, want nil", id, err)
+		}
+	}
+	if err := h.Store.DeleteTeamSessions(ctx, "T-none"); err != nil {
+		t.Errorf("DeleteTeamSessions(%q) = %v, want nil", "T-none", err)
+	}
+}
+
+func testClaimFirstWins(t *testing.T, h Harness) {
+	steps := []struct {
+		key, holder string
+		wantWon     bool
+		wantCurrent string
+	}{
+		{"k1", "alice", true, "alice"},
+		{"k1", "bob", false, "alice"},
+		{"k2", "bob", true, "bob"}, // keys are independent
+		{"k1", "carol", false, "alice"},
+	}
+	for _, st := range steps {
+		mustClaim(t, h.Store, st.key, st.holder, longTTL, st.wantWon, st.wantCurrent)
+	}
+}
+
+func testClaimExpiry(t *testing.T, h Harness) {
+	mustClaim(t, h.Store, "k", "alice", shortTTL, true, "alice")
+	mustClaim(t, h.Store, "k", "bob", shortTTL, false, "alice")
+	h.Advance(pastTTL)
+	mustClaim(t, h.Store, "k", "bob", longTTL, true, "bob")
+}
+
+func testReleaseClaim(t *testing.T, h Harness) {
+	ctx := t.Context()
+	mustClaim(t, h.Store, "k", "alice", longTTL, true, "alice")
+	if err := h.Store.ReleaseClaim(ctx, "k", "mallory"); err != nil {
+		t.Fatalf("ReleaseClaim(k, mallory) = %v, want nil", err)
+	}
+	mustClaim(t, h.Store, "k", "bob", longTTL, false, "alice")
+	if err := h.Store.ReleaseClaim(ctx, "k", "alice"); err != nil {
+		t.Fatalf("ReleaseClaim(k, alice) = %v, want nil", err)
+	}
+	mustClaim(t, h.Store, "k", "bob", longTTL, true, "bob")
+	if err := h.Store.ReleaseClaim(ctx, "unclaimed", "alice"); err != nil {
+		t.Errorf("ReleaseClaim(unclaimed, alice) = %v, want nil", err)
+	}
+}
+
+func testClaimRace(t *testing.T, h Harness) {
+	const n = 50
+	type result struct {
+		holder, current string
+		won             bool
+		err             error
+	}
+	results := make([]result, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			holder := "holder-" + strconv.Itoa(i)
+			<-start
+			won, current, err := h.Store.Claim(t.Context(), "contended", holder, longTTL)
+			results[i] = result{holder: holder, current: current, won: won, err: err}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	var winners []string
+	for _, r := range results {
+		if r.err != nil {
+			t.Fatalf("Claim(contended, %s) = %v, want nil error", r.holder, r.err)
+		}
+		if r.won {
+			winners = append(winners, r.holder)
+		}
+	}
+	if len(winners) != 1 {
+		t.Fatalf("%d concurrent Claims: winners = %v, want exactly one", n, winners)
+	}
+	for _, r := range results {
+		if r.current != winners[0] {
+			t.Errorf("Claim(contended, %s) current = %q, want winner %q", r.holder, r.current, winners[0])
+		}
+	}
+}
+
+func testOAuthStateConsumeOnce(t *testing.T, h Harness) {
+	ctx := t.Context()
+	want := []byte(`{"redirect":"/done"}`)
+	if err := h.Store.PutOAuthState(ctx, "st1", want, longTTL); err != nil {
+		t.Fatalf("PutOAuthState = %v, want nil", err)
+	}
+	got, err := h.Store.ConsumeOAuthState(ctx, "st1")
+	if err != nil {
+		t.Fatalf("ConsumeOAuthState first = %v, want nil", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ConsumeOAuthState data mismatch (-want +got):\n%s", diff)
+	}
+	if _, err := h.Store.ConsumeOAuthState(ctx, "st1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ConsumeOAuthState second = %v, want ErrNotFound", err)
+	}
+}
+
+func testOAuthStateUnknown(t *testing.T, h Harness) {
+	if _, err := h.Store.ConsumeOAuthState(t.Context(), "unknown"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ConsumeOAuthState(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+func testOAuthStateExpired(t *testing.T, h Harness) {
+	if err := h.Store.PutOAuthState(t.Context(), "st1", []byte("x"), shortTTL); err != nil {
+		t.Fatalf("PutOAuthState = %v, want nil", err)
+	}
+	h.Advance(pastTTL)
+	if _, err := h.Store.ConsumeOAuthState(t.Context(), "st1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ConsumeOAuthState(expired) = %v, want ErrNotFound", err)
+	}
+}
+
+func testOAuthStateRace(t *testing.T, h Harness) {
+	const n = 20
+	if err := h.Store.PutOAuthState(t.Context(), "st1", []byte("x"), longTTL); err != nil {
+		t.Fatalf("PutOAuthState = %v, want nil", err)
+	}
+	var consumed atomic.Int32
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			<-start
+			_, err := h.Store.ConsumeOAuthState(t.Context(), "st1")
+			switch {
+			case err == nil:
+				consumed.Add(1)
+			case !errors.Is(err, store.ErrNotFound):
+				t.Errorf("ConsumeOAuthState = %v, want nil or ErrNotFound", err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if got := consumed.Load(); got != 1 {
+		t.Errorf("%d concurrent ConsumeOAuthState: %d succeeded, want 1", n, got)
+	}
+}
+
+func testAuditRoundTrip(t *testing.T, h Harness) {
+	base := time.Date(2025, 3, 14, 15, 9, 26, 535897932, time.FixedZone("CET", 3600))
+	var want []store.AuditEntry
+	for i := range 3 {
+		e := store.AuditEntry{
+			Time:         base.Add(time.Duration(i) * time.Second),
+			RequestID:    "req-" + strconv.Itoa(i),
+			TeamID:       "T1",
+			ChannelID:    "C1",
+			UserID:       "U1",
+			Account:      "123456789012",
+			Region:       "eu-west-1",
+			InstanceID:   "i-0abc",
+			InstanceName: "web-1",
+			Action:       "stop",
+			Decision:     "approved",
+			Rule:         "prod-needs-approval",
+			Result:       "failed",
+			Error:        "UnauthorizedOperation: ec2:StopInstances",
+			Duration:     1234567891 * time.Nanosecond,
+		}
+		mustAppendAudit(t, h.Store, e)
+		want = append([]store.AuditEntry{e}, want...) // newest first
+	}
+	got := mustRecentAudit(t, h.Store, 3)
+	if diff := cmp.Diff(want, got, opts); diff != "" {
+		t.Errorf("RecentAudit(3) mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func testAuditFewerThanAsked(t *testing.T, h Harness) {
+	if got := mustRecentAudit(t, h.Store, 10); len(got) != 0 {
+		t.Errorf("RecentAudit(10) on empty log = %d entries, want 0", len(got))
+	}
+	mustAppendAudit(t, h.Store, store.AuditEntry{Action: "list", RequestID: "r0"})
+	mustAppendAudit(t, h.Store, store.AuditEntry{Action: "list", RequestID: "r1"})
+	tests := []struct {
+		n    int
+		want []string
+	}{
+		{n: 10, want: []string{"r1", "r0"}},
+		{n: 1, want: []string{"r1"}},
+		{n: 0, want: nil},
+	}
+	for _, tc := range tests {
+		got := requestIDs(mustRecentAudit(t, h.Store, tc.n))
+		if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("RecentAudit(%d) request ids mismatch (-want +got):\n%s", tc.n, diff)
+		}
+	}
+}
+
+func testAuditBound(t *testing.T, h Harness) {
+	limit := h.AuditLimit
+	if limit <= 0 || limit > 1000 {
+		t.Fatalf("Harness.AuditLimit = %d, want a small positive bound", limit)
+	}
+	total := limit + 7
+	for i := range total {
+		mustAppendAudit(t, h.Store, store.AuditEntry{Action: "stop", RequestID: "r" + strconv.Itoa(i)})
+	}
+	var want []string
+	for i := total - 1; i >= total-limit; i-- {
+		want = append(want, "r"+strconv.Itoa(i))
+	}
+	got := requestIDs(mustRecentAudit(t, h.Store, total+100))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("RecentAudit after %d appends with limit %d (-want +got):\n%s", total, limit, diff)
+	}
+}
+
+func testPing(t *testing.T, h Harness) {
+	if err := h.Store.Ping(t.Context()); err != nil {
+		t.Errorf("Ping() = %v, want nil", err)
+	}
+}
+
+// testConcurrentMixedUse is for -race: every operation at once, with
+// shared keys, and only the outcomes the contract allows.
+func testConcurrentMixedUse(t *testing.T, h Harness) {
+	const workers, rounds = 8, 15
+	ctx := t.Context()
+	s := h.Store
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for r := range rounds {
+				me := fmt.Sprintf("w%d-r%d", w, r)
+				check := func(op string, err error, allowNotFound bool) {
+					if err != nil && !(allowNotFound && errors.Is(err, store.ErrNotFound)) {
+						t.Errorf("%s (%s) = %v", op, me, err)
+					}
+				}
+				shared := store.TeamKey("T" + strconv.Itoa(r%3))
+				inst := fullInstallation("T" + strconv.Itoa(r%3))
+				inst.Key = shared
+				check("SaveInstallation", s.SaveInstallation(ctx, inst), false)
+				_, err := s.Installation(ctx, shared)
+				check("Installation", err, true) // another worker may have deleted it
+				if r%4 == 0 {
+					check("DeleteInstallation", s.DeleteInstallation(ctx, shared), false)
+				}
+
+				check("PutSession", s.PutSession(ctx, store.Session{ID: me, TeamID: "T" + strconv.Itoa(w%2)}, longTTL), false)
+				_, err = s.Session(ctx, me)
+				check("Session", err, true) // DeleteTeamSessions may race it
+				if r%5 == 0 {
+					check("DeleteTeamSessions", s.DeleteTeamSessions(ctx, "T"+strconv.Itoa(w%2)), false)
+				} else {
+					check("DeleteSession", s.DeleteSession(ctx, me), false)
+				}
+
+				key := "job-" + strconv.Itoa(r%4)
+				won, current, err := s.Claim(ctx, key, me, longTTL)
+				check("Claim", err, false)
+				if won != (current == me) {
+					t.Errorf("Claim(%s, %s) = %v, %q: won must mean current is the caller", key, me, won, current)
+				}
+				if won {
+					check("ReleaseClaim", s.ReleaseClaim(ctx, key, me), false)
+				}
+
+				check("PutOAuthState", s.PutOAuthState(ctx, me, []byte(me), longTTL), false)
+				data, err := s.ConsumeOAuthState(ctx, me)
+				check("ConsumeOAuthState", err, false)
+				if string(data) != me {
+					t.Errorf("ConsumeOAuthState(%s) = %q, want %q", me, data, me)
+				}
+
+				check("AppendAudit", s.AppendAudit(ctx, store.AuditEntry{Action: "mix", RequestID: me}), false)
+				_, err = s.RecentAudit(ctx, 3)
+				check("RecentAudit", err, false)
+				check("Ping", s.Ping(ctx), false)
+			}
+		})
+	}
+	wg.Wait()
+	want := min(workers*rounds, h.AuditLimit)
+	if got := len(mustRecentAudit(t, s, workers*rounds)); got != want {
+		t.Errorf("RecentAudit after %d concurrent appends = %d entries, want %d", workers*rounds, got, want)
+	}
+}
+
+// Benchmark measures the hot paths of the stores made by open: winning a
+// fresh claim, losing a held one, and reading a session.
+func Benchmark(b *testing.B, open func(tb testing.TB) store.Store) {
+	b.Run("Claim", func(b *testing.B) {
+		s := open(b)
+		i := 0
+		for b.Loop() {
+			i++
+			if won, _, err := s.Claim(b.Context(), "bench-"+strconv.Itoa(i), "h", longTTL); err != nil || !won {
+				b.Fatalf("Claim(bench-%d) = %v, %v, want true, nil", i, won, err)
+			}
+		}
+	})
+	b.Run("ClaimHeld", func(b *testing.B) {
+		s := open(b)
+		if _, _, err := s.Claim(b.Context(), "held", "owner", longTTL); err != nil {
+			b.Fatalf("Claim(held) = %v", err)
+		}
+		for b.Loop() {
+			if won, _, err := s.Claim(b.Context(), "held", "h", longTTL); err != nil || won {
+				b.Fatalf("Claim(held) = %v, %v, want false, nil", won, err)
+			}
+		}
+	})
+	b.Run("Session", func(b *testing.B) {
+		s := open(b)
+		sess := store.Session{ID: "bench", TeamID: "T1", Data: make([]byte, 512)}
+		if err := s.PutSession(b.Context(), sess, longTTL); err != nil {
+			b.Fatalf("PutSession = %v", err)
+		}
+		for b.Loop() {
+			if _, err := s.Session(b.Context(), sess.ID); err != nil {
+				b.Fatalf("Session = %v", err)
+			}
+		}
+	})
+	b.Run("SessionParallel", func(b *testing.B) {
+		s := open(b)
+		sess := store.Session{ID: "bench", TeamID: "T1", Data: make([]byte, 512)}
+		if err := s.PutSession(b.Context(), sess, longTTL); err != nil {
+			b.Fatalf("PutSession = %v", err)
+		}
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := s.Session(b.Context(), sess.ID); err != nil {
+					b.Errorf("Session = %v", err)
+					return
+				}
+			}
+		})
+	})
+}
+
+func fullInstallation(teamID string) store.Installation {
+	return store.Installation{
+		Key:               store.TeamKey(teamID),
+		TeamID:            teamID,
+		TeamName:          "Acme " + teamID,
+		EnterpriseID:      "E1",
+		AppID:             "A1",
+		BotUserID:         "UBOT",
+		BotToken:          "xoxb-" + teamID,
+		BotTokenExpiresAt: time.Date(2025, 6, 1, 12, 0, 0, 123456789, time.UTC),
+		RefreshToken:      "xoxe-1-" + teamID,
+		Scopes:            []string{"commands", "chat:write"},
+		InstallerUserID:   "U1",
+		InstalledAt:       time.Date(2025, 5, 1, 9, 30, 0, 0, time.FixedZone("PDT", -7*3600)),
+	}
+}
+
+func requestIDs(es []store.AuditEntry) []string {
+	var ids []string
+	for _, e := range es {
+		ids = append(ids, e.RequestID)
+	}
+	return ids
+}
+
+func mustSaveInstallation(t *testing.T, s store.Store, inst store.Installation) {
+	t.Helper()
+	if err := s.SaveInstallation(t.Context(), inst); err != nil {
+		t.Fatalf("SaveInstallation(%q) = %v, want nil", inst.Key, err)
+	}
+}
+
+func mustInstallation(t *testing.T, s store.Store, key string) store.Installation {
+	t.Helper()
+	inst, err := s.Installation(t.Context(), key)
+	if err != nil {
+		t.Fatalf("Installation(%q) = %v, want nil", key, err)
+	}
+	return inst
+}
+
+func mustPutSession(t *testing.T, s store.Store, sess store.Session, ttl time.Duration) {
+	t.Helper()
+	if err := s.PutSession(t.Context(), sess, ttl); err != nil {
+		t.Fatalf("PutSession(%q, %v) = %v, want nil", sess.ID, ttl, err)
+	}
+}
+
+func mustSession(t *testing.T, s store.Store, id string) store.Session {
+	t.Helper()
+	sess, err := s.Session(t.Context(), id)
+	if err != nil {
+		t.Fatalf("Session(%q) = %v, want nil", id, err)
+	}
+	return sess
+}
+
+func mustClaim(t *testing.T, s store.Store, key, holder string, ttl time.Duration, wantWon bool, wantCurrent string) {
+	t.Helper()
+	won, current, err := s.Claim(t.Context(), key, holder, ttl)
+	if err != nil || won != wantWon || current != wantCurrent {
+		t.Fatalf("Claim(%q, %q) = %v, %q, %v, want %v, %q, nil", key, holder, won, current, err, wantWon, wantCurrent)
+	}
+}
+
+func mustAppendAudit(t *testing.T, s store.Store, e store.AuditEntry) {
+	t.Helper()
+	if err := s.AppendAudit(t.Context(), e); err != nil {
+		t.Fatalf("AppendAudit(%q) = %v, want nil", e.RequestID, err)
+	}
+}
+
+func mustRecentAudit(t *testing.T, s store.Store, n int) []store.AuditEntry {
+	t.Helper()
+	es, err := s.RecentAudit(t.Context(), n)
+	if err != nil {
+		t.Fatalf("RecentAudit(%d) = %v, want nil", n, err)
+	}
+	return es
+}
