@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/charlize-app/charlize/blocks"
 	"github.com/google/go-cmp/cmp"
 	"github.com/slack-go/slack"
 )
@@ -58,4 +59,45 @@ func mustRoundTrip(t *testing.T, msg slack.WebhookMessage) {
 	if diff := cmp.Diff(string(raw), string(again)); diff != "" {
 		t.Errorf("round trip changed the payload (-first +second):\n%s", diff)
 	}
+}
+
+// mustRoundTripModal checks that a modal survives JSON through slack-go's
+// own types.
+func mustRoundTripModal(t *testing.T, m slack.ModalViewRequest) {
+	t.Helper()
+	raw, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back slack.ModalViewRequest
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatalf("round trip: %v", err)
+	}
+	again, _ := json.Marshal(back)
+	if diff := cmp.Diff(string(raw), string(again)); diff != "" {
+		t.Errorf("round trip changed the modal (-first +second):\n%s", diff)
+	}
+}
+
+// mustPassMessage checks a message against Block Kit limits and that it
+// survives JSON.
+func mustPassMessage(t *testing.T, name string, msg slack.WebhookMessage) {
+	t.Helper()
+	if msg.Blocks == nil {
+		t.Fatalf("%s has no blocks", name)
+	}
+	if err := blocks.CheckMessage(msg.Blocks.BlockSet); err != nil {
+		t.Errorf("%s breaks Block Kit limits: %v", name, err)
+	}
+	mustRoundTrip(t, msg)
+}
+
+// mustPassModal checks a modal against Block Kit limits and that it
+// survives JSON.
+func mustPassModal(t *testing.T, name string, m slack.ModalViewRequest) {
+	t.Helper()
+	if err := blocks.CheckModal(m); err != nil {
+		t.Errorf("%s breaks Block Kit limits: %v", name, err)
+	}
+	mustRoundTripModal(t, m)
 }

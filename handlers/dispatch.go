@@ -3,12 +3,26 @@ package handlers
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
+
+	"github.com/charlize-app/charlize/blocks"
+	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/store"
 )
+
+// Fleet is what the flows need of ec2ops.
+type Fleet interface {
+	Accounts() []ec2ops.Account
+	List(ctx context.Context, q ec2ops.Query) (ec2ops.ListResult, error)
+	Describe(ctx context.Context, account, region, id string) (ec2ops.Detail, error)
+	Check(ctx context.Context, req ec2ops.ActionRequest) (ec2ops.Detail, error)
+	Do(ctx context.Context, req ec2ops.ActionRequest, progress func(ec2ops.Progress)) (ec2ops.Result, error)
+}
 
 // Ack is a transport-neutral answer to one Slack request: the HTTP adapter
 // writes Body as the response, Socket Mode sends it as the ack payload.
@@ -19,19 +33,47 @@ type Ack struct {
 
 // DispatcherOptions are the Dispatcher's collaborators and settings.
 type DispatcherOptions struct {
-	Log *slog.Logger
+	Log     *slog.Logger
+	Store   store.Store
+	Fleet   Fleet
+	Clients Clients
+	// HTTPClient posts to response_urls (default http.DefaultClient).
+	HTTPClient *http.Client
+	Metrics    *Metrics // may be nil
 	// SlashCommand is the command as installed, shown in help ("/charlize").
 	SlashCommand string
 	Now          func() time.Time
+	// SessionTTL is how long buttons and pickers keep working (default 24h).
+	SessionTTL time.Duration
+	// Workers bounds concurrent background jobs (default 16); Queue bounds
+	// jobs waiting for a worker (default 256).
+	Workers, Queue int
+	// InventoryTTL is how long the type-ahead inventory is reused (default 30s).
+	InventoryTTL time.Duration
+	// ProgressInterval is the least time between two progress updates of
+	// one message (default 2s), to stay inside Slack's chat.update limits.
+	ProgressInterval time.Duration
+	// ActionTimeout bounds one action including its wait (default 15m).
+	ActionTimeout time.Duration
 }
 
 // Dispatcher routes every decoded Slack request to its flow. It is shared
 // by the HTTP and Socket Mode transports.
 type Dispatcher struct {
-	log          *slog.Logger
-	slashCommand string
-	now          func() time.Time
-	commands     []subcommand
+	log              *slog.Logger
+	store            store.Store
+	fleet            Fleet
+	clients          Clients
+	respond          responder
+	metrics          *Metrics
+	slashCommand     string
+	now              func() time.Time
+	sessionTTL       time.Duration
+	progressInterval time.Duration
+	actionTimeout    time.Duration
+	workers          *workers
+	inventory        *inventory
+	commands         []subcommand
 }
 
 // NewDispatcher builds a Dispatcher.
@@ -42,9 +84,37 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	d := &Dispatcher{log: o.Log, slashCommand: o.SlashCommand, now: o.Now}
+	if o.HTTPClient == nil {
+		o.HTTPClient = http.DefaultClient
+	}
+	if o.Clients == nil {
+		o.Clients = SingleWorkspace{}
+	}
+	d := &Dispatcher{
+		log:              o.Log,
+		store:            o.Store,
+		fleet:            o.Fleet,
+		clients:          o.Clients,
+		respond:          responder{client: o.HTTPClient},
+		metrics:          o.Metrics,
+		slashCommand:     o.SlashCommand,
+		now:              o.Now,
+		sessionTTL:       durationOr(o.SessionTTL, 24*time.Hour),
+		progressInterval: durationOr(o.ProgressInterval, 2*time.Second),
+		actionTimeout:    durationOr(o.ActionTimeout, 15*time.Minute),
+		workers:          newWorkers(max(o.Workers, 16), max(o.Queue, 256)),
+	}
+	if o.Fleet != nil {
+		d.inventory = newInventory(o.Fleet, durationOr(o.InventoryTTL, 30*time.Second), o.Now)
+	}
 	d.commands = d.catalogue()
 	return d
+}
+
+// Close waits (until ctx ends) for background work such as actions that
+// are waiting for their instance to reach its state.
+func (d *Dispatcher) Close(ctx context.Context) error {
+	return d.workers.Close(ctx)
 }
 
 // Command answers a slash command.
@@ -53,14 +123,14 @@ func (d *Dispatcher) Command(ctx context.Context, cmd slack.SlashCommand) Ack {
 	annotate(ctx, cmd.TeamID, cmd.UserID, "command:"+opName(verb))
 	ack, err := d.command(ctx, cmd, verb, args)
 	if err != nil {
-		return d.failure(ctx, "command "+opName(verb), err)
+		return Ack{Body: d.failure(ctx, "command "+opName(verb), err)}
 	}
 	return ack
 }
 
 func (d *Dispatcher) command(ctx context.Context, cmd slack.SlashCommand, verb, args string) (Ack, error) {
 	if verb == "" {
-		return d.help(ctx, cmd, args)
+		return d.openPickerCommand(ctx, cmd)
 	}
 	sc, ok := d.lookup(verb)
 	if !ok {
@@ -71,39 +141,95 @@ func (d *Dispatcher) command(ctx context.Context, cmd slack.SlashCommand, verb, 
 
 // Interaction answers block_actions, view_submission and view_closed.
 func (d *Dispatcher) Interaction(ctx context.Context, cb slack.InteractionCallback) Ack {
-	annotate(ctx, cb.Team.ID, cb.User.ID, "interaction:"+string(cb.Type))
-	return Ack{Body: ephemeral(notAvailableYet)}
+	op := string(cb.Type)
+	switch cb.Type {
+	case slack.InteractionTypeBlockActions:
+		if len(cb.ActionCallback.BlockActions) > 0 {
+			op = "action:" + cb.ActionCallback.BlockActions[0].ActionID
+		}
+	case slack.InteractionTypeViewSubmission, slack.InteractionTypeViewClosed:
+		op = "view:" + cb.View.CallbackID
+	}
+	annotate(ctx, cb.Team.ID, cb.User.ID, op)
+
+	var (
+		ack Ack
+		err error
+	)
+	switch cb.Type {
+	case slack.InteractionTypeBlockActions:
+		ack, err = d.blockActions(ctx, cb)
+	case slack.InteractionTypeViewSubmission:
+		ack, err = d.viewSubmission(ctx, cb)
+	default:
+		return Ack{} // view_closed and others need no answer
+	}
+	if err != nil {
+		msg := d.failure(ctx, op, err)
+		if cb.Type == slack.InteractionTypeViewSubmission {
+			// Only a view answer reaches a modal: keep it open with the reason.
+			return Ack{Body: slack.NewErrorsViewSubmissionResponse(map[string]string{firstInputBlock(cb.View): msg.Text})}
+		}
+		d.tell(ctx, cb.ResponseURL, msg)
+		return Ack{}
+	}
+	return ack
 }
 
 // Options answers block_suggestion (external select type-ahead).
 func (d *Dispatcher) Options(ctx context.Context, cb slack.InteractionCallback) Ack {
 	annotate(ctx, cb.Team.ID, cb.User.ID, "options:"+cb.ActionID)
-	return Ack{Body: slack.OptionsResponse{Options: []*slack.OptionBlockObject{}}}
+	return Ack{Body: d.suggest(ctx, cb)}
 }
 
 // Event answers an Events API delivery; retry is X-Slack-Retry-Num (0 for
 // the first delivery).
 func (d *Dispatcher) Event(ctx context.Context, ev slackevents.EventsAPIEvent, retry int) Ack {
-	annotate(ctx, ev.TeamID, "", "event:"+ev.Type)
-	if ev.Type == slackevents.URLVerification {
+	annotate(ctx, ev.TeamID, "", "event:"+ev.Type+":"+ev.InnerEvent.Type)
+	switch ev.Type {
+	case slackevents.URLVerification:
 		if v, ok := ev.Data.(*slackevents.EventsAPIURLVerificationEvent); ok {
 			return Ack{Body: v.Challenge}
+		}
+	case slackevents.CallbackEvent:
+		if err := d.callbackEvent(ctx, ev, retry); err != nil {
+			d.log.ErrorContext(ctx, "event failed", "request_id", RequestIDFrom(ctx), "team", ev.TeamID, "err", err)
 		}
 	}
 	return Ack{}
 }
 
-// splitCommand separates the subcommand from its arguments.
-func splitCommand(text string) (verb, args string) {
-	text = strings.TrimSpace(text)
-	verb, args, _ = strings.Cut(text, " ")
-	if i := strings.IndexFunc(verb, isSpace); i >= 0 {
-		verb, args = verb[:i], verb[i+1:]+" "+args
+// tell posts msg to the user through a response_url, after the ack.
+func (d *Dispatcher) tell(ctx context.Context, responseURL string, msg slack.WebhookMessage) {
+	if responseURL == "" {
+		return
 	}
-	return strings.ToLower(verb), strings.TrimSpace(args)
+	if msg.ResponseType == "" {
+		msg.ResponseType = slack.ResponseTypeEphemeral
+	}
+	err := d.workers.Go(ctx, func(ctx context.Context) {
+		if err := d.respond.post(ctx, responseURL, msg); err != nil {
+			d.log.WarnContext(ctx, "could not answer through response_url", "request_id", RequestIDFrom(ctx), "err", err)
+		}
+	})
+	if err != nil {
+		d.log.WarnContext(ctx, "could not queue an answer", "request_id", RequestIDFrom(ctx), "err", err)
+	}
 }
 
-func isSpace(r rune) bool { return r == '\t' || r == '\n' || r == '\r' || r == '\u00a0' }
+// splitCommand separates the subcommand from its arguments.
+func splitCommand(text string) (verb, args string) {
+	fields := strings.FieldsFunc(strings.TrimSpace(text), isSpace)
+	if len(fields) == 0 {
+		return "", ""
+	}
+	rest := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(text), fields[0]))
+	return strings.ToLower(fields[0]), rest
+}
+
+func isSpace(r rune) bool {
+	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0'
+}
 
 // opName bounds what an arbitrary word can put into logs.
 func opName(verb string) string {
@@ -120,4 +246,20 @@ func ephemeral(text string) slack.WebhookMessage {
 	return slack.WebhookMessage{ResponseType: slack.ResponseTypeEphemeral, Text: text}
 }
 
-const notAvailableYet = "That part of Charlize is not available yet."
+// replacing marks msg as the new content of the message it answers.
+func replacing(msg slack.WebhookMessage) slack.WebhookMessage {
+	msg.ReplaceOriginal = true
+	if msg.ResponseType == "" {
+		msg.ResponseType = slack.ResponseTypeEphemeral
+	}
+	return msg
+}
+
+func firstInputBlock(v slack.View) string {
+	for _, b := range v.Blocks.BlockSet {
+		if in, ok := b.(*slack.InputBlock); ok {
+			return in.BlockID
+		}
+	}
+	return blocks.TerminateInputBlock
+}

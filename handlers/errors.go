@@ -2,14 +2,48 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/ec2ops"
 )
+
+// userText words the errors a user can act on; ok is false for anything
+// unexpected.
+func (d *Dispatcher) userText(err error) (string, bool) {
+	var ec2Err *ec2ops.Error
+	switch {
+	case errors.Is(err, errExpired):
+		return "This message has expired — run `" + d.slashCommand + "` again.", true
+	case errors.Is(err, errForeignTeam):
+		return "That button belongs to another workspace.", true
+	case errors.Is(err, errBadValue):
+		return "I couldn't read that button — run `" + d.slashCommand + "` again.", true
+	case errors.Is(err, ErrNotInstalled):
+		return "Charlize is not installed in this workspace — ask an admin to install it.", true
+	case errors.Is(err, ErrBusy):
+		return "Charlize is busy right now — try again in a minute.", true
+	case errors.Is(err, errNoFleet):
+		return "No AWS accounts are configured for Charlize yet.", true
+	case errors.As(err, &ec2Err) && ec2Err.Kind != ec2ops.KindUnknown:
+		return ec2Err.UserMessage(), true
+	}
+	return "", false
+}
 
 // failure is the one place an error becomes what a Slack user reads.
 // Unexpected errors are logged in full for the operator; the user gets a
 // reference to find that log line and nothing internal.
-func (d *Dispatcher) failure(ctx context.Context, op string, err error) Ack {
+func (d *Dispatcher) failure(ctx context.Context, op string, err error) slack.WebhookMessage {
+	if text, ok := d.userText(err); ok {
+		d.log.InfoContext(ctx, "refused", "request_id", RequestIDFrom(ctx), "op", op, "reason", err)
+		return ephemeral(text)
+	}
 	id := RequestIDFrom(ctx)
 	d.log.ErrorContext(ctx, "flow failed", "request_id", id, "op", op, "err", err)
-	return Ack{Body: ephemeral(fmt.Sprintf("Something went wrong (ref `%s`).", id))}
+	return ephemeral(fmt.Sprintf("Something went wrong (ref `%s`).", id))
 }
+
+var errNoFleet = errors.New("no AWS accounts configured")

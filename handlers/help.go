@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/charlize-app/charlize/blocks"
+	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/slack-go/slack"
 )
 
@@ -19,22 +20,23 @@ func (d *Dispatcher) catalogue() []subcommand {
 	notYet := func(context.Context, slack.SlashCommand, string) (Ack, error) {
 		return Ack{Body: ephemeral(notAvailableYet)}, nil
 	}
+	act := d.instanceCommand
 	return []subcommand{
-		{name: "list", run: notYet, help: blocks.CommandHelp{Usage: "list <query>", Aliases: []string{"find"},
+		{name: "list", run: d.listCommand, help: blocks.CommandHelp{Usage: "list <query>", Aliases: []string{"find"},
 			Description: "list instances across accounts and regions", Example: "list running account:acme-prod web*"}},
-		{name: "status", run: notYet, help: blocks.CommandHelp{Usage: "status <instance>", Aliases: []string{"check"},
+		{name: "status", run: act(ec2ops.ActionStatus), help: blocks.CommandHelp{Usage: "status <instance>", Aliases: []string{"check"},
 			Description: "show an instance with its action buttons", Example: "status web-1"}},
-		{name: "start", run: notYet, help: blocks.CommandHelp{Usage: "start <instance>",
+		{name: "start", run: act(ec2ops.ActionStart), help: blocks.CommandHelp{Usage: "start <instance>",
 			Description: "start a stopped instance", Example: "start i-0abc123def4567890"}},
-		{name: "stop", run: notYet, help: blocks.CommandHelp{Usage: "stop <instance>",
+		{name: "stop", run: act(ec2ops.ActionStop), help: blocks.CommandHelp{Usage: "stop <instance>",
 			Description: "stop an instance (asks you to confirm)", Example: "stop web-1"}},
-		{name: "reboot", run: notYet, help: blocks.CommandHelp{Usage: "reboot <instance>",
+		{name: "reboot", run: act(ec2ops.ActionReboot), help: blocks.CommandHelp{Usage: "reboot <instance>",
 			Description: "reboot a running instance (asks you to confirm)"}},
-		{name: "restart", run: notYet, help: blocks.CommandHelp{Usage: "restart <instance>",
+		{name: "restart", run: act(ec2ops.ActionRestart), help: blocks.CommandHelp{Usage: "restart <instance>",
 			Description: "stop, wait until stopped, start again (asks you to confirm)"}},
-		{name: "terminate", run: notYet, help: blocks.CommandHelp{Usage: "terminate <instance>", Aliases: []string{"kill"},
+		{name: "terminate", run: act(ec2ops.ActionTerminate), help: blocks.CommandHelp{Usage: "terminate <instance>", Aliases: []string{"kill"},
 			Description: "terminate an instance (you type its name to confirm)"}},
-		{name: "accounts", run: notYet, help: blocks.CommandHelp{Usage: "accounts",
+		{name: "accounts", run: d.accountsCommand, help: blocks.CommandHelp{Usage: "accounts",
 			Description: "the AWS accounts and regions this workspace can see"}},
 		{name: "audit", run: notYet, help: blocks.CommandHelp{Usage: "audit [n] [instance|user|account]",
 			Description: "the latest actions taken through Charlize", Example: "audit 20 web-1"}},
@@ -67,6 +69,8 @@ func (d *Dispatcher) helpView() blocks.HelpView {
 func (d *Dispatcher) help(context.Context, slack.SlashCommand, string) (Ack, error) {
 	return Ack{Body: blocks.Help(d.helpView())}, nil
 }
+
+const notAvailableYet = "That part of Charlize is not available yet."
 
 func (d *Dispatcher) unknown(text string) Ack {
 	verb, _ := splitCommand(text)

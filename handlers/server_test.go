@@ -62,7 +62,7 @@ func commandRequest(text string) *http.Request {
 
 func TestHelpCommand(t *testing.T) {
 	e := newTestServer(t, &pinger{})
-	for _, text := range []string{"help", "  HELP  ", ""} {
+	for _, text := range []string{"help", "  HELP  "} {
 		msg := mustDecodeMessage(t, serve(e, commandRequest(text)))
 		if msg.ResponseType != slack.ResponseTypeEphemeral {
 			t.Errorf("/charlize %q: response_type = %q, want ephemeral", text, msg.ResponseType)

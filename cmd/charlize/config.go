@@ -12,19 +12,22 @@ import (
 // config is everything Charlize reads from its environment. It is built
 // once, by loadConfig; no other code reads the environment.
 type config struct {
-	SigningSecret   string
-	BotToken        string
-	SlackAPIURL     string
-	RedisURL        string
-	DataDir         string
-	Addr            string
-	LogLevel        slog.Level
-	LogFormat       string
-	AccountsFile    string
-	Regions         []string
-	AWSRegion       string
-	AWSEndpointURL  string
-	ShutdownTimeout time.Duration
+	SigningSecret  string
+	BotToken       string
+	SlackAPIURL    string
+	RedisURL       string
+	DataDir        string
+	Addr           string
+	LogLevel       slog.Level
+	LogFormat      string
+	AccountsFile   string
+	Regions        []string
+	AWSRegion      string
+	AWSEndpointURL string
+	// Static AWS keys, when the environment has them; the SDK would find
+	// them too, but run's getenv may not be the process environment.
+	AWSAccessKeyID, AWSSecretAccessKey, AWSSessionToken string
+	ShutdownTimeout                                     time.Duration
 }
 
 // envVar documents one variable; the same table drives --help.
@@ -53,17 +56,20 @@ const defaultSlackAPIURL = "https://slack.com/api/"
 // missing or invalid variable at once, so one restart fixes them all.
 func loadConfig(getenv func(string) string) (config, error) {
 	c := config{
-		SigningSecret:   getenv("SLACK_SIGNING_SECRET"),
-		BotToken:        getenv("SLACK_BOT_TOKEN"),
-		SlackAPIURL:     orDefault(getenv("SLACK_API_URL"), defaultSlackAPIURL),
-		RedisURL:        getenv("REDIS_URL"),
-		DataDir:         orDefault(getenv("CHARLIZE_DATA_DIR"), "./data"),
-		Addr:            getenv("CHARLIZE_ADDR"),
-		LogFormat:       strings.ToLower(orDefault(getenv("LOG_FORMAT"), "json")),
-		AccountsFile:    getenv("CHARLIZE_ACCOUNTS_FILE"),
-		AWSRegion:       getenv("AWS_REGION"),
-		AWSEndpointURL:  getenv("AWS_ENDPOINT_URL"),
-		ShutdownTimeout: 10 * time.Second,
+		SigningSecret:      getenv("SLACK_SIGNING_SECRET"),
+		BotToken:           getenv("SLACK_BOT_TOKEN"),
+		SlackAPIURL:        orDefault(getenv("SLACK_API_URL"), defaultSlackAPIURL),
+		RedisURL:           getenv("REDIS_URL"),
+		DataDir:            orDefault(getenv("CHARLIZE_DATA_DIR"), "./data"),
+		Addr:               getenv("CHARLIZE_ADDR"),
+		LogFormat:          strings.ToLower(orDefault(getenv("LOG_FORMAT"), "json")),
+		AccountsFile:       getenv("CHARLIZE_ACCOUNTS_FILE"),
+		AWSRegion:          getenv("AWS_REGION"),
+		AWSEndpointURL:     getenv("AWS_ENDPOINT_URL"),
+		AWSAccessKeyID:     getenv("AWS_ACCESS_KEY_ID"),
+		AWSSecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY"),
+		AWSSessionToken:    getenv("AWS_SESSION_TOKEN"),
+		ShutdownTimeout:    10 * time.Second,
 	}
 	var problems []string
 	bad := func(name, format string, args ...any) {

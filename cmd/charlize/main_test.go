@@ -61,7 +61,9 @@ func mustStart(t *testing.T, env map[string]string) *app {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &app{logs: &syncBuffer{}, stop: cancel, exited: make(chan error, 1)}
-	go func() { a.exited <- run(ctx, []string{"serve"}, func(k string) string { return base[k] }, io.Discard, a.logs) }()
+	go func() {
+		a.exited <- run(ctx, []string{"serve"}, func(k string) string { return base[k] }, io.Discard, a.logs)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {

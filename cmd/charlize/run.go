@@ -13,9 +13,13 @@ import (
 	"strings"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/slack-go/slack"
 
+	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/handlers"
 	"github.com/charlize-app/charlize/store"
 )
@@ -103,7 +107,18 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := handlers.NewMetrics(reg)
-	dispatcher := handlers.NewDispatcher(handlers.DispatcherOptions{Log: log})
+
+	fleet, err := openFleet(ctx, cfg, log, metrics)
+	if err != nil {
+		return err
+	}
+	dispatcher := handlers.NewDispatcher(handlers.DispatcherOptions{
+		Log:     log,
+		Store:   st,
+		Fleet:   fleet,
+		Clients: slackClients(cfg),
+		Metrics: metrics,
+	})
 	e := handlers.NewServer(handlers.Config{SigningSecret: cfg.SigningSecret}, log, st, dispatcher, reg, metrics)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -128,7 +143,60 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// Actions already acked keep running until they finish or time runs out.
+	if err := dispatcher.Close(shutdownCtx); err != nil {
+		log.Warn("background work cut short by shutdown", "err", err)
+	}
 	return nil
+}
+
+// openFleet loads the AWS accounts. Without an accounts file and without
+// a region there is nothing to operate on: Charlize still serves Slack and
+// says so to users, rather than refusing to start.
+func openFleet(ctx context.Context, cfg config, log *slog.Logger, m *handlers.Metrics) (handlers.Fleet, error) {
+	if cfg.AccountsFile == "" && len(cfg.Regions) == 0 {
+		log.Warn("no AWS accounts: set CHARLIZE_ACCOUNTS_FILE, or CHARLIZE_REGIONS / AWS_REGION for the ambient account")
+		return nil, nil
+	}
+	accounts, err := ec2ops.LoadAccounts(cfg.AccountsFile, cfg.Regions)
+	if err != nil {
+		return nil, err
+	}
+	opts := []func(*awsconfig.LoadOptions) error{}
+	region := cfg.AWSRegion
+	if region == "" {
+		region = accounts[0].Regions[0]
+	}
+	opts = append(opts, awsconfig.WithRegion(region))
+	if cfg.AWSEndpointURL != "" {
+		opts = append(opts, awsconfig.WithBaseEndpoint(cfg.AWSEndpointURL))
+	}
+	if cfg.AWSAccessKeyID != "" {
+		opts = append(opts, awsconfig.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(cfg.AWSAccessKeyID, cfg.AWSSecretAccessKey, cfg.AWSSessionToken)))
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	fleet, err := ec2ops.New(awsCfg, accounts, ec2ops.Options{Observe: m.ObserveAWS})
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(accounts))
+	for i, a := range accounts {
+		names[i] = a.Name
+	}
+	log.Info("AWS accounts loaded", "accounts", names)
+	return fleet, nil
+}
+
+// slackClients picks how requests find their Slack client.
+func slackClients(cfg config) handlers.Clients {
+	if cfg.BotToken == "" {
+		return handlers.SingleWorkspace{}
+	}
+	return handlers.SingleWorkspace{API: slack.New(cfg.BotToken, slack.OptionAPIURL(cfg.SlackAPIURL))}
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {

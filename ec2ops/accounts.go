@@ -1,0 +1,355 @@
+package ec2ops
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Tag is an EC2 tag.
+type Tag struct{ Key, Value string }
+
+// Account is an AWS account Charlize may operate in.
+type Account struct {
+	Name       string   // unique; what users type and see
+	ID         string   // 12-digit AWS account id; may be empty for the ambient "default" account
+	RoleARN    string   // role to assume; "" means use the ambient credentials
+	ExternalID string   // sent with AssumeRole (confused-deputy protection)
+	Regions    []string // regions Charlize lists and acts in
+	ManagedTag *Tag     // when set, only instances with this tag are visible or actionable
+	Workspaces []string // Slack team ids that may see the account; empty means all
+}
+
+// VisibleTo reports whether a Slack workspace (team id) may see the account.
+func (a Account) VisibleTo(team string) bool {
+	return len(a.Workspaces) == 0 || slices.Contains(a.Workspaces, team)
+}
+
+// DefaultAccountName names the single account used when there is no accounts file.
+const DefaultAccountName = "default"
+
+// AccountError is one problem found while validating accounts.
+type AccountError struct {
+	Line    int    // line in the accounts file; 0 when unknown
+	Account string // the account's name, or "accounts[i]" when it has none yet
+	Field   string // the YAML field, e.g. "role_arn"; "" for the account as a whole
+	Problem string
+}
+
+func (e *AccountError) Error() string {
+	var b strings.Builder
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	if e.Account != "" {
+		fmt.Fprintf(&b, "account %s: ", e.Account)
+	}
+	if e.Field != "" {
+		fmt.Fprintf(&b, "%s: ", e.Field)
+	}
+	b.WriteString(e.Problem)
+	return b.String()
+}
+
+var (
+	accountNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	accountIDRE   = regexp.MustCompile(`^[0-9]{12}$`)
+	roleARNRE     = regexp.MustCompile(`^arn:aws(?:-[a-z]+)*:iam::([0-9]{12}):role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
+	externalIDRE  = regexp.MustCompile(`^[\w+=,.@:/-]+$`) // 2-1224 long, checked separately: RE2 caps repeats at 1000
+	regionRE      = regexp.MustCompile(`^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$`)
+	workspaceRE   = regexp.MustCompile(`^[TE][A-Z0-9]{1,20}$`)
+)
+
+// IsRegion reports whether s is shaped like an AWS region name (eu-west-1).
+func IsRegion(s string) bool { return regionRE.MatchString(s) }
+
+// ParseRegions parses a comma-separated region list such as CHARLIZE_REGIONS,
+// dropping blanks and duplicates.
+func ParseRegions(s string) ([]string, error) {
+	var regions []string
+	for r := range strings.SplitSeq(s, ",") {
+		r = strings.TrimSpace(r)
+		switch {
+		case r == "" || slices.Contains(regions, r):
+		case !IsRegion(r):
+			return nil, fmt.Errorf("ec2ops.ParseRegions: %q is not a region name", r)
+		default:
+			regions = append(regions, r)
+		}
+	}
+	return regions, nil
+}
+
+// LoadAccounts reads and validates the accounts file. Accounts without
+// regions get fallbackRegions. With path "", it returns the single account
+// "default", which uses the ambient credentials in fallbackRegions.
+//
+// Every problem found is reported, each as an *AccountError naming the account
+// and field, joined into one error.
+func LoadAccounts(path string, fallbackRegions []string) ([]Account, error) {
+	if path == "" {
+		acct := Account{Name: DefaultAccountName, Regions: slices.Clone(fallbackRegions)}
+		if errs := validateAccount(acct, nil); len(errs) > 0 {
+			return nil, fmt.Errorf("ec2ops.LoadAccounts: no accounts file, so the default account is used: %w", errors.Join(errs...))
+		}
+		return []Account{acct}, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("ec2ops.LoadAccounts: %w", err)
+	}
+	accounts, err := parseAccounts(data, fallbackRegions)
+	if err != nil {
+		return nil, fmt.Errorf("ec2ops.LoadAccounts %s: %w", path, err)
+	}
+	return accounts, nil
+}
+
+// parseAccounts walks the YAML node tree by hand, rather than decoding into a
+// struct with KnownFields, so that every error can name the account and field.
+func parseAccounts(data []byte, fallbackRegions []string) ([]Account, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, &AccountError{Line: doc.Line, Problem: "the file must be a mapping with an accounts list"}
+	}
+	var (
+		errs []error
+		list *yaml.Node
+	)
+	root := doc.Content[0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if k.Value != "accounts" {
+			errs = append(errs, &AccountError{Line: k.Line, Field: k.Value, Problem: "unknown field"})
+			continue
+		}
+		list = v
+	}
+	if list == nil || list.Kind != yaml.SequenceNode || len(list.Content) == 0 {
+		line := root.Line
+		if list != nil {
+			line = list.Line
+		}
+		return nil, errors.Join(append(errs, &AccountError{Line: line, Field: "accounts", Problem: "must be a non-empty list"})...)
+	}
+
+	var accounts []Account
+	seen := map[string]int{} // lower-cased name -> line
+	for i, n := range list.Content {
+		acct, line, aerrs := parseAccount(i, n)
+		if acct.Regions == nil && !hasField(aerrs, "regions") {
+			acct.Regions = slices.Clone(fallbackRegions)
+		}
+		label := acct.Name
+		if label == "" {
+			label = fmt.Sprintf("accounts[%d]", i)
+		}
+		if prev, dup := seen[strings.ToLower(acct.Name)]; dup && acct.Name != "" {
+			aerrs = append(aerrs, &AccountError{Line: line, Field: "name", Problem: fmt.Sprintf("duplicate name (also at line %d)", prev)})
+		} else {
+			seen[strings.ToLower(acct.Name)] = line
+		}
+		// Structural errors come with their own lines; semantic ones get the account's.
+		for _, e := range append(aerrs, validateAccount(acct, aerrs)...) {
+			ae := e.(*AccountError)
+			ae.Account = label
+			if ae.Line == 0 {
+				ae.Line = line
+			}
+			errs = append(errs, ae)
+		}
+		if acct.RoleARN == "" && !hasField(aerrs, "role_arn") && accountsWithoutRole(accounts) > 0 {
+			// Two accounts on the ambient credentials would be the same account twice.
+			errs = append(errs, &AccountError{Line: line, Account: label, Field: "role_arn",
+				Problem: "is required: only one account can use the ambient credentials"})
+		}
+		accounts = append(accounts, acct)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return accounts, nil
+}
+
+func hasField(errs []error, field string) bool {
+	return slices.ContainsFunc(errs, func(e error) bool { return e.(*AccountError).Field == field })
+}
+
+// parseAccount decodes one account mapping, reporting unknown, repeated or
+// mistyped fields. Values are validated separately by validateAccount.
+func parseAccount(i int, n *yaml.Node) (Account, int, []error) {
+	var (
+		acct Account
+		errs []error
+	)
+	if n.Kind != yaml.MappingNode {
+		return acct, n.Line, []error{&AccountError{Line: n.Line, Problem: fmt.Sprintf("accounts[%d] must be a mapping", i)}}
+	}
+	fieldErr := func(k *yaml.Node, problem string) {
+		errs = append(errs, &AccountError{Line: k.Line, Field: k.Value, Problem: problem})
+	}
+	scalar := func(k, v *yaml.Node, dst *string) {
+		if v.Kind != yaml.ScalarNode {
+			fieldErr(k, "must be a single value")
+			return
+		}
+		*dst = v.Value
+	}
+	list := func(k, v *yaml.Node, dst *[]string) {
+		if v.Kind != yaml.SequenceNode {
+			fieldErr(k, "must be a list")
+			return
+		}
+		*dst = []string{}
+		for _, item := range v.Content {
+			if item.Kind != yaml.ScalarNode {
+				fieldErr(k, "must be a list of single values")
+				return
+			}
+			*dst = append(*dst, item.Value)
+		}
+	}
+	seen := map[string]bool{}
+	for j := 0; j+1 < len(n.Content); j += 2 {
+		k, v := n.Content[j], n.Content[j+1]
+		if seen[k.Value] {
+			fieldErr(k, "given twice")
+			continue
+		}
+		seen[k.Value] = true
+		switch k.Value {
+		case "name":
+			scalar(k, v, &acct.Name)
+		case "id":
+			scalar(k, v, &acct.ID)
+		case "role_arn":
+			scalar(k, v, &acct.RoleARN)
+		case "external_id":
+			scalar(k, v, &acct.ExternalID)
+		case "regions":
+			list(k, v, &acct.Regions)
+		case "workspaces":
+			list(k, v, &acct.Workspaces)
+		case "managed_tag":
+			if v.Kind != yaml.MappingNode {
+				fieldErr(k, "must be a mapping {key: …, value: …}")
+				continue
+			}
+			tag := &Tag{}
+			for m := 0; m+1 < len(v.Content); m += 2 {
+				tk, tv := v.Content[m], v.Content[m+1]
+				switch {
+				case tv.Kind != yaml.ScalarNode:
+					errs = append(errs, &AccountError{Line: tk.Line, Field: "managed_tag." + tk.Value, Problem: "must be a single value"})
+				case tk.Value == "key":
+					tag.Key = tv.Value
+				case tk.Value == "value":
+					tag.Value = tv.Value
+				default:
+					errs = append(errs, &AccountError{Line: tk.Line, Field: "managed_tag." + tk.Value, Problem: "unknown field"})
+				}
+			}
+			acct.ManagedTag = tag
+		default:
+			fieldErr(k, "unknown field")
+		}
+	}
+	return acct, n.Line, errs
+}
+
+// validateAccount checks field values, skipping fields that already failed
+// to parse (structural errors in prior).
+func validateAccount(a Account, prior []error) []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		if !hasField(prior, field) {
+			errs = append(errs, &AccountError{Account: a.Name, Field: field, Problem: fmt.Sprintf(format, args...)})
+		}
+	}
+	switch {
+	case a.Name == "":
+		bad("name", "is required")
+	case !accountNameRE.MatchString(a.Name):
+		bad("name", "%q must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", a.Name)
+	case knownStates[strings.ToLower(a.Name)] || IsRegion(strings.ToLower(a.Name)) || instanceIDRE.MatchString(strings.ToLower(a.Name)):
+		// The query language could not tell the account from a state, region or instance id.
+		bad("name", "%q reads as a state, region or instance id in queries; choose another name", a.Name)
+	}
+	if a.ID == "" {
+		if a.Name != DefaultAccountName || a.RoleARN != "" {
+			bad("id", "is required")
+		}
+	} else if !accountIDRE.MatchString(a.ID) {
+		bad("id", "%q is not a 12-digit account id (quote it in YAML to keep leading zeros)", a.ID)
+	}
+	if a.RoleARN != "" {
+		m := roleARNRE.FindStringSubmatch(a.RoleARN)
+		switch {
+		case m == nil:
+			bad("role_arn", "%q is not an IAM role ARN (arn:aws:iam::<account id>:role/<name>)", a.RoleARN)
+		case a.ID != "" && m[1] != a.ID:
+			bad("role_arn", "the role is in account %s but id is %s", m[1], a.ID)
+		}
+	}
+	if a.ExternalID != "" {
+		switch {
+		case a.RoleARN == "":
+			bad("external_id", "is only used with role_arn")
+		case len(a.ExternalID) < 2 || len(a.ExternalID) > 1224 || !externalIDRE.MatchString(a.ExternalID):
+			bad("external_id", "must be 2-1224 letters, digits or +=,.@:/-")
+		}
+	}
+	if len(a.Regions) == 0 {
+		bad("regions", "no regions: list them for the account, or set CHARLIZE_REGIONS or AWS_REGION")
+	}
+	for i, r := range a.Regions {
+		switch {
+		case !IsRegion(r):
+			bad("regions", "%q is not a region name (like eu-west-1)", r)
+		case slices.Contains(a.Regions[:i], r):
+			bad("regions", "%s is listed twice", r)
+		}
+	}
+	if t := a.ManagedTag; t != nil {
+		switch {
+		case t.Key == "":
+			bad("managed_tag.key", "is required")
+		case len(t.Key) > 128 || strings.HasPrefix(t.Key, "aws:"):
+			bad("managed_tag.key", "%q is not a usable tag key", t.Key)
+		}
+		if t.Value == "" || len(t.Value) > 256 {
+			bad("managed_tag.value", "must be 1-256 characters")
+		}
+	}
+	for _, w := range a.Workspaces {
+		if !workspaceRE.MatchString(w) {
+			bad("workspaces", "%q is not a Slack team id (like T0123ABC)", w)
+		}
+	}
+	return errs
+}
+
+// validateAccounts checks a whole account list as New receives it.
+func validateAccounts(accounts []Account) error {
+	if len(accounts) == 0 {
+		return errors.New("no accounts")
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for _, a := range accounts {
+		if seen[strings.ToLower(a.Name)] {
+			errs = append(errs, &AccountError{Account: a.Name, Field: "name", Problem: "duplicate name"})
+		}
+		seen[strings.ToLower(a.Name)] = true
+		errs = append(errs, validateAccount(a, nil)...)
+	}
+	return errors.Join(errs...)
+}

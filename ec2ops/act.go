@@ -1,0 +1,305 @@
+package ec2ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
+)
+
+// ActionRequest asks for an action on one instance.
+type ActionRequest struct {
+	Action     Action
+	Account    string // account name
+	Region     string
+	InstanceID string
+	// Actor names the Slack user; mutating calls run under an AssumeRole
+	// session named after it so CloudTrail shows who clicked.
+	Actor string
+}
+
+// Progress reports the instance's state while Do waits for the target state.
+type Progress struct {
+	State   string
+	Elapsed time.Duration // since Do started
+}
+
+// Result is the instance after a successful action.
+type Result struct {
+	Instance Instance
+	Elapsed  time.Duration
+}
+
+// Describe returns one instance with its termination protection. An instance
+// outside the account's managed-tag scope is reported as not found.
+func (f *Fleet) Describe(ctx context.Context, account, region, id string) (Detail, error) {
+	const op = "ec2ops.Describe"
+	a, err := f.target(op, account, region, id)
+	if err != nil {
+		return Detail{}, err
+	}
+	return f.describe(ctx, op, a, region, id, true)
+}
+
+// Check runs every refusal Do would (unknown instance, state, termination
+// protection) without acting, so the UI can explain a refusal before asking
+// for confirmation.
+func (f *Fleet) Check(ctx context.Context, req ActionRequest) (Detail, error) {
+	_, d, err := f.check(ctx, "ec2ops.Check "+string(req.Action), req)
+	return d, err
+}
+
+// Do performs the action and, for start, stop, restart and terminate, waits
+// (at most Options.WaitTimeout per wait) for the target state, calling
+// progress, if non-nil, on Do's goroutine after each poll. Mutating calls use
+// an AssumeRole session named after req.Actor; reads and waits use the
+// account's shared credentials. Status performs no mutation.
+func (f *Fleet) Do(ctx context.Context, req ActionRequest, progress func(Progress)) (Result, error) {
+	op := "ec2ops.Do " + string(req.Action)
+	start := f.opts.Now()
+	if req.Action.Mutates() && strings.TrimSpace(req.Actor) == "" {
+		return Result{}, &Error{Kind: KindInvalidRequest, Op: op, Account: req.Account, Region: req.Region, InstanceID: req.InstanceID,
+			Action: req.Action, Err: errors.New("an action needs the acting user, for the audit trail")}
+	}
+	a, d, err := f.check(ctx, op, req)
+	if err != nil {
+		return Result{}, err
+	}
+	x := &execution{
+		f: f, a: a, op: op, req: req, inst: d.Instance, start: start,
+		progress: progress,
+	}
+	switch req.Action {
+	case ActionStart:
+		err = x.run(ctx, ActionStart, StateRunning)
+	case ActionStop:
+		err = x.run(ctx, ActionStop, StateStopped)
+	case ActionTerminate:
+		err = x.run(ctx, ActionTerminate, StateTerminated)
+	case ActionReboot:
+		err = x.run(ctx, ActionReboot, "")
+	case ActionRestart:
+		if err = x.run(ctx, ActionStop, StateStopped); err == nil {
+			err = x.run(ctx, ActionStart, StateRunning)
+		}
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Instance: x.inst, Elapsed: f.opts.Now().Sub(start)}, nil
+}
+
+// target resolves and checks the account, region and instance id of a request.
+func (f *Fleet) target(op, account, region, id string) (*account, *Error) {
+	bad := func(format string, args ...any) *Error {
+		return &Error{Kind: KindInvalidRequest, Op: op, Account: account, Region: region, InstanceID: id,
+			Err: fmt.Errorf(format, args...)}
+	}
+	a, ok := f.byName[strings.ToLower(account)]
+	switch {
+	case !ok:
+		return nil, bad("there is no account named %q", account)
+	case a.ec2[region] == nil:
+		return nil, bad("account %s is not configured for region %q", a.Name, region)
+	case !instanceIDRE.MatchString(id):
+		return nil, bad("%q is not an instance id (i-…)", id)
+	}
+	return a, nil
+}
+
+func (f *Fleet) describe(ctx context.Context, op string, a *account, region, id string, withProtection bool) (Detail, error) {
+	client := a.ec2[region]
+	out, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if err != nil {
+		return Detail{}, f.awsErr(op, a, region, id, err)
+	}
+	var d Detail
+	found := false
+	for _, r := range out.Reservations {
+		for _, in := range r.Instances {
+			if aws.ToString(in.InstanceId) == id {
+				d.Instance, found = fromEC2(a.Name, region, in), true
+			}
+		}
+	}
+	if !found || !inScope(a.ManagedTag, d.Instance) {
+		return Detail{}, &Error{Kind: KindNotFound, Op: op, Account: a.Name, Region: region, InstanceID: id,
+			Err: errors.New("no such instance in scope")}
+	}
+	if withProtection {
+		attr, err := client.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{
+			InstanceId: aws.String(id),
+			Attribute:  types.InstanceAttributeNameDisableApiTermination,
+		})
+		if err != nil {
+			e := f.awsErr(op, a, region, id, err)
+			e.Name = d.Name
+			return Detail{}, e
+		}
+		if attr.DisableApiTermination != nil {
+			d.TerminationProtected = aws.ToBool(attr.DisableApiTermination.Value)
+		}
+	}
+	return d, nil
+}
+
+func (f *Fleet) check(ctx context.Context, op string, req ActionRequest) (*account, Detail, error) {
+	if !req.Action.valid() {
+		return nil, Detail{}, &Error{Kind: KindInvalidRequest, Op: op, Account: req.Account, Region: req.Region, InstanceID: req.InstanceID,
+			Err: fmt.Errorf("%q is not an action", req.Action)}
+	}
+	a, terr := f.target(op, req.Account, req.Region, req.InstanceID)
+	if terr != nil {
+		terr.Action = req.Action
+		return nil, Detail{}, terr
+	}
+	d, err := f.describe(ctx, op, a, req.Region, req.InstanceID, req.Action == ActionTerminate)
+	if err != nil {
+		return nil, Detail{}, err
+	}
+	if why := refusal(req.Action, d.State); why != "" {
+		return nil, d, &Error{Kind: KindInvalidState, Op: op, Account: a.Name, Region: req.Region, InstanceID: d.ID,
+			Name: d.Name, Action: req.Action, State: d.State, Err: errors.New(why)}
+	}
+	if req.Action == ActionTerminate && d.TerminationProtected {
+		return nil, d, &Error{Kind: KindProtected, Op: op, Account: a.Name, Region: req.Region, InstanceID: d.ID,
+			Name: d.Name, Action: req.Action, Err: errors.New("disableApiTermination is set")}
+	}
+	return a, d, nil
+}
+
+// execution is one Do in progress; inst is the latest view of the instance.
+type execution struct {
+	f        *Fleet
+	a        *account
+	op       string
+	req      ActionRequest
+	inst     Instance
+	start    time.Time
+	progress func(Progress)
+}
+
+// run makes one mutating call and waits for want ("" for no wait).
+func (x *execution) run(ctx context.Context, action Action, want string) error {
+	if err := x.mutate(ctx, action); err != nil {
+		return err
+	}
+	if want == "" {
+		return nil
+	}
+	return x.wait(ctx, want)
+}
+
+func (x *execution) errorf(kind Kind, err error) *Error {
+	return &Error{Kind: kind, Op: x.op, Account: x.a.Name, Region: x.req.Region, InstanceID: x.req.InstanceID,
+		Name: x.inst.Name, Action: x.req.Action, Err: err}
+}
+
+func (x *execution) mutate(ctx context.Context, action Action) error {
+	client := x.a.ec2[x.req.Region]
+	asActor := func(o *ec2.Options) {
+		if x.a.actors != nil {
+			o.Credentials = x.a.actors.get(x.req.Actor)
+		}
+	}
+	ids := []string{x.req.InstanceID}
+	var err error
+	switch action {
+	case ActionStart:
+		_, err = client.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: ids}, asActor)
+	case ActionStop:
+		_, err = client.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: ids}, asActor)
+	case ActionReboot:
+		_, err = client.RebootInstances(ctx, &ec2.RebootInstancesInput{InstanceIds: ids}, asActor)
+	case ActionTerminate:
+		_, err = client.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: ids}, asActor)
+	}
+	if err == nil {
+		return nil
+	}
+	e := x.f.awsErr(x.op, x.a, x.req.Region, x.req.InstanceID, err)
+	e.Name, e.Action = x.inst.Name, x.req.Action
+	if e.Kind == KindNotPermitted && action == ActionTerminate {
+		// Protection switched on after our check.
+		e.Kind = KindProtected
+	}
+	return e
+}
+
+type retryableFunc = func(context.Context, *ec2.DescribeInstancesInput, *ec2.DescribeInstancesOutput, error) (bool, error)
+
+// wait polls with the SDK waiter for want, reporting each observed state.
+func (x *execution) wait(ctx context.Context, want string) error {
+	var last string
+	observe := func(def retryableFunc) retryableFunc {
+		return func(ctx context.Context, in *ec2.DescribeInstancesInput, out *ec2.DescribeInstancesOutput, err error) (bool, error) {
+			if err == nil && out != nil {
+				for _, r := range out.Reservations {
+					for _, i := range r.Instances {
+						if aws.ToString(i.InstanceId) == x.req.InstanceID {
+							x.inst = fromEC2(x.a.Name, x.req.Region, i)
+							last = x.inst.State
+							if x.progress != nil {
+								x.progress(Progress{State: last, Elapsed: x.f.opts.Now().Sub(x.start)})
+							}
+						}
+					}
+				}
+			}
+			if want == StateTerminated && (last == StatePending || last == StateStopping) && err == nil {
+				// The SDK's terminated waiter fails on these, but they are
+				// just the states we asked to terminate from; keep polling.
+				return true, nil
+			}
+			retry, rerr := def(ctx, in, out, err)
+			if rerr != nil && err == nil {
+				return false, &stateChangeError{Want: want, Got: last}
+			}
+			return retry, rerr
+		}
+	}
+	client := x.a.ec2[x.req.Region]
+	in := &ec2.DescribeInstancesInput{InstanceIds: []string{x.req.InstanceID}}
+	minDelay, maxDelay, timeout := x.f.opts.WaitPollInterval, 3*x.f.opts.WaitPollInterval, x.f.opts.WaitTimeout
+	var err error
+	switch want {
+	case StateRunning:
+		_, err = ec2.NewInstanceRunningWaiter(client, func(o *ec2.InstanceRunningWaiterOptions) {
+			o.MinDelay, o.MaxDelay, o.Retryable = minDelay, maxDelay, observe(o.Retryable)
+		}).WaitForOutput(ctx, in, timeout)
+	case StateStopped:
+		_, err = ec2.NewInstanceStoppedWaiter(client, func(o *ec2.InstanceStoppedWaiterOptions) {
+			o.MinDelay, o.MaxDelay, o.Retryable = minDelay, maxDelay, observe(o.Retryable)
+		}).WaitForOutput(ctx, in, timeout)
+	case StateTerminated:
+		_, err = ec2.NewInstanceTerminatedWaiter(client, func(o *ec2.InstanceTerminatedWaiterOptions) {
+			o.MinDelay, o.MaxDelay, o.Retryable = minDelay, maxDelay, observe(o.Retryable)
+		}).WaitForOutput(ctx, in, timeout)
+	}
+	if err == nil {
+		return nil
+	}
+	if sc, ok := errors.AsType[*stateChangeError](err); ok {
+		e := x.errorf(KindInvalidState, sc)
+		e.State = sc.Got
+		return e
+	}
+	if ctx.Err() != nil {
+		kind, _ := classify(ctx.Err())
+		return x.errorf(kind, err)
+	}
+	// Other than AWS errors, a waiter only fails by running out of time
+	// (with an untyped error, or the deadline of its own context).
+	if _, isAWS := errors.AsType[*smithy.OperationError](err); !isAWS || errors.Is(err, context.DeadlineExceeded) {
+		return x.errorf(KindTimeout, &waitTimeoutError{Want: want, Last: last, After: timeout, Err: err})
+	}
+	e := x.f.awsErr(x.op, x.a, x.req.Region, x.req.InstanceID, err)
+	e.Name, e.Action = x.inst.Name, x.req.Action
+	return e
+}

@@ -1,0 +1,437 @@
+// Package ec2ops is the part of Charlize that talks to AWS: it loads the
+// accounts Charlize may touch, lists EC2 instances across accounts and
+// regions, parses the query language users type, and performs instance
+// actions (start, stop, reboot, restart, terminate, status) with the checks,
+// waits and error messages a Slack user needs.
+//
+// It knows nothing about Slack beyond an actor name to put in CloudTrail, and
+// it does not authorize users: callers decide who may see which account
+// (Account.VisibleTo) and who may act.
+package ec2ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// Options tune a Fleet. Zero values take the defaults noted.
+type Options struct {
+	// Concurrency bounds how many account-regions List queries at once (16).
+	Concurrency int
+	// PageSize is DescribeInstances' MaxResults, 5-1000 (1000).
+	PageSize int32
+	// RegionTimeout bounds the listing of one account-region, so one
+	// unresponsive region becomes a Failure instead of stalling List (30s).
+	RegionTimeout time.Duration
+	// WaitTimeout bounds each wait for a target state (10m).
+	WaitTimeout time.Duration
+	// WaitPollInterval is the waiters' minimum delay between polls; the
+	// maximum is three times it (5s).
+	WaitPollInterval time.Duration
+	// Now is the clock for elapsed times and cache bookkeeping (time.Now).
+	Now func() time.Time
+	// Observe, if set, is called after every AWS call with the operation
+	// ("ec2:DescribeInstances", "sts:AssumeRole"), the outcome ("ok" or the
+	// error kind, e.g. "access_denied") and the duration including retries.
+	Observe func(op, outcome string, d time.Duration)
+}
+
+func (o *Options) setDefaults() error {
+	if o.Concurrency == 0 {
+		o.Concurrency = 16
+	}
+	if o.PageSize == 0 {
+		o.PageSize = 1000
+	}
+	if o.RegionTimeout == 0 {
+		o.RegionTimeout = 30 * time.Second
+	}
+	if o.WaitTimeout == 0 {
+		o.WaitTimeout = 10 * time.Minute
+	}
+	if o.WaitPollInterval == 0 {
+		o.WaitPollInterval = 5 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	switch {
+	case o.Concurrency < 1:
+		return fmt.Errorf("concurrency %d is less than 1", o.Concurrency)
+	case o.PageSize < 5 || o.PageSize > 1000:
+		return fmt.Errorf("page size %d is outside 5-1000", o.PageSize)
+	case o.RegionTimeout < 0 || o.WaitTimeout < 0 || o.WaitPollInterval < 0:
+		return errors.New("negative timeout or interval")
+	}
+	return nil
+}
+
+// Fleet lists and acts on instances across the configured accounts. It is
+// safe for concurrent use.
+type Fleet struct {
+	opts     Options
+	accounts []*account
+	byName   map[string]*account // lower-cased name
+}
+
+// account is an Account with its clients and credentials.
+type account struct {
+	Account
+	// ec2 holds one client per region; they all sign with the account's
+	// shared read credentials, and mutations override those per call.
+	ec2 map[string]*ec2.Client
+	// actors is nil for accounts using the ambient credentials: without a
+	// role there is no session to name after the user.
+	actors *actorSessions
+}
+
+// New builds a Fleet. base supplies the ambient credentials (used directly
+// for accounts without a role, and to call STS for those with one), the
+// HTTP client, retryer and endpoint settings; config.LoadDefaultConfig is the
+// usual source. Assumed-role credentials are cached per account and shared by
+// its regions.
+func New(base aws.Config, accounts []Account, opts Options) (*Fleet, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, fmt.Errorf("ec2ops.New: %w", err)
+	}
+	if err := validateAccounts(accounts); err != nil {
+		return nil, fmt.Errorf("ec2ops.New: %w", err)
+	}
+	if n := accountsWithoutRole(accounts); n > 1 {
+		return nil, fmt.Errorf("ec2ops.New: %d accounts use the ambient credentials; only one can", n)
+	}
+	base = base.Copy()
+	base.HTTPClient = sharedHTTPClient(base.HTTPClient, len(accounts))
+	f := &Fleet{opts: opts, byName: map[string]*account{}}
+	for _, a := range accounts {
+		acct := &account{Account: cloneAccount(a), ec2: map[string]*ec2.Client{}}
+		creds := base.Credentials
+		if a.RoleARN != "" {
+			stsClient := sts.NewFromConfig(base, func(o *sts.Options) {
+				if o.Region == "" {
+					o.Region = a.Regions[0]
+				}
+				o.APIOptions = append(slices.Clip(o.APIOptions), f.observer("sts"))
+			})
+			noSI := new(atomic.Bool)
+			provider := func(session, sourceIdentity string, d time.Duration) aws.CredentialsProvider {
+				return newCredentialsCache(&assumeRoleProvider{
+					client: stsClient, roleARN: a.RoleARN, externalID: a.ExternalID,
+					sessionName: session, sourceIdentity: sourceIdentity, noSourceIdentity: noSI, duration: d,
+				})
+			}
+			creds = provider(readSessionName, "", readSessionDuration)
+			acct.actors = &actorSessions{
+				now:      opts.Now,
+				new:      func(session string) aws.CredentialsProvider { return provider(session, session, actorSessionDuration) },
+				sessions: map[string]*actorSession{},
+			}
+		}
+		for _, r := range a.Regions {
+			acct.ec2[r] = ec2.NewFromConfig(base, func(o *ec2.Options) {
+				o.Region = r
+				o.Credentials = creds
+				o.APIOptions = append(slices.Clip(o.APIOptions), f.observer("ec2"))
+			})
+		}
+		f.accounts = append(f.accounts, acct)
+		f.byName[strings.ToLower(a.Name)] = acct
+	}
+	return f, nil
+}
+
+func accountsWithoutRole(accounts []Account) int {
+	n := 0
+	for _, a := range accounts {
+		if a.RoleARN == "" {
+			n++
+		}
+	}
+	return n
+}
+
+func cloneAccount(a Account) Account {
+	a.Regions = slices.Clone(a.Regions)
+	a.Workspaces = slices.Clone(a.Workspaces)
+	if a.ManagedTag != nil {
+		t := *a.ManagedTag
+		a.ManagedTag = &t
+	}
+	return a
+}
+
+// sharedHTTPClient lets every account-region client share one connection
+// pool sized for the fan-out; the SDK's default keeps only 10 idle
+// connections per host, which would make every listing reconnect.
+func sharedHTTPClient(c aws.HTTPClient, accounts int) aws.HTTPClient {
+	idle := max(accounts, awshttp.DefaultHTTPTransportMaxIdleConnsPerHost)
+	grow := func(t *http.Transport) {
+		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, idle)
+		t.MaxIdleConns = max(t.MaxIdleConns, 4*idle)
+	}
+	switch bc := c.(type) {
+	case nil:
+		return awshttp.NewBuildableClient().WithTransportOptions(grow)
+	case *awshttp.BuildableClient:
+		return bc.WithTransportOptions(grow)
+	}
+	return c
+}
+
+// observer reports each AWS call to Options.Observe. It sits at the start of
+// the Initialize step so the duration includes the SDK's retries.
+func (f *Fleet) observer(service string) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		if f.opts.Observe == nil {
+			return nil
+		}
+		op := service + ":" + stack.ID()
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("charlize.Observe",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				start := f.opts.Now()
+				out, md, err := next.HandleInitialize(ctx, in)
+				outcome := "ok"
+				if err != nil {
+					kind, _ := classify(err)
+					outcome = strings.ReplaceAll(kind.String(), " ", "_")
+				}
+				f.opts.Observe(op, outcome, f.opts.Now().Sub(start))
+				return out, md, err
+			}), middleware.Before)
+	}
+}
+
+// Accounts returns the configured accounts.
+func (f *Fleet) Accounts() []Account {
+	out := make([]Account, len(f.accounts))
+	for i, a := range f.accounts {
+		out[i] = cloneAccount(a.Account)
+	}
+	return out
+}
+
+// Failure is an account-region that could not be listed.
+type Failure struct {
+	Account, Region string
+	Err             error // an *Error
+}
+
+// ListResult is what List found, and where it could not look.
+type ListResult struct {
+	Instances []Instance // ordered by account, region, name, id
+	Failures  []Failure  // ordered by account, region
+}
+
+type listJob struct {
+	acct   *account
+	region string
+}
+
+// List finds the instances matching q in the selected accounts and regions,
+// querying account-regions concurrently (at most Options.Concurrency at a
+// time). An account-region that fails is reported in Failures and does not
+// fail the listing. The error is non-nil only for an invalid query or when
+// ctx ends.
+func (f *Fleet) List(ctx context.Context, q Query) (ListResult, error) {
+	const op = "ec2ops.List"
+	q, jobs, err := f.plan(q)
+	if err != nil {
+		err.Op = op
+		return ListResult{}, err
+	}
+	type jobResult struct {
+		instances []Instance
+		err       error
+	}
+	results := make([]jobResult, len(jobs))
+	next := make(chan int, len(jobs))
+	// Jobs go out account by account so the regions of one account run
+	// together and share the account's single AssumeRole.
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range min(f.opts.Concurrency, len(jobs)) {
+		wg.Go(func() {
+			for i := range next {
+				if ctx.Err() != nil {
+					return
+				}
+				results[i].instances, results[i].err = f.listRegion(ctx, jobs[i].acct, jobs[i].region, q)
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		kind, _ := classify(err)
+		return ListResult{}, &Error{Kind: kind, Op: op, Err: err}
+	}
+
+	var res ListResult
+	for i, r := range results {
+		res.Instances = append(res.Instances, r.instances...)
+		if r.err != nil {
+			res.Failures = append(res.Failures, Failure{Account: jobs[i].acct.Name, Region: jobs[i].region, Err: r.err})
+		}
+	}
+	slices.SortFunc(res.Instances, func(a, b Instance) int {
+		return cmpStrings(a.Account, b.Account, a.Region, b.Region, a.Name, b.Name, a.ID, b.ID)
+	})
+	slices.SortFunc(res.Failures, func(a, b Failure) int {
+		return cmpStrings(a.Account, b.Account, a.Region, b.Region)
+	})
+	return res, nil
+}
+
+// cmpStrings compares pairs (a1, b1, a2, b2, …) lexicographically.
+func cmpStrings(pairs ...string) int {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if c := strings.Compare(pairs[i], pairs[i+1]); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// plan resolves the query's words against the configured accounts and picks
+// the account-regions to query.
+func (f *Fleet) plan(q Query) (Query, []listJob, *Error) {
+	q.Accounts = slices.Clone(q.Accounts)
+	q.Names = slices.Clone(q.Names)
+	for _, w := range q.Words {
+		if _, ok := f.byName[strings.ToLower(w)]; ok {
+			q.Accounts = append(q.Accounts, w)
+		} else {
+			q.Names = append(q.Names, w) // no wildcards in a word, so an exact match
+		}
+	}
+	q.Words = nil
+
+	selected := f.accounts
+	if len(q.Accounts) > 0 {
+		selected = nil
+		for _, name := range q.Accounts {
+			a, ok := f.byName[strings.ToLower(name)]
+			if !ok {
+				return q, nil, &Error{Kind: KindInvalidQuery, Term: "account:" + name,
+					Err: fmt.Errorf("there is no account named %q", name)}
+			}
+			if !slices.Contains(selected, a) {
+				selected = append(selected, a)
+			}
+		}
+	}
+	for _, r := range q.Regions {
+		if !slices.ContainsFunc(selected, func(a *account) bool { return slices.Contains(a.Regions, r) }) {
+			return q, nil, &Error{Kind: KindInvalidQuery, Term: "region:" + r,
+				Err: fmt.Errorf("no selected account is configured for region %s", r)}
+		}
+	}
+	var jobs []listJob
+	for _, a := range selected {
+		for _, r := range a.Regions {
+			if len(q.Regions) == 0 || slices.Contains(q.Regions, r) {
+				jobs = append(jobs, listJob{acct: a, region: r})
+			}
+		}
+	}
+	return q, jobs, nil
+}
+
+// listRegion pages through DescribeInstances in one account-region. The
+// filters narrow the result server-side; q.match and the managed-tag check
+// then decide, so correctness never depends on the server applying a filter.
+func (f *Fleet) listRegion(ctx context.Context, a *account, region string, q Query) ([]Instance, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.opts.RegionTimeout)
+	defer cancel()
+	p := ec2.NewDescribeInstancesPaginator(a.ec2[region], &ec2.DescribeInstancesInput{
+		Filters:    filters(a.ManagedTag, q),
+		MaxResults: aws.Int32(f.opts.PageSize),
+	})
+	var found []Instance
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return found, f.awsErr("ec2ops.List", a, region, "", err)
+		}
+		for _, r := range page.Reservations {
+			for _, in := range r.Instances {
+				inst := fromEC2(a.Name, region, in)
+				if inScope(a.ManagedTag, inst) && q.match(inst) {
+					found = append(found, inst)
+				}
+			}
+		}
+	}
+	return found, nil
+}
+
+// filters translates the query into DescribeInstances filters. A filter name
+// is used once; a second term on the same name (a tag:Name term beside name
+// patterns, or a tag on the managed key) is left to client-side matching.
+func filters(scope *Tag, q Query) []types.Filter {
+	var out []types.Filter
+	add := func(name string, values []string, escape bool) {
+		if len(values) == 0 || slices.ContainsFunc(out, func(f types.Filter) bool { return aws.ToString(f.Name) == name }) {
+			return
+		}
+		vals := slices.Clone(values)
+		if escape {
+			for i, v := range vals {
+				vals[i] = ec2Escape(v)
+			}
+		}
+		out = append(out, types.Filter{Name: aws.String(name), Values: vals})
+	}
+	if scope != nil {
+		// The managed value is literal; escape the wildcards EC2 would expand.
+		add("tag:"+scope.Key, []string{literalEscaper.Replace(scope.Value)}, false)
+	}
+	add("instance-id", q.IDs, false)
+	add("instance-state-name", q.States, false)
+	add("instance-type", q.Types, true)
+	add("tag:Name", q.Names, true)
+	var keys []string
+	for _, t := range q.Tags {
+		if !slices.Contains(keys, t.Key) {
+			keys = append(keys, t.Key)
+		}
+	}
+	for _, k := range keys {
+		var vals []string
+		for _, t := range q.Tags {
+			if t.Key == k {
+				vals = append(vals, t.Value)
+			}
+		}
+		add("tag:"+k, vals, true)
+	}
+	return out
+}
+
+var literalEscaper = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`)
+
+// awsErr wraps an error from an AWS call made for account a.
+func (f *Fleet) awsErr(op string, a *account, region, id string, err error) *Error {
+	kind, iamAction := classify(err)
+	e := &Error{Kind: kind, Op: op, Account: a.Name, Region: region, InstanceID: id, IAMAction: iamAction, Err: err}
+	if kind == KindAccessDenied || kind == KindAssumeRole {
+		e.RoleARN = a.RoleARN
+	}
+	return e
+}

@@ -1,0 +1,294 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/ec2sim"
+	"github.com/charlize-app/charlize/handlers"
+	"github.com/charlize-app/charlize/handlers/slacktest"
+	"github.com/charlize-app/charlize/store"
+)
+
+const (
+	acctProd = "111111111111"
+	acctDev  = "222222222222"
+	team     = "T0001"
+	alice    = "U0ALICE"
+	bob      = "U0BOB"
+	channel  = "C2147483705"
+)
+
+// world is Charlize's HTTP handlers wired to working fakes: the EC2/STS
+// simulator over HTTP through the real AWS SDK, a fake Slack Web API, and a
+// real store.
+type world struct {
+	t      *testing.T
+	sim    *ec2sim.Sim
+	slack  *slacktest.API
+	store  store.Store
+	server *httptest.Server
+	fleet  *ec2ops.Fleet
+}
+
+type worldOptions struct {
+	redis      bool // a Redis store (REDIS_URL, else miniredis) instead of the embedded one
+	transition time.Duration
+	fixture    ec2sim.Fixture
+}
+
+func newWorld(t *testing.T, o worldOptions) *world {
+	t.Helper()
+	if o.transition == 0 {
+		o.transition = 150 * time.Millisecond
+	}
+	sim := ec2sim.New(ec2sim.Options{TransitionTime: o.transition})
+	if len(o.fixture.Accounts) == 0 {
+		o.fixture = defaultFixture()
+	}
+	if err := sim.Load(o.fixture); err != nil {
+		t.Fatal(err)
+	}
+	simServer := httptest.NewServer(sim)
+	t.Cleanup(simServer.Close)
+
+	var accounts []ec2ops.Account
+	for _, a := range o.fixture.Accounts {
+		name := map[string]string{acctProd: "acme-prod", acctDev: "acme-dev"}[a.ID]
+		if name == "" {
+			name = "acct-" + a.ID
+		}
+		var regions []string
+		for r := range a.Regions {
+			regions = append(regions, r)
+		}
+		accounts = append(accounts, ec2ops.Account{Name: name, ID: a.ID, RoleARN: "arn:aws:iam::" + a.ID + ":role/charlize",
+			ExternalID: a.ExternalID, Regions: regions})
+	}
+	awsCfg := aws.Config{
+		Region:       "eu-west-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDCHARLIZE", "secret", ""),
+		BaseEndpoint: aws.String(simServer.URL),
+	}
+	fleet, err := ec2ops.New(awsCfg, accounts, ec2ops.Options{WaitPollInterval: 50 * time.Millisecond, WaitTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	st := openStore(t, o.redis)
+	api := slacktest.NewAPI(t)
+	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("CHARLIZE_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	reg := prometheus.NewRegistry()
+	metrics := handlers.NewMetrics(reg)
+	d := handlers.NewDispatcher(handlers.DispatcherOptions{
+		Log: log, Store: st, Fleet: fleet, Metrics: metrics,
+		Clients:          handlers.SingleWorkspace{API: api.Client(slacktest.BotToken)},
+		ProgressInterval: time.Millisecond,
+	})
+	e := handlers.NewServer(handlers.Config{SigningSecret: secret}, log, st, d, reg, metrics)
+	srv := httptest.NewServer(e)
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = d.Close(ctx)
+	})
+	return &world{t: t, sim: sim, slack: api, store: st, server: srv, fleet: fleet}
+}
+
+func openStore(t *testing.T, redis bool) store.Store {
+	t.Helper()
+	if !redis {
+		s, err := store.OpenEmbedded(t.TempDir(), store.EmbeddedOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	u := os.Getenv("REDIS_URL")
+	if u == "" {
+		u = "redis://" + miniredis.RunT(t).Addr()
+	}
+	s, err := store.OpenRedis(u, store.RedisOptions{Prefix: "charlize-e2e:" + strings.ReplaceAll(t.Name(), "/", "_") + ":" + time.Now().Format("150405.000000") + ":"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func defaultFixture() ec2sim.Fixture {
+	launch := time.Now().Add(-72 * time.Hour).UTC().Truncate(time.Second)
+	inst := func(id, name, state string, protected bool) ec2sim.Instance {
+		return ec2sim.Instance{ID: id, Type: "t3.micro", State: state, PrivateIP: "10.0.0.1", LaunchTime: launch,
+			Tags: map[string]string{"Name": name, "env": "prod"}, DisableAPITermination: protected}
+	}
+	return ec2sim.Fixture{Accounts: []ec2sim.FixtureAccount{
+		{ID: acctProd, Regions: map[string][]ec2sim.Instance{
+			"eu-west-1": {
+				inst("i-0000000000000a001", "web-1", "running", false),
+				inst("i-0000000000000a002", "web-2", "running", false),
+				inst("i-0000000000000d001", "db-1", "running", true),
+				inst("i-0000000000000b001", "old-1", "stopped", false),
+			},
+		}},
+		{ID: acctDev, Regions: map[string][]ec2sim.Instance{
+			"us-east-1": {inst("i-0000000000000c001", "dev-1", "running", false)},
+		}},
+	}}
+}
+
+// do sends a request and returns the response, failing on transport errors.
+func (w *world) do(r *http.Request) *http.Response {
+	w.t.Helper()
+	u, _ := url.Parse(w.server.URL)
+	r.URL.Scheme, r.URL.Host, r.Host = u.Scheme, u.Host, u.Host
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// command runs `/charlize text` as user and returns the ack.
+func (w *world) command(user, text, responseID string) (int, slack.WebhookMessage) {
+	w.t.Helper()
+	form := slacktest.Command(team, user, text, w.slack.ResponseURL(responseID))
+	form.Set("channel_id", channel)
+	resp := w.do(slacktest.FormRequest("/slack/commands", secret, form))
+	var msg slack.WebhookMessage
+	_ = json.NewDecoder(resp.Body).Decode(&msg)
+	return resp.StatusCode, msg
+}
+
+// click presses a button as user, from an ephemeral message whose
+// response_url is responseID.
+func (w *world) click(user string, b button, responseID string) int {
+	w.t.Helper()
+	payload := map[string]any{
+		"type":         "block_actions",
+		"user":         map[string]any{"id": user, "username": user, "team_id": team},
+		"team":         map[string]any{"id": team, "domain": "example"},
+		"api_app_id":   "A123456",
+		"trigger_id":   "12466734323.1395872398.b2c6f3b5a2e8c4d0a1f0e9d8c7b6a5f4",
+		"container":    map[string]any{"type": "message", "message_ts": "", "channel_id": channel, "is_ephemeral": true},
+		"channel":      map[string]any{"id": channel, "name": "ops"},
+		"response_url": w.slack.ResponseURL(responseID),
+		"actions": []map[string]any{{
+			"type": "button", "action_id": b.actionID, "block_id": b.blockID, "value": b.value,
+			"action_ts": time.Now().Format("1504.000000"),
+		}},
+	}
+	resp := w.do(slacktest.PayloadRequest("/slack/interactions", secret, payload))
+	return resp.StatusCode
+}
+
+// button is a rendered interactive element.
+type button struct {
+	actionID, blockID, value, text string
+	confirm                         bool
+}
+
+// buttons lists a message's buttons.
+func buttons(bs []slack.Block) []button {
+	var out []button
+	for _, b := range bs {
+		ab, ok := b.(*slack.ActionBlock)
+		if !ok || ab.Elements == nil {
+			continue
+		}
+		for _, el := range ab.Elements.ElementSet {
+			if btn, ok := el.(*slack.ButtonBlockElement); ok {
+				out = append(out, button{actionID: btn.ActionID, blockID: ab.BlockID, value: btn.Value, text: btn.Text.Text, confirm: btn.Confirm != nil})
+			}
+		}
+	}
+	return out
+}
+
+// mustButton finds the button whose action_id starts with prefix in the
+// block rendered for the instance named name ("" = any).
+func mustButton(t *testing.T, msg slack.WebhookMessage, prefix, text string) button {
+	t.Helper()
+	if msg.Blocks == nil {
+		t.Fatalf("message has no blocks: %+v", msg)
+	}
+	for _, b := range buttons(msg.Blocks.BlockSet) {
+		if strings.HasPrefix(b.actionID, prefix) && (text == "" || b.text == text) {
+			return b
+		}
+	}
+	raw, _ := json.Marshal(msg)
+	t.Fatalf("no %q button %q in %s", prefix, text, raw)
+	return button{}
+}
+
+// listFor finds the block index of instance name and the buttons after it.
+func instanceButtons(t *testing.T, msg slack.WebhookMessage, name string) []button {
+	t.Helper()
+	bs := msg.Blocks.BlockSet
+	for i, b := range bs {
+		sec, ok := b.(*slack.SectionBlock)
+		if !ok || sec.Text == nil || !strings.Contains(sec.Text.Text, name) || i+1 >= len(bs) {
+			continue
+		}
+		return buttons(bs[i+1 : i+2])
+	}
+	raw, _ := json.Marshal(msg)
+	t.Fatalf("no instance %q in %s", name, raw)
+	return nil
+}
+
+func messageText(msg slack.WebhookMessage) string {
+	raw, _ := json.Marshal(msg)
+	return string(raw)
+}
+
+func callText(c slacktest.Call) string {
+	if c.Method == slacktest.MethodResponseURL {
+		return messageText(c.Message)
+	}
+	raw, _ := json.Marshal(c.Form)
+	return string(raw)
+}
+
+// waitForText waits until some call of method contains want.
+func (w *world) waitForText(method, want string, timeout time.Duration) slacktest.Call {
+	w.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, c := range w.slack.Calls(method) {
+			if strings.Contains(callText(c), want) {
+				return c
+			}
+		}
+		if time.Now().After(deadline) {
+			var seen []string
+			for _, c := range w.slack.Calls(method) {
+				seen = append(seen, callText(c))
+			}
+			w.t.Fatalf("no %s call containing %q within %s; saw:\n%s", method, want, timeout, strings.Join(seen, "\n"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

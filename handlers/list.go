@@ -1,0 +1,208 @@
+package handlers
+
+import (
+	"context"
+	"slices"
+
+	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/blocks"
+	"github.com/charlize-app/charlize/ec2ops"
+)
+
+// visibleAccounts are the account names the workspace may see.
+func (d *Dispatcher) visibleAccounts(team string) []string {
+	var names []string
+	if d.fleet == nil {
+		return nil
+	}
+	for _, a := range d.fleet.Accounts() {
+		if a.VisibleTo(team) {
+			names = append(names, a.Name)
+		}
+	}
+	return names
+}
+
+// list runs q within what team may see: the query is narrowed to the
+// visible accounts, and the result is filtered again as a second guard.
+func (d *Dispatcher) list(ctx context.Context, team string, q ec2ops.Query) (ec2ops.ListResult, error) {
+	if d.fleet == nil {
+		return ec2ops.ListResult{}, errNoFleet
+	}
+	visible := d.visibleAccounts(team)
+	if len(visible) == 0 {
+		return ec2ops.ListResult{}, errNoFleet
+	}
+	if len(q.Accounts) == 0 {
+		q.Accounts = visible
+	} else {
+		var allowed []string
+		for _, a := range q.Accounts {
+			if slices.Contains(visible, a) {
+				allowed = append(allowed, a)
+			}
+		}
+		if len(allowed) == 0 {
+			return ec2ops.ListResult{}, &ec2ops.Error{Kind: ec2ops.KindInvalidQuery, Op: "handlers.list", Term: "account:" + q.Accounts[0]}
+		}
+		q.Accounts = allowed
+	}
+	res, err := d.fleet.List(ctx, q)
+	if err != nil {
+		return res, err
+	}
+	res.Instances = slices.DeleteFunc(res.Instances, func(i ec2ops.Instance) bool { return !slices.Contains(visible, i.Account) })
+	return res, nil
+}
+
+// listCommand answers `/charlize list <query>`: "Looking up…" at once, the
+// list through the response_url when AWS has answered.
+func (d *Dispatcher) listCommand(ctx context.Context, cmd slack.SlashCommand, args string) (Ack, error) {
+	q, err := ec2ops.ParseQuery(args)
+	if err != nil {
+		return Ack{}, err
+	}
+	err = d.workers.Go(ctx, func(ctx context.Context) {
+		msg, err := d.listMessage(ctx, cmd.TeamID, cmd.ChannelID, cmd.UserID, cmd.ResponseURL, args, q)
+		if err != nil {
+			msg = d.failure(ctx, "list", err)
+		}
+		if err := d.respond.post(ctx, cmd.ResponseURL, replacing(msg)); err != nil {
+			d.log.WarnContext(ctx, "could not post list", "request_id", RequestIDFrom(ctx), "err", err)
+		}
+	})
+	if err != nil {
+		return Ack{}, err
+	}
+	return Ack{Body: ephemeral("🔎 Looking up instances…")}, nil
+}
+
+// listMessage lists, keeps the result in a session and renders page 1.
+func (d *Dispatcher) listMessage(ctx context.Context, team, channel, user, responseURL, text string, q ec2ops.Query) (slack.WebhookMessage, error) {
+	res, err := d.list(ctx, team, q)
+	if err != nil {
+		return slack.WebhookMessage{}, err
+	}
+	st := flowState{Kind: "list", TeamID: team, ChannelID: channel, UserID: user, ResponseURL: responseURL,
+		Query: text, Page: 1, Items: res.Instances}
+	for _, f := range res.Failures {
+		reason := f.Err.Error()
+		if t, ok := d.userText(f.Err); ok {
+			reason = t
+		}
+		st.Failures = append(st.Failures, f.Account+"/"+f.Region+": "+reason)
+	}
+	id, err := d.saveFlow(ctx, st)
+	if err != nil {
+		return slack.WebhookMessage{}, err
+	}
+	return d.renderList(st, id), nil
+}
+
+// renderList renders page st.Page of a stored listing.
+func (d *Dispatcher) renderList(st flowState, id string) slack.WebhookMessage {
+	pages := max(1, (len(st.Items)+blocks.ListPageSize-1)/blocks.ListPageSize)
+	page := min(max(st.Page, 1), pages)
+	v := blocks.ListView{
+		Query:        st.Query,
+		Now:          d.now(),
+		Page:         page,
+		Pages:        pages,
+		Total:        len(st.Items),
+		StateCounts:  map[string]int{},
+		Failures:     st.Failures,
+		RefreshValue: id,
+		Requester:    st.UserID,
+	}
+	for _, i := range st.Items {
+		v.StateCounts[i.State]++
+	}
+	first := (page - 1) * blocks.ListPageSize
+	for n := first; n < min(first+blocks.ListPageSize, len(st.Items)); n++ {
+		v.Instances = append(v.Instances, instanceView(st.Items[n], itemValue(id, n)))
+	}
+	if page > 1 {
+		v.PrevValue = itemValue(id, page-1)
+	}
+	if page < pages {
+		v.NextValue = itemValue(id, page+1)
+	}
+	return blocks.List(v)
+}
+
+// turnPage shows another page of a stored listing, with no AWS call.
+func (d *Dispatcher) turnPage(ctx context.Context, cb slack.InteractionCallback, value string) error {
+	id, page, err := parseItemValue(value)
+	if err != nil {
+		return err
+	}
+	st, err := d.loadFlow(ctx, id, cb.Team.ID)
+	if err != nil {
+		return err
+	}
+	st.Page = page
+	if err := d.putFlow(ctx, id, st); err != nil {
+		return err
+	}
+	d.tell(ctx, cb.ResponseURL, d.inPlace(cb, d.renderList(st, id)))
+	return nil
+}
+
+// refresh re-runs a listing's query and replaces the message.
+func (d *Dispatcher) refresh(ctx context.Context, cb slack.InteractionCallback, id string) error {
+	st, err := d.loadFlow(ctx, id, cb.Team.ID)
+	if err != nil {
+		return err
+	}
+	q, err := ec2ops.ParseQuery(st.Query)
+	if err != nil {
+		return err
+	}
+	return d.workers.Go(ctx, func(ctx context.Context) {
+		msg, err := d.listMessage(ctx, st.TeamID, st.ChannelID, cb.User.ID, cb.ResponseURL, st.Query, q)
+		if err != nil {
+			msg = d.failure(ctx, "refresh", err)
+		} else {
+			msg = d.inPlace(cb, msg)
+		}
+		if err := d.respond.post(ctx, cb.ResponseURL, msg); err != nil {
+			d.log.WarnContext(ctx, "could not post refreshed list", "request_id", RequestIDFrom(ctx), "err", err)
+		}
+	})
+}
+
+// inPlace makes msg replace the message that held the clicked button,
+// keeping it in the channel when it was posted there.
+func (d *Dispatcher) inPlace(cb slack.InteractionCallback, msg slack.WebhookMessage) slack.WebhookMessage {
+	msg.ReplaceOriginal = true
+	msg.ResponseType = slack.ResponseTypeEphemeral
+	if !cb.Container.IsEphemeral && cb.Container.MessageTs != "" {
+		msg.ResponseType = slack.ResponseTypeInChannel
+	}
+	return msg
+}
+
+// accountsCommand answers `/charlize accounts` from configuration alone.
+func (d *Dispatcher) accountsCommand(_ context.Context, cmd slack.SlashCommand, _ string) (Ack, error) {
+	if d.fleet == nil {
+		return Ack{}, errNoFleet
+	}
+	var views []blocks.AccountView
+	for _, a := range d.fleet.Accounts() {
+		if !a.VisibleTo(cmd.TeamID) {
+			continue
+		}
+		role := a.RoleARN
+		if role == "" {
+			role = "ambient credentials"
+		}
+		views = append(views, blocks.AccountView{Name: a.Name, ID: a.ID, Regions: a.Regions, Role: role})
+	}
+	if len(views) == 0 {
+		return Ack{}, errNoFleet
+	}
+	msg := blocks.Accounts(views)
+	msg.ResponseType = slack.ResponseTypeEphemeral
+	return Ack{Body: msg}, nil
+}

@@ -1,0 +1,285 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/blocks"
+	"github.com/charlize-app/charlize/ec2ops"
+)
+
+// How long type-ahead waits for a cold inventory (Slack shows nothing after
+// about 3 s), and how long name resolution may wait after the ack.
+const (
+	suggestWait   = 1500 * time.Millisecond
+	inventoryWait = 20 * time.Second
+)
+
+// pickerTarget is where the picker's result goes.
+type pickerTarget struct {
+	team        Team
+	channel     string
+	user        string
+	responseURL string
+}
+
+func (d *Dispatcher) openPickerCommand(ctx context.Context, cmd slack.SlashCommand) (Ack, error) {
+	err := d.openPicker(ctx, cmd.TriggerID, pickerTarget{
+		team: Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}, channel: cmd.ChannelID, user: cmd.UserID, responseURL: cmd.ResponseURL,
+	})
+	return Ack{}, err
+}
+
+// openPicker opens the picker modal within the request: the trigger_id
+// lives 3 s, and the accounts it offers come from configuration, so no AWS
+// call stands in the way. The inventory warms up meanwhile for type-ahead.
+func (d *Dispatcher) openPicker(ctx context.Context, triggerID string, t pickerTarget) error {
+	if d.fleet == nil {
+		return errNoFleet
+	}
+	api, err := d.clients.Client(ctx, t.team)
+	if err != nil {
+		return err
+	}
+	visible := d.visibleAccounts(t.team.ID)
+	if len(visible) == 0 {
+		return errNoFleet
+	}
+	id, err := d.saveFlow(ctx, flowState{Kind: "picker", TeamID: t.team.ID, ChannelID: t.channel, UserID: t.user, ResponseURL: t.responseURL})
+	if err != nil {
+		return err
+	}
+	var accounts []blocks.PickerAccount
+	for _, a := range d.fleet.Accounts() {
+		if slices.Contains(visible, a.Name) {
+			accounts = append(accounts, blocks.PickerAccount{Name: a.Name, Regions: a.Regions})
+		}
+	}
+	received := d.now()
+	if _, err := api.OpenViewContext(ctx, triggerID, blocks.Picker(blocks.PickerView{Accounts: accounts, PrivateMetadata: id})); err != nil {
+		d.logTriggerFailure(ctx, err, received)
+		return fmt.Errorf("open picker: %w", err)
+	}
+	d.inventory.get(ctx, visible, 0)
+	return nil
+}
+
+// logTriggerFailure records how long the trigger had been held when Slack
+// said it expired, which is what an operator needs to see.
+func (d *Dispatcher) logTriggerFailure(ctx context.Context, err error, since time.Time) {
+	if slackError(err) == "trigger_expired" {
+		d.log.WarnContext(ctx, "trigger_id expired before views.open", "request_id", RequestIDFrom(ctx),
+			"held", d.now().Sub(since))
+	}
+}
+
+// optionsAnswer is Slack's block_suggestion answer; unlike
+// slack.OptionsResponse it keeps "options": [] when nothing matches.
+type optionsAnswer struct {
+	Options []*slack.OptionBlockObject `json:"options"`
+}
+
+// suggest answers type-ahead from the cached inventory, narrowed by the
+// account and region already chosen in the picker.
+func (d *Dispatcher) suggest(ctx context.Context, cb slack.InteractionCallback) optionsAnswer {
+	answer := optionsAnswer{Options: []*slack.OptionBlockObject{}}
+	if cb.ActionID != blocks.PickerSearchAction || d.inventory == nil {
+		return answer
+	}
+	account := selected(cb.View.State, blocks.PickerAccountBlock, blocks.PickerAccountAction)
+	region := selected(cb.View.State, blocks.PickerRegionBlock, blocks.PickerRegionAction)
+	needle := strings.ToLower(strings.TrimSpace(cb.Value))
+	var views []blocks.InstanceView
+	var values []string
+	for _, i := range d.inventory.get(ctx, d.visibleAccounts(cb.Team.ID), suggestWait) {
+		if len(views) == blocks.MaxOptions {
+			break
+		}
+		if account != "" && i.Account != account || region != "" && i.Region != region {
+			continue
+		}
+		if strings.Contains(strings.ToLower(i.Name), needle) || strings.Contains(i.ID, needle) {
+			views = append(views, instanceView(i, ""))
+			values = append(values, pickedValue(i))
+		}
+	}
+	if len(views) > 0 {
+		answer.Options = blocks.Options(views, values).Options
+	}
+	return answer
+}
+
+// pickedValue names an instance in a select option (≤150 characters).
+func pickedValue(i ec2ops.Instance) string { return i.Account + "|" + i.Region + "|" + i.ID }
+
+func selected(state *slack.ViewState, block, action string) string {
+	if state == nil {
+		return ""
+	}
+	v, ok := state.Values[block][action]
+	if !ok {
+		return ""
+	}
+	return v.SelectedOption.Value
+}
+
+// viewSubmission routes a modal's submit.
+func (d *Dispatcher) viewSubmission(ctx context.Context, cb slack.InteractionCallback) (Ack, error) {
+	switch cb.View.CallbackID {
+	case blocks.TerminateCallbackID:
+		return d.submitTerminate(ctx, cb)
+	case blocks.PickerCallbackID:
+		return d.submitPicker(ctx, cb)
+	}
+	return Ack{}, nil
+}
+
+// submitPicker closes the modal and posts the matching instances in the
+// channel the picker was opened from.
+func (d *Dispatcher) submitPicker(ctx context.Context, cb slack.InteractionCallback) (Ack, error) {
+	st, err := d.loadFlow(ctx, cb.View.PrivateMetadata, cb.Team.ID)
+	if err != nil {
+		return Ack{}, err
+	}
+	var q ec2ops.Query
+	if a := selected(cb.View.State, blocks.PickerAccountBlock, blocks.PickerAccountAction); a != "" {
+		q.Accounts = []string{a}
+	}
+	if r := selected(cb.View.State, blocks.PickerRegionBlock, blocks.PickerRegionAction); r != "" {
+		q.Regions = []string{r}
+	}
+	if s := selected(cb.View.State, blocks.PickerStateBlock, blocks.PickerStateAction); s != "" {
+		q.States = []string{s}
+	}
+	if v := selected(cb.View.State, blocks.PickerSearchBlock, blocks.PickerSearchAction); v != "" {
+		parts := strings.Split(v, "|")
+		if len(parts) != 3 {
+			return Ack{}, errBadValue
+		}
+		q.Accounts, q.Regions, q.IDs = parts[:1], parts[1:2], parts[2:]
+	}
+	team := Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}
+	err = d.workers.Go(ctx, func(ctx context.Context) {
+		msg, err := d.listMessage(ctx, st.TeamID, st.ChannelID, cb.User.ID, st.ResponseURL, q.String(), q)
+		if err != nil {
+			d.tellNow(ctx, st.ResponseURL, d.failure(ctx, "picker", err))
+			return
+		}
+		d.postInChannel(ctx, team, st.ChannelID, st.ResponseURL, msg)
+	})
+	return Ack{}, err
+}
+
+// postInChannel posts msg for everyone in channel; when the bot may not
+// post there, the user who asked gets it through the response_url with a
+// note on how to fix that.
+func (d *Dispatcher) postInChannel(ctx context.Context, team Team, channel, responseURL string, msg slack.WebhookMessage) {
+	api, err := d.clients.Client(ctx, team)
+	if err == nil {
+		err = callSlack(ctx, func() error {
+			_, _, err := api.PostMessageContext(ctx, channel, msgOptions(msg)...)
+			return err
+		})
+		if err == nil {
+			return
+		}
+	}
+	note := "I couldn't post in the channel, so only you see this."
+	if cannotPost(err) {
+		note = fmt.Sprintf("I can't post in <#%s>, so only you see this. Invite me (`/invite @Charlize`) to share lists there.", channel)
+	}
+	d.log.InfoContext(ctx, "posting in channel failed; answering the user", "request_id", RequestIDFrom(ctx), "slack_error", slackError(err))
+	if msg.Blocks != nil {
+		msg.Blocks.BlockSet = append([]slack.Block{slack.NewContextBlock("fallback_note",
+			slack.NewTextBlockObject(slack.MarkdownType, note, false, false))}, msg.Blocks.BlockSet...)
+		if len(msg.Blocks.BlockSet) > blocks.MaxMessageBlocks {
+			msg.Blocks.BlockSet = msg.Blocks.BlockSet[:blocks.MaxMessageBlocks]
+		}
+	}
+	msg.Text = note + " " + msg.Text
+	d.tellNow(ctx, responseURL, msg)
+}
+
+// tellNow posts to a response_url from a background job.
+func (d *Dispatcher) tellNow(ctx context.Context, responseURL string, msg slack.WebhookMessage) {
+	if responseURL == "" {
+		return
+	}
+	if msg.ResponseType == "" {
+		msg.ResponseType = slack.ResponseTypeEphemeral
+	}
+	if err := d.respond.post(ctx, responseURL, msg); err != nil {
+		d.log.WarnContext(ctx, "could not answer through response_url", "request_id", RequestIDFrom(ctx), "err", err)
+	}
+}
+
+// openTerminate opens the terminate modal at once, before any AWS call, for
+// the trigger_id's sake; termination protection is filled in when AWS
+// has answered.
+func (d *Dispatcher) openTerminate(ctx context.Context, cb slack.InteractionCallback, team Team, inst ec2ops.Instance, org origin) error {
+	api, err := d.clients.Client(ctx, team)
+	if err != nil {
+		return err
+	}
+	id, err := d.saveFlow(ctx, flowState{Kind: "terminate", TeamID: team.ID, ChannelID: org.ChannelID, UserID: cb.User.ID,
+		Items: []ec2ops.Instance{inst}, Origin: org})
+	if err != nil {
+		return err
+	}
+	received := d.now()
+	view := blocks.TerminateView{Instance: instanceView(inst, ""), Now: d.now(), PrivateMetadata: id}
+	resp, err := api.OpenViewContext(ctx, cb.TriggerID, blocks.TerminateModal(view))
+	if err != nil {
+		d.logTriggerFailure(ctx, err, received)
+		return fmt.Errorf("open terminate modal: %w", err)
+	}
+	return d.workers.Go(ctx, func(ctx context.Context) {
+		detail, err := d.fleet.Check(ctx, ec2ops.ActionRequest{Action: ec2ops.ActionTerminate,
+			Account: inst.Account, Region: inst.Region, InstanceID: inst.ID, Actor: cb.User.ID})
+		if detail.ID != "" {
+			view.Instance = detailView(detail, "")
+		}
+		if err != nil {
+			view.ErrorText = d.failure(ctx, "terminate check", err).Text
+		}
+		_, err = api.UpdateViewContext(ctx, blocks.TerminateModal(view), "", resp.Hash, resp.ID)
+		if err != nil {
+			d.log.InfoContext(ctx, "could not fill in terminate modal", "request_id", RequestIDFrom(ctx), "slack_error", slackError(err), "err", err)
+		}
+	})
+}
+
+// submitTerminate acts only when the typed text is the instance's name
+// (or id); anything else keeps the modal open with an inline error.
+func (d *Dispatcher) submitTerminate(ctx context.Context, cb slack.InteractionCallback) (Ack, error) {
+	id := cb.View.PrivateMetadata
+	st, err := d.loadFlow(ctx, id, cb.Team.ID)
+	if err != nil {
+		return Ack{}, err
+	}
+	inst, err := st.item(0)
+	if err != nil {
+		return Ack{}, err
+	}
+	typed := ""
+	if v, ok := cb.View.State.Values[blocks.TerminateInputBlock][blocks.TerminateInputAction]; ok {
+		typed = strings.TrimSpace(v.Value)
+	}
+	want := blocks.ConfirmText(instanceView(inst, ""))
+	if typed != want {
+		return Ack{Body: slack.NewErrorsViewSubmissionResponse(map[string]string{
+			blocks.TerminateInputBlock: fmt.Sprintf("That doesn't match. Type %s exactly to terminate it.", blocks.Truncate(want, 100)),
+		})}, nil
+	}
+	err = d.startAction(ctx, actionJob{
+		action: ec2ops.ActionTerminate, inst: inst, team: Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID},
+		user: cb.User.ID, channel: st.ChannelID, origin: st.Origin,
+		clickKey: "click:" + id + ":0:terminate",
+	})
+	return Ack{}, err
+}

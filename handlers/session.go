@@ -1,0 +1,131 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/store"
+)
+
+// flowState is what a rendered message or modal refers to through the
+// values of its buttons: the instances it shows, where it lives and who
+// asked. Buttons carry "<session id>.<item index>"; the session id is a
+// random nonce, so a value can only name what Charlize rendered.
+type flowState struct {
+	Kind        string            `json:"kind"` // list, card, matches, picker, terminate, mention
+	TeamID      string            `json:"team_id"`
+	ChannelID   string            `json:"channel_id,omitempty"`
+	UserID      string            `json:"user_id,omitempty"`
+	ResponseURL string            `json:"response_url,omitempty"`
+	Query       string            `json:"query,omitempty"`
+	Page        int               `json:"page,omitempty"`
+	Items       []ec2ops.Instance `json:"items,omitempty"`
+	Failures    []string          `json:"failures,omitempty"`
+	// Terminate modals remember the message whose button opened them.
+	Origin origin `json:"origin,omitzero"`
+}
+
+// origin is the message that held a button.
+type origin struct {
+	ChannelID   string `json:"channel_id,omitempty"`
+	TS          string `json:"ts,omitempty"`
+	Ephemeral   bool   `json:"ephemeral,omitempty"`
+	ResponseURL string `json:"response_url,omitempty"`
+}
+
+// Errors a click can meet before any AWS call; errors.go words them.
+var (
+	errExpired     = errors.New("session expired or unknown")
+	errForeignTeam = errors.New("session belongs to another workspace")
+	errBadValue    = errors.New("malformed button value")
+)
+
+func (d *Dispatcher) saveFlow(ctx context.Context, st flowState) (string, error) {
+	id := uuid.NewString()
+	if err := d.putFlow(ctx, id, st); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+func (d *Dispatcher) putFlow(ctx context.Context, id string, st flowState) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode session: %w", err)
+	}
+	if err := d.store.PutSession(ctx, store.Session{ID: id, TeamID: st.TeamID, Data: data}, d.sessionTTL); err != nil {
+		return fmt.Errorf("save session: %w", err)
+	}
+	return nil
+}
+
+// loadFlow returns the session id refers to, refusing one that expired or
+// that belongs to another workspace than team.
+func (d *Dispatcher) loadFlow(ctx context.Context, id, team string) (flowState, error) {
+	var st flowState
+	s, err := d.store.Session(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return st, errExpired
+	}
+	if err != nil {
+		return st, fmt.Errorf("load session: %w", err)
+	}
+	if s.TeamID != team {
+		return st, errForeignTeam
+	}
+	if err := json.Unmarshal(s.Data, &st); err != nil {
+		return st, fmt.Errorf("decode session: %w", err)
+	}
+	if st.TeamID != team {
+		return st, errForeignTeam
+	}
+	return st, nil
+}
+
+// itemValue is the button value for item n of session id.
+func itemValue(id string, n int) string { return id + "." + strconv.Itoa(n) }
+
+// parseItemValue splits a button value; anything malformed is refused.
+func parseItemValue(v string) (id string, n int, err error) {
+	id, idx, ok := strings.Cut(v, ".")
+	if !ok || id == "" {
+		return "", 0, errBadValue
+	}
+	if _, err := uuid.Parse(id); err != nil {
+		return "", 0, errBadValue
+	}
+	n, err = strconv.Atoi(idx)
+	if err != nil || n < 0 {
+		return "", 0, errBadValue
+	}
+	return id, n, nil
+}
+
+// item returns instance n of st.
+func (st flowState) item(n int) (ec2ops.Instance, error) {
+	if n < 0 || n >= len(st.Items) {
+		return ec2ops.Instance{}, errBadValue
+	}
+	return st.Items[n], nil
+}
+
+// instanceKey names one instance across accounts and regions.
+func instanceKey(i ec2ops.Instance) string {
+	return i.Account + "/" + i.Region + "/" + i.ID
+}
+
+// durationOr returns d, or def when d is zero.
+func durationOr(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}

@@ -1,0 +1,61 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestWorkersBoundAndDrain(t *testing.T) {
+	w := newWorkers(2, 3)
+	release := make(chan struct{})
+	var running, peak atomic.Int32
+	job := func(ctx context.Context) {
+		n := running.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		<-release
+		running.Add(-1)
+	}
+	reqCtx, cancelReq := context.WithCancel(context.Background())
+	for i := 0; i < 5; i++ {
+		if err := w.Go(reqCtx, job); err != nil {
+			t.Fatalf("Go #%d = %v, want accepted", i, err)
+		}
+	}
+	if err := w.Go(reqCtx, job); !errors.Is(err, ErrBusy) {
+		t.Errorf("Go beyond size+queue = %v, want ErrBusy", err)
+	}
+	cancelReq() // the request ending must not cancel its background job
+	close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.Close(ctx); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+	if p := peak.Load(); p > 2 {
+		t.Errorf("peak concurrency = %d, want ≤ 2", p)
+	}
+}
+
+func TestWorkersCloseCancelsStragglers(t *testing.T) {
+	w := newWorkers(1, 0)
+	cancelled := make(chan struct{})
+	_ = w.Go(context.Background(), func(ctx context.Context) { <-ctx.Done(); close(cancelled) })
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := w.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close with a stuck job = %v, want deadline exceeded", err)
+	}
+	select {
+	case <-cancelled:
+	default:
+		t.Error("stuck job was not cancelled by Close")
+	}
+}
