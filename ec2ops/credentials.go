@@ -2,6 +2,7 @@ package ec2ops
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,7 +79,7 @@ func (p *assumeRoleProvider) assume(ctx context.Context, withSourceIdentity bool
 	}
 	c := out.Credentials
 	if c == nil {
-		return aws.Credentials{}, &assumeRoleError{RoleARN: p.roleARN}
+		return aws.Credentials{}, errors.New("AssumeRole returned no credentials")
 	}
 	return aws.Credentials{
 		AccessKeyID:     aws.ToString(c.AccessKeyId),

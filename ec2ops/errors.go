@@ -145,9 +145,7 @@ func (e *Error) in() string {
 // the user (or their admin) fix the problem.
 func (e *Error) UserMessage() string {
 	switch e.Kind {
-	case KindInvalidQuery:
-		return "I couldn't read that query: " + e.detail()
-	case KindInvalidRequest:
+	case KindInvalidQuery, KindInvalidRequest:
 		return e.detail()
 	case KindInvalidState:
 		if sc, ok := errors.AsType[*stateChangeError](e.Err); ok {
@@ -184,7 +182,7 @@ func (e *Error) UserMessage() string {
 		return fmt.Sprintf("Charlize could not assume the role %s for %s — check the role's trust policy and external id", e.RoleARN, e.Account)
 	case KindTimeout:
 		if wt, ok := errors.AsType[*waitTimeoutError](e.Err); ok {
-			msg := fmt.Sprintf("gave up waiting for %s to be %s after %s", e.subject(), wt.Want, wt.After.Round(time.Second))
+			msg := fmt.Sprintf("gave up waiting for %s to be %s after %s", e.subject(), wt.Want, roundDuration(wt.After))
 			if wt.Last != "" {
 				msg += "; it was last seen " + wt.Last
 			}
@@ -197,13 +195,27 @@ func (e *Error) UserMessage() string {
 	return "something went wrong talking to AWS"
 }
 
-// detail returns the text of an error ec2ops wrote itself (query and request
-// errors), which is phrased for users.
-func (e *Error) detail() string {
-	if e.Err != nil {
-		return e.Err.Error()
+// roundDuration keeps messages readable: "10m0s", not "10m0.000213s".
+func roundDuration(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(time.Second)
 	}
-	return e.Kind.String()
+	return d.Round(time.Millisecond)
+}
+
+// detail returns the text of an error ec2ops wrote itself (query and request
+// errors), which is phrased for users, with a fallback for an Error built
+// elsewhere without one.
+func (e *Error) detail() string {
+	switch {
+	case e.Err != nil:
+		return e.Err.Error()
+	case e.Term != "":
+		return fmt.Sprintf("I couldn't use `%s` in that query", e.Term)
+	case e.Kind == KindInvalidQuery:
+		return "I couldn't read that query"
+	}
+	return "that request is not valid"
 }
 
 // stateChangeError: while waiting, the instance entered a state from which

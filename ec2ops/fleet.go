@@ -259,8 +259,6 @@ func (f *Fleet) List(ctx context.Context, q Query) (ListResult, error) {
 	}
 	results := make([]jobResult, len(jobs))
 	next := make(chan int, len(jobs))
-	// Jobs go out account by account so the regions of one account run
-	// together and share the account's single AssumeRole.
 	for i := range jobs {
 		next <- i
 	}
@@ -342,15 +340,34 @@ func (f *Fleet) plan(q Query) (Query, []listJob, *Error) {
 				Err: fmt.Errorf("no selected account is configured for region %s", r)}
 		}
 	}
-	var jobs []listJob
+	// Jobs interleave accounts (each account's first region, then each
+	// one's second, …). With fewer workers than jobs, the first round then
+	// starts every account's AssumeRole at once and later rounds find the
+	// credentials cached, instead of several workers idling on one
+	// account's AssumeRole. Regions of an account that do run together
+	// still share a single AssumeRole through the credentials cache.
+	var perAccount [][]listJob
 	for _, a := range selected {
+		var js []listJob
 		for _, r := range a.Regions {
 			if len(q.Regions) == 0 || slices.Contains(q.Regions, r) {
-				jobs = append(jobs, listJob{acct: a, region: r})
+				js = append(js, listJob{acct: a, region: r})
 			}
 		}
+		perAccount = append(perAccount, js)
 	}
-	return q, jobs, nil
+	var jobs []listJob
+	for i := 0; ; i++ {
+		n := len(jobs)
+		for _, js := range perAccount {
+			if i < len(js) {
+				jobs = append(jobs, js[i])
+			}
+		}
+		if len(jobs) == n {
+			return q, jobs, nil
+		}
+	}
 }
 
 // listRegion pages through DescribeInstances in one account-region. The

@@ -32,6 +32,7 @@ type Query struct {
 const (
 	maxQueryLen   = 2000
 	maxQueryTerms = 50
+	maxNameLen    = 256 // EC2's limit on a tag value
 )
 
 var (
@@ -173,8 +174,8 @@ func (q *Query) add(t token) error {
 			}
 		}
 	case "name":
-		if len(t.value) > 256 {
-			return queryErr(t.raw, "names are at most 256 characters")
+		if len(t.value) > maxNameLen {
+			return queryErr(t.raw, "names are at most %d characters", maxNameLen)
 		}
 		q.Names = appendNew(q.Names, t.value)
 	case "tag":
@@ -238,6 +239,9 @@ func (q *Query) addWord(t token) error {
 	v := t.value
 	if v == "" {
 		return queryErr(t.raw, "empty term")
+	}
+	if len(v) > maxNameLen {
+		return queryErr(t.raw, "names are at most %d characters", maxNameLen)
 	}
 	lv := strings.ToLower(v)
 	switch {

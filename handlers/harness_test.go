@@ -206,7 +206,7 @@ func (w *world) click(user string, b button, responseID string) int {
 // button is a rendered interactive element.
 type button struct {
 	actionID, blockID, value, text string
-	confirm                         bool
+	confirm                        bool
 }
 
 // buttons lists a message's buttons.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/slack-go/slack"
 
+	"github.com/charlize-app/charlize/ec2ops/ec2sim"
 	"github.com/charlize-app/charlize/handlers/slacktest"
 )
 
@@ -233,5 +235,51 @@ func TestSubcommands(t *testing.T) {
 				t.Errorf("run(%q) printed %q, want %q in it", tt.args, out.String(), tt.wantOut)
 			}
 		})
+	}
+}
+
+// The whole app, started as main starts it, lists instances from the EC2
+// simulator (through the real AWS SDK) and posts to the fake Slack API.
+func TestServeListsFromSimulator(t *testing.T) {
+	sim := ec2sim.New(ec2sim.Options{})
+	if err := sim.Load(ec2sim.Fixture{Accounts: []ec2sim.FixtureAccount{{
+		ID: ec2sim.DefaultAccountID,
+		Regions: map[string][]ec2sim.Instance{"eu-west-1": {
+			{ID: "i-0000000000000a001", State: "running", Tags: map[string]string{"Name": "web-1"}},
+		}},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	simServer := httptest.NewServer(sim)
+	defer simServer.Close()
+	api := slacktest.NewAPI(t)
+
+	a := mustStart(t, map[string]string{
+		"SLACK_BOT_TOKEN":       slacktest.BotToken,
+		"SLACK_API_URL":         api.APIURL(),
+		"AWS_ENDPOINT_URL":      simServer.URL,
+		"AWS_REGION":            "eu-west-1",
+		"AWS_ACCESS_KEY_ID":     "AKIDMAINTEST",
+		"AWS_SECRET_ACCESS_KEY": "main-test-secret-key",
+	})
+	req := slacktest.FormRequest(a.url+"/slack/commands", testSecret, slacktest.Command("T0001", "U0001", "list running", api.ResponseURL("main-list")))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("list = %d, want 200", resp.StatusCode)
+	}
+	posted := api.WaitFor(t, slacktest.MethodResponseURL, 1, 10*time.Second)[0].Message
+	raw, _ := json.Marshal(posted)
+	if !strings.Contains(string(raw), "web-1") {
+		t.Errorf("list posted %s, want web-1 in it", raw)
+	}
+	if sim.Calls("DescribeInstances") == 0 {
+		t.Error("no DescribeInstances reached the simulator")
+	}
+	if logs := a.logs.String(); strings.Contains(logs, "main-test-secret-key") || strings.Contains(logs, slacktest.BotToken) || strings.Contains(logs, testSecret) {
+		t.Error("logs contain a secret")
 	}
 }

@@ -1,0 +1,105 @@
+package ec2ops_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/ec2sim"
+)
+
+// Benchmark shape from the issue: 20 accounts x 4 regions x 50 instances,
+// 50 ms of latency on every AWS call.
+const (
+	benchAccounts  = 20
+	benchRegions   = 4
+	benchPerRegion = 50
+	benchLatency   = 50 * time.Millisecond
+	// lowerBound is the critical path of a cold listing: one AssumeRole and
+	// one DescribeInstances page. A warm listing's bound is half of it.
+	lowerBound = 2 * benchLatency
+)
+
+// BenchmarkList lists the whole fleet with pool sizes 1 (sequential), 16
+// (the default) and 80 (one worker per account-region), on a cold
+// credential cache (a new Fleet per listing) and a warm one. Custom metrics:
+// x-bound is wall time over the 100 ms lower bound; assumes/op counts
+// AssumeRole calls, which must be one per account cold and none warm.
+//
+// With pool 16 the 80 account-regions need 5 rounds, so about 5 x 100 ms
+// cold and 5 x 50 ms warm: the 3x/2x targets are only reachable with a pool
+// of at least 80.
+func BenchmarkList(b *testing.B) {
+	fixture := ec2sim.Generate(benchAccounts, benchRegions, benchPerRegion)
+	var accounts []ec2ops.Account
+	for i, fa := range fixture.Accounts {
+		regions := make([]string, 0, len(fa.Regions))
+		for r := range fa.Regions {
+			regions = append(regions, r)
+		}
+		slices.Sort(regions)
+		accounts = append(accounts, ec2ops.Account{
+			Name:    fmt.Sprintf("acct-%02d", i+1),
+			ID:      fa.ID,
+			RoleARN: "arn:aws:iam::" + fa.ID + ":role/charlize",
+			Regions: regions,
+		})
+	}
+	sim := ec2sim.New(ec2sim.Options{Latency: benchLatency})
+	if err := sim.Load(fixture); err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	b.Cleanup(srv.Close)
+	cfg := testConfig(srv.URL)
+	want := benchAccounts * benchRegions * benchPerRegion
+
+	list := func(b *testing.B, f *ec2ops.Fleet) {
+		res, err := f.List(context.Background(), ec2ops.Query{})
+		if err != nil || len(res.Failures) > 0 || len(res.Instances) != want {
+			b.Fatalf("List = %d instances, failures %v, %v; want %d", len(res.Instances), res.Failures, err, want)
+		}
+	}
+	newFleet := func(b *testing.B, pool int) *ec2ops.Fleet {
+		f, err := ec2ops.New(cfg, accounts, ec2ops.Options{Concurrency: pool})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return f
+	}
+	report := func(b *testing.B, elapsed time.Duration) {
+		perOp := elapsed / time.Duration(b.N)
+		b.ReportMetric(float64(perOp)/float64(lowerBound), "x-bound")
+		b.ReportMetric(float64(sim.Calls("AssumeRole"))/float64(b.N), "assumes/op")
+	}
+
+	for _, pool := range []int{1, 16, 80} {
+		b.Run(fmt.Sprintf("cold/pool=%d", pool), func(b *testing.B) {
+			var elapsed time.Duration
+			sim.Reset()
+			for b.Loop() {
+				b.StopTimer()
+				f := newFleet(b, pool)
+				b.StartTimer()
+				start := time.Now()
+				list(b, f)
+				elapsed += time.Since(start)
+			}
+			report(b, elapsed)
+		})
+		b.Run(fmt.Sprintf("warm/pool=%d", pool), func(b *testing.B) {
+			f := newFleet(b, pool)
+			list(b, f) // fills the credential cache and the connection pool
+			sim.Reset()
+			start := time.Now()
+			for b.Loop() {
+				list(b, f)
+			}
+			report(b, time.Since(start))
+		})
+	}
+}
