@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -116,7 +117,7 @@ func (d *Dispatcher) startAction(ctx context.Context, job actionJob) error {
 	}
 	if !won {
 		d.tell(ctx, job.origin.ResponseURL, blocks.Refusal(fmt.Sprintf(
-			"%s %s is already in progress (by <@%s>).", actionLabel(job.action), displayName(job.inst), holder)))
+			"%s %s is already in progress (by <@%s>).", actionLabel(job.action), blocks.Escape(displayName(job.inst)), holder)))
 		return nil
 	}
 	if err := d.workers.Go(ctx, func(ctx context.Context) { d.act(ctx, job) }); err != nil {
@@ -190,6 +191,9 @@ func (d *Dispatcher) act(ctx context.Context, job actionJob) {
 	entry.Duration = d.now().Sub(start)
 	result := blocks.ResultView{Action: string(job.action), Instance: instanceView(inst, ""), Requester: job.user}
 	if err != nil {
+		// The attempt is over: pressing the button again tries again
+		// rather than hearing that this one is still in progress.
+		d.releaseClaim(ctx, job.clickKey, job.user)
 		msg := d.failure(ctx, "act "+string(job.action), err)
 		result.Message = msg.Text
 		entry.Result, entry.Error = "failed", msg.Text
@@ -291,7 +295,8 @@ func (r *reporter) start(ctx context.Context, v blocks.ProgressView) {
 	case err == nil:
 		r.channel, r.ts = channel, ts
 	case cannotPost(err):
-		r.note = fmt.Sprintf("I can't post in <#%s>, so only you see this. Invite me (`/invite @Charlize`) so the channel sees who did what.", channel)
+		// The note is escaped when rendered, so it names no channel link.
+		r.note = "I can't post in this channel, so only you see this. Invite me (`/invite @Charlize`) so the channel sees who did what."
 		r.d.log.InfoContext(ctx, "cannot post in channel; progress through response_url", "request_id", RequestIDFrom(ctx), "channel", channel, "slack_error", slackError(err))
 	default:
 		r.note = "I couldn't post in the channel, so only you see this."
@@ -326,8 +331,20 @@ func (r *reporter) finish(ctx context.Context, msg slack.WebhookMessage) {
 		}
 	}
 	if r.viaURL {
-		r.postURL(ctx, msg)
+		r.postURL(ctx, withNote(msg, r.note))
 	}
+}
+
+// withNote adds the reporter's fallback note to a result that only the
+// user sees, so the reason stays once the progress message is replaced.
+func withNote(msg slack.WebhookMessage, note string) slack.WebhookMessage {
+	if note == "" || msg.Blocks == nil || len(msg.Blocks.BlockSet) >= blocks.MaxMessageBlocks {
+		return msg
+	}
+	set := append(slices.Clip(msg.Blocks.BlockSet), slack.NewContextBlock("result_note",
+		slack.NewTextBlockObject(slack.MarkdownType, "ℹ️ "+blocks.Escape(note), false, false)))
+	msg.Blocks = &slack.Blocks{BlockSet: set}
+	return msg
 }
 
 func (r *reporter) mark(v blocks.ProgressView) {

@@ -129,6 +129,9 @@ func (d *Dispatcher) Command(ctx context.Context, cmd slack.SlashCommand) Ack {
 }
 
 func (d *Dispatcher) command(ctx context.Context, cmd slack.SlashCommand, verb, args string) (Ack, error) {
+	if err := d.installed(ctx, Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}); err != nil {
+		return Ack{}, err
+	}
 	if verb == "" {
 		return d.openPickerCommand(ctx, cmd)
 	}
@@ -156,10 +159,12 @@ func (d *Dispatcher) Interaction(ctx context.Context, cb slack.InteractionCallba
 		ack Ack
 		err error
 	)
-	switch cb.Type {
-	case slack.InteractionTypeBlockActions:
+	err = d.installed(ctx, Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID})
+	switch {
+	case err != nil: // answered below like any refusal
+	case cb.Type == slack.InteractionTypeBlockActions:
 		ack, err = d.blockActions(ctx, cb)
-	case slack.InteractionTypeViewSubmission:
+	case cb.Type == slack.InteractionTypeViewSubmission:
 		ack, err = d.viewSubmission(ctx, cb)
 	default:
 		return Ack{} // view_closed and others need no answer
@@ -179,6 +184,10 @@ func (d *Dispatcher) Interaction(ctx context.Context, cb slack.InteractionCallba
 // Options answers block_suggestion (external select type-ahead).
 func (d *Dispatcher) Options(ctx context.Context, cb slack.InteractionCallback) Ack {
 	annotate(ctx, cb.Team.ID, cb.User.ID, "options:"+cb.ActionID)
+	if err := d.installed(ctx, Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}); err != nil {
+		d.failure(ctx, "options", err) // logs it; a menu has no room for the reason
+		return Ack{Body: optionsAnswer{Options: []*slack.OptionBlockObject{}}}
+	}
 	return Ack{Body: d.suggest(ctx, cb)}
 }
 

@@ -7,13 +7,17 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
 )
 
 // userText words the errors a user can act on; ok is false for anything
 // unexpected.
 func (d *Dispatcher) userText(err error) (string, bool) {
-	var ec2Err *ec2ops.Error
+	var (
+		ec2Err *ec2ops.Error
+		busy   *busyInstanceError
+	)
 	switch {
 	case errors.Is(err, errExpired):
 		return "This message has expired — run `" + d.slashCommand + "` again.", true
@@ -27,6 +31,8 @@ func (d *Dispatcher) userText(err error) (string, bool) {
 		return "Charlize is busy right now — try again in a minute.", true
 	case errors.Is(err, errNoFleet):
 		return "No AWS accounts are configured for Charlize yet.", true
+	case errors.As(err, &busy):
+		return fmt.Sprintf("An action on %s is already in progress (by <@%s>).", blocks.Escape(busy.name), busy.holder), true
 	case errors.As(err, &ec2Err) && ec2Err.Kind != ec2ops.KindUnknown:
 		return ec2Err.UserMessage(), true
 	}

@@ -150,7 +150,11 @@ func (d *Dispatcher) turnPage(ctx context.Context, cb slack.InteractionCallback,
 }
 
 // refresh re-runs a listing's query and replaces the message.
-func (d *Dispatcher) refresh(ctx context.Context, cb slack.InteractionCallback, id string) error {
+func (d *Dispatcher) refresh(ctx context.Context, cb slack.InteractionCallback, value string) error {
+	id, err := parseSessionID(value)
+	if err != nil {
+		return err
+	}
 	st, err := d.loadFlow(ctx, id, cb.Team.ID)
 	if err != nil {
 		return err

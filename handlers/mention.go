@@ -35,6 +35,10 @@ func (d *Dispatcher) callbackEvent(ctx context.Context, ev slackevents.EventsAPI
 	case *slackevents.AppMentionEvent:
 		team := Team{ID: ev.TeamID, EnterpriseID: ev.EnterpriseID}
 		return d.workers.Go(ctx, func(ctx context.Context) { d.replyToMention(ctx, team, inner) })
+	case *slackevents.AppUninstalledEvent:
+		return d.uninstalled(ctx, ev)
+	case *slackevents.TokensRevokedEvent:
+		return d.tokensRevoked(ctx, ev, inner)
 	}
 	return nil
 }

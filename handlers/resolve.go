@@ -66,6 +66,10 @@ func (d *Dispatcher) resolve(ctx context.Context, cmd slack.SlashCommand, args s
 			return blocks.NoMatch(args, closestNames(args, all)), nil
 		}
 	}
+	if len(matches) == 0 {
+		// An instance id that no visible account has.
+		return blocks.NoMatch(args, nil), nil
+	}
 	if len(matches) == 1 {
 		return d.cardMessage(ctx, cmd.TeamID, cmd.ChannelID, cmd.UserID, matches[0], verb)
 	}

@@ -27,4 +27,11 @@ func (s *Server) routes(e *echo.Echo) {
 	slack.POST("/interactions", s.postInteraction)
 	slack.POST("/options", s.postOptions)
 	slack.POST("/events", s.postEvent)
+
+	// Multi-workspace installs: browsers, not Slack, call these, so there
+	// is no Slack signature; the OAuth state and its cookie protect them.
+	if s.cfg.OAuth != nil {
+		e.GET(InstallPath, s.cfg.OAuth.Install)
+		e.GET(OAuthRedirectPath, s.cfg.OAuth.Redirect)
+	}
 }

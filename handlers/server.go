@@ -23,6 +23,8 @@ type Pinger interface {
 // Config is what the HTTP server needs besides its collaborators.
 type Config struct {
 	SigningSecret string
+	// OAuth serves "Add to Slack" in multi-workspace mode; nil otherwise.
+	OAuth *OAuth
 }
 
 // Server holds the echo instance and the collaborators its routes use.

@@ -93,14 +93,23 @@ func (d *Dispatcher) loadFlow(ctx context.Context, id, team string) (flowState, 
 // itemValue is the button value for item n of session id.
 func itemValue(id string, n int) string { return id + "." + strconv.Itoa(n) }
 
+// parseSessionID checks that a button value names a session as
+// saveFlow does; anything else is refused before the store is asked.
+func parseSessionID(v string) (string, error) {
+	if _, err := uuid.Parse(v); err != nil {
+		return "", errBadValue
+	}
+	return v, nil
+}
+
 // parseItemValue splits a button value; anything malformed is refused.
 func parseItemValue(v string) (id string, n int, err error) {
 	id, idx, ok := strings.Cut(v, ".")
 	if !ok || id == "" {
 		return "", 0, errBadValue
 	}
-	if _, err := uuid.Parse(id); err != nil {
-		return "", 0, errBadValue
+	if _, err := parseSessionID(id); err != nil {
+		return "", 0, err
 	}
 	n, err = strconv.Atoi(idx)
 	if err != nil || n < 0 {

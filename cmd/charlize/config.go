@@ -28,6 +28,9 @@ type config struct {
 	// them too, but run's getenv may not be the process environment.
 	AWSAccessKeyID, AWSSecretAccessKey, AWSSessionToken string
 	ShutdownTimeout                                     time.Duration
+	// installConfig holds the multi-workspace OAuth, encryption and
+	// Socket Mode settings (install.go).
+	installConfig
 }
 
 // envVar documents one variable; the same table drives --help.
@@ -38,6 +41,13 @@ type envVar struct {
 var envVars = []envVar{
 	{"SLACK_SIGNING_SECRET", "required for serve: verifies every request from Slack (app settings → Basic Information)"},
 	{"SLACK_BOT_TOKEN", "single-workspace mode: the bot token (xoxb-…)"},
+	{"SLACK_CLIENT_ID", "multi-workspace mode (with SLACK_CLIENT_SECRET, without SLACK_BOT_TOKEN): the app's client id for \"Add to Slack\""},
+	{"SLACK_CLIENT_SECRET", "multi-workspace mode: the app's client secret"},
+	{"SLACK_SCOPES", "bot scopes requested on install, comma-separated (default commands,chat:write,app_mentions:read)"},
+	{"SLACK_REDIRECT_URL", "OAuth redirect URL (default: https://<host of the install page>/slack/oauth_redirect)"},
+	{"CHARLIZE_ENCRYPTION_KEY", "required in multi-workspace mode: base64 of 32 bytes; encrypts tokens at rest (AES-256-GCM)"},
+	{"CHARLIZE_ENCRYPTION_OLD_KEYS", "comma-separated previous keys, still accepted for decryption after a key rotation"},
+	{"SLACK_APP_TOKEN", "app-level token (xapp-…): connect over Socket Mode instead of receiving Slack's HTTP requests"},
 	{"SLACK_API_URL", "base URL of Slack's Web API (default https://slack.com/api/); tests and local fakes point it elsewhere"},
 	{"REDIS_URL", "when set (redis://… or rediss://…), all state lives in Redis; when unset, in the embedded store"},
 	{"CHARLIZE_DATA_DIR", "folder of the embedded store's file (default ./data)"},
@@ -76,6 +86,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		problems = append(problems, name+": "+fmt.Sprintf(format, args...))
 	}
 
+	loadInstallConfig(getenv, &c, bad)
 	if c.SigningSecret == "" {
 		bad("SLACK_SIGNING_SECRET", "missing; it verifies that requests come from Slack (app settings → Basic Information → Signing Secret)")
 	}

@@ -38,6 +38,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serveCommand(ctx, args, getenv, stdout, stderr)
 	case "version":
 		return versionCommand(args, stdout, stderr)
+	case "manifest":
+		return manifestCommand(args, getenv, stdout, stderr)
 	case "help":
 		usage(stdout)
 		return nil
@@ -53,6 +55,8 @@ func usage(w io.Writer) {
 Usage:
   charlize [serve]    run the server (the default)
   charlize version    print the version
+  charlize manifest --url https://charlize.example.com [--socket-mode]
+                      print the Slack app manifest
   charlize <command> --help
 `)
 }
@@ -103,6 +107,10 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	defer st.Close()
+	if st, err = sealStore(cfg, st); err != nil {
+		return err
+	}
+	logInstallMode(cfg, log)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -116,10 +124,14 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		Log:     log,
 		Store:   st,
 		Fleet:   fleet,
-		Clients: slackClients(cfg),
+		Clients: slackClients(cfg, st, log),
 		Metrics: metrics,
 	})
-	e := handlers.NewServer(handlers.Config{SigningSecret: cfg.SigningSecret}, log, st, dispatcher, reg, metrics)
+	oauth, err := newOAuth(cfg, st, log)
+	if err != nil {
+		return err
+	}
+	e := handlers.NewServer(handlers.Config{SigningSecret: cfg.SigningSecret, OAuth: oauth}, log, st, dispatcher, reg, metrics)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -129,6 +141,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("charlize listening", "addr", ln.Addr().String(), "store", storeKind(cfg), "version", version)
+	socketDone := startSocketMode(ctx, cfg, log, dispatcher, metrics)
 
 	select {
 	case err := <-served:
@@ -143,6 +156,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	<-socketDone
 	// Actions already acked keep running until they finish or time runs out.
 	if err := dispatcher.Close(shutdownCtx); err != nil {
 		log.Warn("background work cut short by shutdown", "err", err)
@@ -191,8 +205,14 @@ func openFleet(ctx context.Context, cfg config, log *slog.Logger, m *handlers.Me
 	return fleet, nil
 }
 
-// slackClients picks how requests find their Slack client.
-func slackClients(cfg config) handlers.Clients {
+// slackClients picks how requests find their Slack client: one bot
+// token, or each workspace's installation.
+func slackClients(cfg config, st store.Store, log *slog.Logger) handlers.Clients {
+	if cfg.multiWorkspace() {
+		return handlers.NewInstallations(handlers.InstallationsOptions{
+			Store: st, APIURL: cfg.SlackAPIURL, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Log: log,
+		})
+	}
 	if cfg.BotToken == "" {
 		return handlers.SingleWorkspace{}
 	}

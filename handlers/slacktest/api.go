@@ -112,6 +112,8 @@ type Call struct {
 	// Error is the Slack error answered ("not_in_channel", "used_url"...),
 	// "" on success.
 	Error string
+	// TS is the message ts answered by chat.postMessage and chat.update.
+	TS string
 	// Time is when the fake received the call.
 	Time time.Time
 }
@@ -418,6 +420,9 @@ func (a *API) method(r *http.Request, method string, body []byte) answer {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	ans := a.answerLocked(&c, &q, badJSON)
+	if m, isMap := ans.json.(map[string]any); isMap && m["ok"] == true {
+		c.TS, _ = m["ts"].(string)
+	}
 	a.recordLocked(c, ans)
 	return ans
 }

@@ -1,0 +1,136 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/ec2ops/ec2sim"
+)
+
+// An action AWS refuses reports why, is audited as failed, and leaves its
+// button usable: pressing it again (once the permission is fixed) acts,
+// instead of claiming the failed attempt is still in progress.
+func TestFailedActionCanBeRetried(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	stop := mustButton(t, w.instanceCard("web-1", "card1"), "act:stop", "")
+	w.sim.AddFault(ec2sim.Fault{Action: "StopInstances", Code: "UnauthorizedOperation", Times: 1})
+
+	if rep := w.clickFrom(alice, stop, "click1", clickFrom{}); rep.status != http.StatusOK {
+		t.Fatalf("click = %d %s", rep.status, rep.body)
+	}
+	failed := w.waitForText("chat.update", "could not stop", 15*time.Second)
+	if !strings.Contains(callText(failed), "ec2:StopInstances") {
+		t.Errorf("failure = %s, want the missing IAM action named", short(callText(failed)))
+	}
+	if got, _ := w.sim.Get(acctProd, "eu-west-1", "i-0000000000000a001"); got.State != ec2sim.StateRunning {
+		t.Fatalf("web-1 is %s after a refused stop, want running", got.State)
+	}
+	waitAudit(t, w, "stop", "failed")
+
+	// The same button again, now that AWS allows it.
+	if rep := w.clickFrom(alice, stop, "click2", clickFrom{}); rep.status != http.StatusOK {
+		t.Fatalf("second click = %d %s", rep.status, rep.body)
+	}
+	w.waitForText("chat.update", "web-1* stopped", 15*time.Second)
+	if n := w.sim.Calls("StopInstances"); n != 2 {
+		t.Errorf("StopInstances calls = %d, want 2 (the refused one and the retry)", n)
+	}
+	for _, m := range w.urlPosts("click2") {
+		if strings.Contains(messageText(m), "already in progress") {
+			t.Errorf("retry told %q", m.Text)
+		}
+	}
+}
+
+// A refresh button whose value is not a session is refused as unreadable,
+// without a store or AWS round trip telling the user it expired.
+func TestMalformedRefreshValue(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	before := len(w.sim.CallLog())
+	for _, value := range []string{"not-a-session", "", "../x"} {
+		id := "refresh-" + strings.Trim(value, "./")
+		rep := w.clickFrom(alice, button{actionID: "refresh", blockID: "list_nav", value: value}, id, clickFrom{value: value})
+		if rep.status != http.StatusOK {
+			t.Fatalf("refresh %q = %d %s", value, rep.status, rep.body)
+		}
+		if got := w.urlPost(id, 5*time.Second); !strings.Contains(got.Text, "couldn't read that button") {
+			t.Errorf("refresh %q = %q, want that the button could not be read", value, got.Text)
+		}
+	}
+	if n := len(w.sim.CallLog()) - before; n != 0 {
+		t.Errorf("%d AWS calls, want 0", n)
+	}
+}
+
+// waitAudit waits for an audit entry of action with result.
+func waitAudit(t *testing.T, w *world, action, result string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		entries, err := w.store.RecentAudit(context.Background(), 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.Action == action && e.Result == result {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s audit entry with result %s: %+v", action, result, entries)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// One account failing does not hide the others: the list says which
+// account could not be listed and why, in words a user can act on.
+func TestListWithFailingAccount(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	w.sim.AddFault(ec2sim.Fault{Account: acctDev, Action: "AssumeRole", Code: "AccessDenied"})
+	w.command(alice, "list", "list1")
+	got := w.urlPost("list1", 15*time.Second)
+	checkRendered(t, got)
+	text := messageText(got)
+	if !strings.Contains(text, "web-1") || strings.Contains(text, "i-0000000000000c001") {
+		t.Errorf("list = %s, want acme-prod's instances only", short(text))
+	}
+	if !strings.Contains(text, "Could not list") || !strings.Contains(text, "acme-dev") || !strings.Contains(text, "trust policy") {
+		t.Errorf("list = %s, want acme-dev's failure explained", short(text))
+	}
+}
+
+// A modal whose session is gone keeps the modal open with the reason.
+func TestExpiredModalSubmission(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	for _, tc := range []struct {
+		name, callbackID, block string
+	}{
+		{"picker", "picker", "picker_account"},
+		{"terminate", "terminate", "confirm_block"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := &slack.View{CallbackID: tc.callbackID, PrivateMetadata: "0b0c0d0e-1f20-4a3b-8c4d-5e6f70819203",
+				Blocks: slack.Blocks{BlockSet: []slack.Block{slack.NewInputBlock(tc.block, slack.NewTextBlockObject(slack.PlainTextType, "x", false, false), nil,
+					slack.NewPlainTextInputBlockElement(nil, "x"))}}}
+			rep := w.submitView(alice, v, map[string]map[string]any{})
+			var errs slack.ViewSubmissionResponse
+			rep.json(t, &errs)
+			if rep.status != http.StatusOK || errs.ResponseAction != slack.RAErrors || !strings.Contains(errs.Errors[tc.block], "expired") {
+				t.Errorf("submit = %d %s, want an inline expired error on %s", rep.status, rep.body, tc.block)
+			}
+		})
+	}
+	if n := len(w.sim.CallLog()); n != 0 {
+		t.Errorf("%d AWS calls, want 0", n)
+	}
+}
