@@ -88,7 +88,7 @@ func Picker(v PickerView) slack.ModalViewRequest {
 	one := 1
 	search.MinQueryLength = &one
 	in := optionalInput(PickerSearchBlock, "Instance", search)
-	in.Hint = plain("Pick one instance to see its card, or leave empty to list everything that matches the filters above.")
+	in.Hint = plain("Pick one instance to list just it, or leave empty to list everything that matches the filters above.")
 	set = append(set, in)
 	m.Blocks.BlockSet = set
 	return m

@@ -88,17 +88,7 @@ func (d *Dispatcher) click(ctx context.Context, cb slack.InteractionCallback, ki
 	team := Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}
 	switch action {
 	case ec2ops.ActionStatus:
-		return d.workers.Go(ctx, func(ctx context.Context) {
-			msg, err := d.cardMessage(ctx, cb.Team.ID, org.ChannelID, cb.User.ID, inst, "")
-			if err != nil {
-				msg = d.failure(ctx, "status", err)
-			} else {
-				msg = d.inPlace(cb, msg)
-			}
-			if err := d.respond.post(ctx, cb.ResponseURL, msg); err != nil {
-				d.log.WarnContext(ctx, "could not post status", "request_id", RequestIDFrom(ctx), "err", err)
-			}
-		})
+		return d.showCard(ctx, cb, inst, "")
 	case ec2ops.ActionTerminate:
 		return d.openTerminate(ctx, cb, team, inst, org)
 	}

@@ -125,10 +125,15 @@ func (d *Dispatcher) pick(ctx context.Context, cb slack.InteractionCallback, val
 		return err
 	}
 	verb, _ := ec2ops.ParseAction(st.Query)
+	return d.showCard(ctx, cb, inst, verb)
+}
+
+// showCard replaces the clicked message with inst's card, after the ack.
+func (d *Dispatcher) showCard(ctx context.Context, cb slack.InteractionCallback, inst ec2ops.Instance, verb ec2ops.Action) error {
 	return d.workers.Go(ctx, func(ctx context.Context) {
-		msg, err := d.cardMessage(ctx, cb.Team.ID, cb.Channel.ID, cb.User.ID, inst, verb)
+		msg, err := d.cardMessage(ctx, cb.Team.ID, channelOf(cb), cb.User.ID, inst, verb)
 		if err != nil {
-			msg = d.failure(ctx, "pick", err)
+			msg = d.failure(ctx, "card", err)
 		} else {
 			msg = d.inPlace(cb, msg)
 		}
