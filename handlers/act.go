@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -37,6 +38,8 @@ func (d *Dispatcher) blockActions(ctx context.Context, cb slack.InteractionCallb
 		err = d.refresh(ctx, cb, value)
 	case blocks.ActionIDPickInstance:
 		err = d.pick(ctx, cb, value)
+	case blocks.ActionIDApproval:
+		err = d.decideApproval(ctx, cb, rest, value)
 	case blocks.ActionIDOpenPicker:
 		err = d.openPicker(ctx, cb.TriggerID, pickerTarget{
 			team: Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, channel: channelOf(cb), user: cb.User.ID, responseURL: cb.ResponseURL,
@@ -63,6 +66,7 @@ type actionJob struct {
 	channel  string
 	origin   origin
 	clickKey string // the claim that makes this click act at most once
+	approver string // the second person, when a two-person rule applied
 }
 
 // click handles an instance button: status shows, terminate asks through a
@@ -86,6 +90,14 @@ func (d *Dispatcher) click(ctx context.Context, cb slack.InteractionCallback, ki
 	}
 	org := origin{ChannelID: channelOf(cb), TS: cb.Container.MessageTs, Ephemeral: cb.Container.IsEphemeral, ResponseURL: cb.ResponseURL}
 	team := Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}
+	// Decided for whoever clicked, not whoever ran the command.
+	v := d.viewerOfCallback(ctx, cb)
+	if dec := d.decide(v, string(action), inst); !dec.Allowed {
+		d.tell(ctx, cb.ResponseURL, blocks.Refusal(fmt.Sprintf("You can't %s %s: %s.", action, blocks.Escape(displayName(inst)), blocks.Escape(dec.Reason))))
+		d.audit(ctx, auditEntry(ctx, d.now(), v, inst, string(action), "refused", "refused", dec.Reason))
+		d.observeAction(action, "refused")
+		return nil
+	}
 	switch action {
 	case ec2ops.ActionStatus:
 		return d.showCard(ctx, cb, inst, "")
@@ -110,7 +122,11 @@ func (d *Dispatcher) startAction(ctx context.Context, job actionJob) error {
 			"%s %s is already in progress (by <@%s>).", actionLabel(job.action), blocks.Escape(displayName(job.inst)), holder)))
 		return nil
 	}
-	if err := d.workers.Go(ctx, func(ctx context.Context) { d.act(ctx, job) }); err != nil {
+	run := func(ctx context.Context) { d.act(ctx, job) }
+	if rule, needed := d.policy.Approval(string(job.action), job.inst.Account); needed && job.approver == "" {
+		run = func(ctx context.Context) { d.requestApproval(ctx, job, rule) }
+	}
+	if err := d.workers.Go(ctx, run); err != nil {
 		d.releaseClaim(ctx, job.clickKey, job.user)
 		return err
 	}
@@ -133,9 +149,16 @@ func (d *Dispatcher) act(ctx context.Context, job actionJob) {
 	entry := store.AuditEntry{
 		Time: start, RequestID: RequestIDFrom(ctx), TeamID: job.team.ID, ChannelID: job.channel, UserID: job.user,
 		Account: job.inst.Account, Region: job.inst.Region, InstanceID: job.inst.ID, InstanceName: job.inst.Name,
-		Action: string(job.action), Decision: "allowed",
+		Action: string(job.action), Decision: "allowed", ApprovedBy: job.approver,
+	}
+	if job.approver != "" {
+		entry.Decision = "approved"
 	}
 	refuse := func(err error) {
+		var denied *deniedError
+		if errors.As(err, &denied) {
+			entry.Decision = "refused"
+		}
 		// Nothing was done: the same button may be pressed again.
 		d.releaseClaim(ctx, job.clickKey, job.user)
 		msg := d.failure(ctx, "act "+string(job.action), err)
@@ -169,6 +192,18 @@ func (d *Dispatcher) act(ctx context.Context, job actionJob) {
 		return
 	}
 	inst := detail.Instance
+	// Decided again right before the AWS call, on the instance's current
+	// tags, for the person whose click makes it happen.
+	decider := job.user
+	if job.approver != "" {
+		decider = job.approver
+	}
+	dec, err := d.require(d.viewerOf(ctx, job.team, decider, job.channel), string(job.action), inst)
+	if err != nil {
+		refuse(err)
+		return
+	}
+	entry.Rule = dec.Rule
 	rep := &reporter{d: d, api: api, job: job}
 	progress := blocks.ProgressView{Action: string(job.action), Verb: progressVerb(job.action), Instance: instanceView(inst, ""),
 		Requester: job.user, State: inst.State}
@@ -209,12 +244,6 @@ type busyInstanceError struct{ name, holder string }
 
 func (e *busyInstanceError) Error() string {
 	return fmt.Sprintf("An action on %s is already in progress (by <@%s>).", e.name, e.holder)
-}
-
-func (d *Dispatcher) audit(ctx context.Context, e store.AuditEntry) {
-	if err := d.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
-		d.log.ErrorContext(ctx, "audit append failed", "request_id", e.RequestID, "err", err)
-	}
 }
 
 func (d *Dispatcher) observeAction(a ec2ops.Action, result string) {

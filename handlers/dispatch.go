@@ -12,6 +12,7 @@ import (
 
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/handlers/policy"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -55,6 +56,18 @@ type DispatcherOptions struct {
 	ProgressInterval time.Duration
 	// ActionTimeout bounds one action including its wait (default 15m).
 	ActionTimeout time.Duration
+	// Policy decides who may do what (default policy.Default()).
+	Policy *policy.Policy
+	// StrictTenancy (multi-workspace mode) shows a workspace only the
+	// accounts whose workspaces list names it.
+	StrictTenancy bool
+	// AuditChannel, when set, receives a post for every mutating action.
+	AuditChannel string
+	// ApprovalTTL is how long a two-person approval request stays open
+	// (default 30m).
+	ApprovalTTL time.Duration
+	// GroupsTTL is how long user group memberships are reused (default 5m).
+	GroupsTTL time.Duration
 }
 
 // Dispatcher routes every decoded Slack request to its flow. It is shared
@@ -74,6 +87,12 @@ type Dispatcher struct {
 	workers          *workers
 	inventory        *inventory
 	commands         []subcommand
+	policy           *policy.Policy
+	strictTenancy    bool
+	auditChannel     string
+	approvalTTL      time.Duration
+	groups           *groupCache
+	approvals        *expiryTimers
 }
 
 // NewDispatcher builds a Dispatcher.
@@ -104,6 +123,15 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 		actionTimeout:    durationOr(o.ActionTimeout, 15*time.Minute),
 		workers:          newWorkers(max(o.Workers, 16), max(o.Queue, 256)),
 	}
+	d.policy = o.Policy
+	if d.policy == nil {
+		d.policy = policy.Default()
+	}
+	d.strictTenancy = o.StrictTenancy
+	d.auditChannel = o.AuditChannel
+	d.approvalTTL = durationOr(o.ApprovalTTL, 30*time.Minute)
+	d.groups = &groupCache{ttl: durationOr(o.GroupsTTL, 5*time.Minute), now: o.Now, entries: map[string]groupEntry{}}
+	d.approvals = &expiryTimers{timers: map[string]*time.Timer{}}
 	if o.Fleet != nil {
 		d.inventory = newInventory(o.Fleet, durationOr(o.InventoryTTL, 30*time.Second), o.Now)
 	}
@@ -114,6 +142,7 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 // Close waits (until ctx ends) for background work such as actions that
 // are waiting for their instance to reach its state.
 func (d *Dispatcher) Close(ctx context.Context) error {
+	d.approvals.stopAll()
 	return d.workers.Close(ctx)
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/ec2ops/ec2sim"
 	"github.com/charlize-app/charlize/handlers"
+	"github.com/charlize-app/charlize/handlers/policy"
 	"github.com/charlize-app/charlize/handlers/slacktest"
 	"github.com/charlize-app/charlize/store"
 )
@@ -47,10 +48,20 @@ type world struct {
 }
 
 type worldOptions struct {
-	redis      bool // a Redis store (REDIS_URL, else miniredis) instead of the embedded one
-	transition time.Duration
-	fixture    ec2sim.Fixture
+	redis       bool // a Redis store (REDIS_URL, else miniredis) instead of the embedded one
+	transition  time.Duration
+	fixture     ec2sim.Fixture
+	approvalTTL time.Duration
+	policy      string // policy YAML; "" = everyone may do everything (the flow tests' world)
 }
+
+// allowAll lets every user do every action, so flow tests exercise flows;
+// the authorization tests pass their own policies.
+const allowAll = `rules:
+  - name: everyone-everything
+    who: {users: ["*"]}
+    actions: [list, status, start, stop, reboot, restart, terminate, audit]
+`
 
 func newWorld(t *testing.T, o worldOptions) *world {
 	t.Helper()
@@ -90,6 +101,13 @@ func newWorld(t *testing.T, o worldOptions) *world {
 		t.Fatal(err)
 	}
 
+	if o.policy == "" {
+		o.policy = allowAll
+	}
+	pol, err := policy.Parse([]byte(o.policy))
+	if err != nil {
+		t.Fatalf("policy: %v", err)
+	}
 	st := openStore(t, o.redis)
 	api := slacktest.NewAPI(t)
 	log := slog.New(slog.DiscardHandler)
@@ -101,6 +119,8 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	d := handlers.NewDispatcher(handlers.DispatcherOptions{
 		Log: log, Store: st, Fleet: fleet, Metrics: metrics,
 		Clients:          handlers.SingleWorkspace{API: api.Client(slacktest.BotToken)},
+		Policy:           pol,
+		ApprovalTTL:      o.approvalTTL,
 		ProgressInterval: time.Millisecond,
 	})
 	e := handlers.NewServer(handlers.Config{SigningSecret: secret}, log, st, d, reg, metrics)

@@ -17,9 +17,6 @@ type subcommand struct {
 
 // catalogue lists every subcommand: parsing, suggestions and help all read it.
 func (d *Dispatcher) catalogue() []subcommand {
-	notYet := func(context.Context, slack.SlashCommand, string) (Ack, error) {
-		return Ack{Body: ephemeral(notAvailableYet)}, nil
-	}
 	act := d.instanceCommand
 	return []subcommand{
 		{name: "list", run: d.listCommand, help: blocks.CommandHelp{Usage: "list <query>", Aliases: []string{"find"},
@@ -38,7 +35,7 @@ func (d *Dispatcher) catalogue() []subcommand {
 			Description: "terminate an instance (you type its name to confirm)"}},
 		{name: "accounts", run: d.accountsCommand, help: blocks.CommandHelp{Usage: "accounts",
 			Description: "the AWS accounts and regions this workspace can see"}},
-		{name: "audit", run: notYet, help: blocks.CommandHelp{Usage: "audit [n] [instance|user|account]",
+		{name: "audit", run: d.auditCommand, help: blocks.CommandHelp{Usage: "audit [n] [instance|user|account]",
 			Description: "the latest actions taken through Charlize", Example: "audit 20 web-1"}},
 		{name: "help", run: d.help, help: blocks.CommandHelp{Usage: "help", Description: "this message"}},
 	}
@@ -69,8 +66,6 @@ func (d *Dispatcher) helpView() blocks.HelpView {
 func (d *Dispatcher) help(context.Context, slack.SlashCommand, string) (Ack, error) {
 	return Ack{Body: blocks.Help(d.helpView())}, nil
 }
-
-const notAvailableYet = "That part of Charlize is not available yet."
 
 func (d *Dispatcher) unknown(text string) Ack {
 	verb, _ := splitCommand(text)

@@ -14,6 +14,12 @@ var buttonOrder = []ec2ops.Action{
 // instanceView maps an instance to its view with the buttons its state
 // allows, each carrying value (a session nonce and the item index).
 func instanceView(i ec2ops.Instance, value string) blocks.InstanceView {
+	return actionableView(i, value, nil)
+}
+
+// actionableView is instanceView keeping only the buttons may allows
+// (nil: all that the state allows).
+func actionableView(i ec2ops.Instance, value string, may func(ec2ops.Instance, ec2ops.Action) bool) blocks.InstanceView {
 	v := blocks.InstanceView{
 		ID: i.ID, Name: i.Name, State: i.State, Type: i.Type,
 		Account: i.Account, Region: i.Region, AZ: i.AZ,
@@ -24,16 +30,16 @@ func instanceView(i ec2ops.Instance, value string) blocks.InstanceView {
 		return v
 	}
 	for _, a := range buttonOrder {
-		if a.Allowed(i.State) == nil {
+		if a.Allowed(i.State) == nil && (may == nil || may(i, a)) {
 			v.Buttons = append(v.Buttons, blocks.Button{Kind: string(a), Value: value})
 		}
 	}
 	return v
 }
 
-// detailView is instanceView plus what Describe knows.
-func detailView(d ec2ops.Detail, value string) blocks.InstanceView {
-	v := instanceView(d.Instance, value)
+// detailView is actionableView plus what Describe knows.
+func detailView(d ec2ops.Detail, value string, may func(ec2ops.Instance, ec2ops.Action) bool) blocks.InstanceView {
+	v := actionableView(d.Instance, value, may)
 	protected := d.TerminationProtected
 	v.TerminationProtected = &protected
 	return v

@@ -8,6 +8,7 @@ import (
 
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/handlers/policy"
 )
 
 // visibleAccounts are the account names the workspace may see.
@@ -17,29 +18,43 @@ func (d *Dispatcher) visibleAccounts(team string) []string {
 		return nil
 	}
 	for _, a := range d.fleet.Accounts() {
-		if a.VisibleTo(team) {
+		if d.accountVisible(a, team) {
 			names = append(names, a.Name)
 		}
 	}
 	return names
 }
 
-// list runs q within what team may see: the query is narrowed to the
-// visible accounts, and the result is filtered again as a second guard.
-func (d *Dispatcher) list(ctx context.Context, team string, q ec2ops.Query) (ec2ops.ListResult, error) {
+// list runs q within what v may see and list: the query is narrowed to
+// the visible, listable accounts, and the result is filtered again (tenant
+// isolation and the policy's tag conditions) as a second guard.
+func (d *Dispatcher) list(ctx context.Context, v viewer, q ec2ops.Query) (ec2ops.ListResult, error) {
 	if d.fleet == nil {
 		return ec2ops.ListResult{}, errNoFleet
 	}
-	visible := d.visibleAccounts(team)
+	visible := d.visibleAccounts(v.team.ID)
 	if len(visible) == 0 {
 		return ec2ops.ListResult{}, errNoFleet
 	}
+	var listable []string
+	var refusal policy.Decision
+	for _, a := range visible {
+		dec := d.policy.Decide(v.who, "list", policy.Target{Account: a, AnyInstance: true})
+		if dec.Allowed {
+			listable = append(listable, a)
+		} else if refusal.Reason == "" {
+			refusal = dec
+		}
+	}
+	if len(listable) == 0 {
+		return ec2ops.ListResult{}, &deniedError{action: "list", reason: refusal.Reason}
+	}
 	if len(q.Accounts) == 0 {
-		q.Accounts = visible
+		q.Accounts = listable
 	} else {
 		var allowed []string
 		for _, a := range q.Accounts {
-			if slices.Contains(visible, a) {
+			if slices.Contains(listable, a) {
 				allowed = append(allowed, a)
 			}
 		}
@@ -52,7 +67,9 @@ func (d *Dispatcher) list(ctx context.Context, team string, q ec2ops.Query) (ec2
 	if err != nil {
 		return res, err
 	}
-	res.Instances = slices.DeleteFunc(res.Instances, func(i ec2ops.Instance) bool { return !slices.Contains(visible, i.Account) })
+	res.Instances = slices.DeleteFunc(res.Instances, func(i ec2ops.Instance) bool {
+		return !slices.Contains(listable, i.Account) || !d.decide(v, "list", i).Allowed
+	})
 	return res, nil
 }
 
@@ -63,8 +80,9 @@ func (d *Dispatcher) listCommand(ctx context.Context, cmd slack.SlashCommand, ar
 	if err != nil {
 		return Ack{}, err
 	}
+	v := d.viewerOf(ctx, Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}, cmd.UserID, cmd.ChannelID)
 	err = d.workers.Go(ctx, func(ctx context.Context) {
-		msg, err := d.listMessage(ctx, cmd.TeamID, cmd.ChannelID, cmd.UserID, cmd.ResponseURL, args, q)
+		msg, err := d.listMessage(ctx, v, cmd.ResponseURL, args, q, false)
 		if err != nil {
 			msg = d.failure(ctx, "list", err)
 		}
@@ -78,14 +96,15 @@ func (d *Dispatcher) listCommand(ctx context.Context, cmd slack.SlashCommand, ar
 	return Ack{Body: ephemeral("🔎 Looking up instances…")}, nil
 }
 
-// listMessage lists, keeps the result in a session and renders page 1.
-func (d *Dispatcher) listMessage(ctx context.Context, team, channel, user, responseURL, text string, q ec2ops.Query) (slack.WebhookMessage, error) {
-	res, err := d.list(ctx, team, q)
+// listMessage lists for v, keeps the result in a session and renders
+// page 1; shared lists are posted for the whole channel.
+func (d *Dispatcher) listMessage(ctx context.Context, v viewer, responseURL, text string, q ec2ops.Query, shared bool) (slack.WebhookMessage, error) {
+	res, err := d.list(ctx, v, q)
 	if err != nil {
 		return slack.WebhookMessage{}, err
 	}
-	st := flowState{Kind: "list", TeamID: team, ChannelID: channel, UserID: user, ResponseURL: responseURL,
-		Query: text, Page: 1, Items: res.Instances}
+	st := flowState{Kind: "list", TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user, ResponseURL: responseURL,
+		Query: text, Page: 1, Items: res.Instances, Shared: shared}
 	for _, f := range res.Failures {
 		reason := f.Err.Error()
 		if t, ok := d.userText(f.Err); ok {
@@ -97,14 +116,19 @@ func (d *Dispatcher) listMessage(ctx context.Context, team, channel, user, respo
 	if err != nil {
 		return slack.WebhookMessage{}, err
 	}
-	return d.renderList(st, id), nil
+	return d.renderList(st, id, &v), nil
 }
 
-// renderList renders page st.Page of a stored listing.
-func (d *Dispatcher) renderList(st flowState, id string) slack.WebhookMessage {
+// renderList renders page st.Page of a stored listing for v; a shared
+// list keeps every button for the policy to decide at click time.
+func (d *Dispatcher) renderList(st flowState, id string, v *viewer) slack.WebhookMessage {
+	if st.Shared {
+		v = nil
+	}
+	may := d.mayAct(v)
 	pages := max(1, (len(st.Items)+blocks.ListPageSize-1)/blocks.ListPageSize)
 	page := min(max(st.Page, 1), pages)
-	v := blocks.ListView{
+	view := blocks.ListView{
 		Query:        st.Query,
 		Now:          d.now(),
 		Page:         page,
@@ -116,19 +140,19 @@ func (d *Dispatcher) renderList(st flowState, id string) slack.WebhookMessage {
 		Requester:    st.UserID,
 	}
 	for _, i := range st.Items {
-		v.StateCounts[i.State]++
+		view.StateCounts[i.State]++
 	}
 	first := (page - 1) * blocks.ListPageSize
 	for n := first; n < min(first+blocks.ListPageSize, len(st.Items)); n++ {
-		v.Instances = append(v.Instances, instanceView(st.Items[n], itemValue(id, n)))
+		view.Instances = append(view.Instances, actionableView(st.Items[n], itemValue(id, n), may))
 	}
 	if page > 1 {
-		v.PrevValue = itemValue(id, page-1)
+		view.PrevValue = itemValue(id, page-1)
 	}
 	if page < pages {
-		v.NextValue = itemValue(id, page+1)
+		view.NextValue = itemValue(id, page+1)
 	}
-	return blocks.List(v)
+	return blocks.List(view)
 }
 
 // turnPage shows another page of a stored listing, with no AWS call.
@@ -145,7 +169,8 @@ func (d *Dispatcher) turnPage(ctx context.Context, cb slack.InteractionCallback,
 	if err := d.putFlow(ctx, id, st); err != nil {
 		return err
 	}
-	d.tell(ctx, cb.ResponseURL, d.inPlace(cb, d.renderList(st, id)))
+	v := d.viewerOfCallback(ctx, cb)
+	d.tell(ctx, cb.ResponseURL, d.inPlace(cb, d.renderList(st, id, &v)))
 	return nil
 }
 
@@ -163,8 +188,9 @@ func (d *Dispatcher) refresh(ctx context.Context, cb slack.InteractionCallback, 
 	if err != nil {
 		return err
 	}
+	v := d.viewerOfCallback(ctx, cb)
 	return d.workers.Go(ctx, func(ctx context.Context) {
-		msg, err := d.listMessage(ctx, st.TeamID, st.ChannelID, cb.User.ID, cb.ResponseURL, st.Query, q)
+		msg, err := d.listMessage(ctx, v, cb.ResponseURL, st.Query, q, st.Shared)
 		if err != nil {
 			msg = d.failure(ctx, "refresh", err)
 		} else {
@@ -187,14 +213,17 @@ func (d *Dispatcher) inPlace(cb slack.InteractionCallback, msg slack.WebhookMess
 	return msg
 }
 
-// accountsCommand answers `/charlize accounts` from configuration alone.
-func (d *Dispatcher) accountsCommand(_ context.Context, cmd slack.SlashCommand, _ string) (Ack, error) {
+// accountsCommand answers `/charlize accounts` from configuration alone:
+// the accounts this workspace sees and the user may list.
+func (d *Dispatcher) accountsCommand(ctx context.Context, cmd slack.SlashCommand, _ string) (Ack, error) {
 	if d.fleet == nil {
 		return Ack{}, errNoFleet
 	}
+	v := d.viewerOf(ctx, Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}, cmd.UserID, cmd.ChannelID)
 	var views []blocks.AccountView
 	for _, a := range d.fleet.Accounts() {
-		if !a.VisibleTo(cmd.TeamID) {
+		if !d.accountVisible(a, cmd.TeamID) ||
+			!d.policy.Decide(v.who, "list", policy.Target{Account: a.Name, AnyInstance: true}).Allowed {
 			continue
 		}
 		role := a.RoleARN

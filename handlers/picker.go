@@ -37,7 +37,8 @@ func (d *Dispatcher) openPickerCommand(ctx context.Context, cmd slack.SlashComma
 
 // openPicker opens the picker modal within the request: the trigger_id
 // lives 3 s, and the accounts it offers come from configuration, so no AWS
-// call stands in the way. The inventory warms up meanwhile for type-ahead.
+// (or user group) call stands in the way; the policy decides on what the
+// picker suggests and lists. The inventory warms up meanwhile.
 func (d *Dispatcher) openPicker(ctx context.Context, triggerID string, t pickerTarget) error {
 	if d.fleet == nil {
 		return errNoFleet
@@ -96,9 +97,13 @@ func (d *Dispatcher) suggest(ctx context.Context, cb slack.InteractionCallback) 
 	needle := strings.ToLower(strings.TrimSpace(cb.Value))
 	var views []blocks.InstanceView
 	var values []string
+	v := d.viewerOfCallback(ctx, cb)
 	for _, i := range d.inventory.get(ctx, d.visibleAccounts(cb.Team.ID), suggestWait) {
 		if len(views) == blocks.MaxOptions {
 			break
+		}
+		if !d.decide(v, "list", i).Allowed {
+			continue
 		}
 		if account != "" && i.Account != account || region != "" && i.Region != region {
 			continue
@@ -165,7 +170,8 @@ func (d *Dispatcher) submitPicker(ctx context.Context, cb slack.InteractionCallb
 	}
 	team := Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}
 	err = d.workers.Go(ctx, func(ctx context.Context) {
-		msg, err := d.listMessage(ctx, st.TeamID, st.ChannelID, cb.User.ID, st.ResponseURL, q.String(), q)
+		v := d.viewerOf(ctx, team, cb.User.ID, st.ChannelID)
+		msg, err := d.listMessage(ctx, v, st.ResponseURL, q.String(), q, true)
 		if err != nil {
 			d.tellNow(ctx, st.ResponseURL, d.failure(ctx, "picker", err))
 			return
@@ -242,7 +248,7 @@ func (d *Dispatcher) openTerminate(ctx context.Context, cb slack.InteractionCall
 		detail, err := d.fleet.Check(ctx, ec2ops.ActionRequest{Action: ec2ops.ActionTerminate,
 			Account: inst.Account, Region: inst.Region, InstanceID: inst.ID, Actor: cb.User.ID})
 		if detail.ID != "" {
-			view.Instance = detailView(detail, "")
+			view.Instance = detailView(detail, "", nil)
 		}
 		if err != nil {
 			view.ErrorText = d.failure(ctx, "terminate check", err).Text

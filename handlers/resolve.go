@@ -29,8 +29,9 @@ func (d *Dispatcher) instanceCommand(verb ec2ops.Action) func(context.Context, s
 		if err != nil {
 			return Ack{}, err
 		}
+		v := d.viewerOf(ctx, Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}, cmd.UserID, cmd.ChannelID)
 		err = d.workers.Go(ctx, func(ctx context.Context) {
-			msg, err := d.resolve(ctx, cmd, args, q, verb)
+			msg, err := d.resolve(ctx, v, args, q, verb)
 			if err != nil {
 				msg = d.failure(ctx, "resolve", err)
 			}
@@ -47,15 +48,16 @@ func (d *Dispatcher) instanceCommand(verb ec2ops.Action) func(context.Context, s
 
 // resolve finds the instance args names: one match gives its card, several
 // a short picker, none the closest names.
-func (d *Dispatcher) resolve(ctx context.Context, cmd slack.SlashCommand, args string, q ec2ops.Query, verb ec2ops.Action) (slack.WebhookMessage, error) {
-	res, err := d.list(ctx, cmd.TeamID, q)
+func (d *Dispatcher) resolve(ctx context.Context, v viewer, args string, q ec2ops.Query, verb ec2ops.Action) (slack.WebhookMessage, error) {
+	res, err := d.list(ctx, v, q)
 	if err != nil {
 		return slack.WebhookMessage{}, err
 	}
 	matches := res.Instances
 	if len(matches) == 0 && len(q.IDs) == 0 {
 		// No exact name: try the cached inventory for names containing it.
-		all := d.inventory.get(ctx, d.visibleAccounts(cmd.TeamID), inventoryWait)
+		all := slices.DeleteFunc(slices.Clone(d.inventory.get(ctx, d.visibleAccounts(v.team.ID), inventoryWait)),
+			func(i ec2ops.Instance) bool { return !d.decide(v, "list", i).Allowed })
 		needle := strings.ToLower(args)
 		for _, i := range all {
 			if strings.Contains(strings.ToLower(i.Name), needle) {
@@ -71,9 +73,9 @@ func (d *Dispatcher) resolve(ctx context.Context, cmd slack.SlashCommand, args s
 		return blocks.NoMatch(args, nil), nil
 	}
 	if len(matches) == 1 {
-		return d.cardMessage(ctx, cmd.TeamID, cmd.ChannelID, cmd.UserID, matches[0], verb)
+		return d.cardMessage(ctx, v, matches[0], verb, false)
 	}
-	st := flowState{Kind: "matches", TeamID: cmd.TeamID, ChannelID: cmd.ChannelID, UserID: cmd.UserID, Query: string(verb), Items: matches}
+	st := flowState{Kind: "matches", TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user, Query: string(verb), Items: matches}
 	id, err := d.saveFlow(ctx, st)
 	if err != nil {
 		return slack.WebhookMessage{}, err
@@ -87,13 +89,17 @@ func (d *Dispatcher) resolve(ctx context.Context, cmd slack.SlashCommand, args s
 	return blocks.Matches(args, views, values), nil
 }
 
-// cardMessage describes one instance and renders its card.
-func (d *Dispatcher) cardMessage(ctx context.Context, team, channel, user string, inst ec2ops.Instance, verb ec2ops.Action) (slack.WebhookMessage, error) {
+// cardMessage describes one instance and renders its card for v; on a
+// shared message every valid button is kept for the click-time decision.
+func (d *Dispatcher) cardMessage(ctx context.Context, v viewer, inst ec2ops.Instance, verb ec2ops.Action, shared bool) (slack.WebhookMessage, error) {
+	if _, err := d.require(v, "status", inst); err != nil {
+		return slack.WebhookMessage{}, err
+	}
 	detail, err := d.fleet.Describe(ctx, inst.Account, inst.Region, inst.ID)
 	if err != nil {
 		return slack.WebhookMessage{}, err
 	}
-	st := flowState{Kind: "card", TeamID: team, ChannelID: channel, UserID: user, Items: []ec2ops.Instance{detail.Instance}}
+	st := flowState{Kind: "card", TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user, Items: []ec2ops.Instance{detail.Instance}, Shared: shared}
 	id, err := d.saveFlow(ctx, st)
 	if err != nil {
 		return slack.WebhookMessage{}, err
@@ -107,7 +113,14 @@ func (d *Dispatcher) cardMessage(ctx context.Context, team, channel, user string
 			note = fmt.Sprintf("Press %s to %s %s.", actionLabel(verb), verb, name)
 		}
 	}
-	return blocks.Card(detailView(detail, itemValue(id, 0)), d.now(), note), nil
+	var may func(ec2ops.Instance, ec2ops.Action) bool
+	if !shared {
+		may = d.mayAct(&v)
+		if verb != "" && !d.decide(v, string(verb), detail.Instance).Allowed {
+			note = d.decide(v, string(verb), detail.Instance).Reason
+		}
+	}
+	return blocks.Card(detailView(detail, itemValue(id, 0), may), d.now(), note), nil
 }
 
 // pick shows the card of one of several matches.
@@ -130,8 +143,10 @@ func (d *Dispatcher) pick(ctx context.Context, cb slack.InteractionCallback, val
 
 // showCard replaces the clicked message with inst's card, after the ack.
 func (d *Dispatcher) showCard(ctx context.Context, cb slack.InteractionCallback, inst ec2ops.Instance, verb ec2ops.Action) error {
+	v := d.viewerOfCallback(ctx, cb)
+	shared := !cb.Container.IsEphemeral && cb.Container.MessageTs != ""
 	return d.workers.Go(ctx, func(ctx context.Context) {
-		msg, err := d.cardMessage(ctx, cb.Team.ID, channelOf(cb), cb.User.ID, inst, verb)
+		msg, err := d.cardMessage(ctx, v, inst, verb, shared)
 		if err != nil {
 			msg = d.failure(ctx, "card", err)
 		} else {

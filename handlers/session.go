@@ -29,6 +29,14 @@ type flowState struct {
 	Page        int               `json:"page,omitempty"`
 	Items       []ec2ops.Instance `json:"items,omitempty"`
 	Failures    []string          `json:"failures,omitempty"`
+	// Shared messages are seen by the whole channel: their buttons are not
+	// filtered for one viewer, the policy decides at click time.
+	Shared bool `json:"shared,omitempty"`
+	// Approval requests: the rule that asked for them, when they expire,
+	// and where the request was posted.
+	Rule      string    `json:"rule,omitempty"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	Posted    origin    `json:"posted,omitzero"`
 	// Terminate modals remember the message whose button opened them.
 	Origin origin `json:"origin,omitzero"`
 }
@@ -57,11 +65,16 @@ func (d *Dispatcher) saveFlow(ctx context.Context, st flowState) (string, error)
 }
 
 func (d *Dispatcher) putFlow(ctx context.Context, id string, st flowState) error {
+	ttl := d.sessionTTL
+	if !st.ExpiresAt.IsZero() {
+		// Outlive the approval's expiry, so a late click can say it expired.
+		ttl = max(ttl, st.ExpiresAt.Sub(d.now())+time.Hour)
+	}
 	data, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("encode session: %w", err)
 	}
-	if err := d.store.PutSession(ctx, store.Session{ID: id, TeamID: st.TeamID, Data: data}, d.sessionTTL); err != nil {
+	if err := d.store.PutSession(ctx, store.Session{ID: id, TeamID: st.TeamID, Data: data}, ttl); err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
 	return nil

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/charlize-app/charlize/store"
 )
 
 // config is everything Charlize reads from its environment. It is built
@@ -31,6 +34,11 @@ type config struct {
 	// installConfig holds the multi-workspace OAuth, encryption and
 	// Socket Mode settings (install.go).
 	installConfig
+
+	PolicyFile   string
+	AuditChannel string
+	AuditLimit   int
+	ApprovalTTL  time.Duration
 }
 
 // envVar documents one variable; the same table drives --help.
@@ -58,6 +66,10 @@ var envVars = []envVar{
 	{"CHARLIZE_REGIONS", "comma-separated regions for the default account (default AWS_REGION)"},
 	{"AWS_REGION", "AWS region of the ambient credentials; AWS_* variables work as in every AWS SDK"},
 	{"AWS_ENDPOINT_URL", "send AWS calls to another endpoint (the EC2/STS simulator in tests and demos)"},
+	{"CHARLIZE_POLICY_FILE", "YAML rules of who may do what, and which actions need a second person's approval (default: everyone lists, sees status, starts, stops, reboots, restarts; nobody terminates)"},
+	{"CHARLIZE_AUDIT_CHANNEL", "channel id (C…) that receives a post for every mutating action"},
+	{"CHARLIZE_AUDIT_LIMIT", "how many audit entries are kept (default 100000)"},
+	{"CHARLIZE_APPROVAL_TTL", "how long a two-person approval request stays open (default 30m)"},
 }
 
 const defaultSlackAPIURL = "https://slack.com/api/"
@@ -129,10 +141,45 @@ func loadConfig(getenv func(string) string) (config, error) {
 			bad("AWS_ENDPOINT_URL", "must be a URL")
 		}
 	}
+	c.PolicyFile = getenv("CHARLIZE_POLICY_FILE")
+	c.AuditChannel = getenv("CHARLIZE_AUDIT_CHANNEL")
+	if c.AuditChannel != "" && !validChannelID(c.AuditChannel) {
+		bad("CHARLIZE_AUDIT_CHANNEL", "must be a channel id such as C0123ABCD (channel details → About), not a name")
+	}
+	c.AuditLimit = store.DefaultAuditLimit
+	if v := getenv("CHARLIZE_AUDIT_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			bad("CHARLIZE_AUDIT_LIMIT", "must be a positive whole number")
+		}
+		c.AuditLimit = n
+	}
+	c.ApprovalTTL = 30 * time.Minute
+	if v := getenv("CHARLIZE_APPROVAL_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute {
+			bad("CHARLIZE_APPROVAL_TTL", "must be a duration of at least 1m, such as 30m or 2h")
+		}
+		c.ApprovalTTL = d
+	}
 	if len(problems) > 0 {
 		return c, errors.New("configuration:\n  " + strings.Join(problems, "\n  ") + "\n(see charlize serve --help)")
 	}
 	return c, nil
+}
+
+// validChannelID accepts Slack conversation ids (C…, G…), the only form
+// chat.postMessage takes reliably.
+func validChannelID(s string) bool {
+	if len(s) < 9 || (s[0] != 'C' && s[0] != 'G') {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func orDefault(v, def string) string {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -192,17 +193,21 @@ func TestReadyzFollowsRedis(t *testing.T) {
 
 func TestConfigErrorsListEverything(t *testing.T) {
 	env := map[string]string{
-		"SLACK_BOT_TOKEN": "xoxp-user-token",
-		"REDIS_URL":       "http://nope",
-		"LOG_LEVEL":       "loud",
-		"LOG_FORMAT":      "xml",
-		"SLACK_API_URL":   "ftp://x",
+		"SLACK_BOT_TOKEN":        "xoxp-user-token",
+		"REDIS_URL":              "http://nope",
+		"LOG_LEVEL":              "loud",
+		"LOG_FORMAT":             "xml",
+		"SLACK_API_URL":          "ftp://x",
+		"CHARLIZE_AUDIT_CHANNEL": "#ops",
+		"CHARLIZE_AUDIT_LIMIT":   "-3",
+		"CHARLIZE_APPROVAL_TTL":  "soon",
 	}
 	err := run(context.Background(), nil, func(k string) string { return env[k] }, io.Discard, io.Discard)
 	if err == nil {
 		t.Fatal("run with bad configuration succeeded")
 	}
-	for _, name := range []string{"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "REDIS_URL", "LOG_LEVEL", "LOG_FORMAT", "SLACK_API_URL"} {
+	for _, name := range []string{"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "REDIS_URL", "LOG_LEVEL", "LOG_FORMAT", "SLACK_API_URL",
+		"CHARLIZE_AUDIT_CHANNEL", "CHARLIZE_AUDIT_LIMIT", "CHARLIZE_APPROVAL_TTL"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("config error does not name %s:\n%v", name, err)
 		}
@@ -281,5 +286,29 @@ func TestServeListsFromSimulator(t *testing.T) {
 	}
 	if logs := a.logs.String(); strings.Contains(logs, "main-test-secret-key") || strings.Contains(logs, slacktest.BotToken) || strings.Contains(logs, testSecret) {
 		t.Error("logs contain a secret")
+	}
+}
+
+// A policy file with a bad rule stops start-up, naming the rule and field.
+func TestServeRefusesBadPolicy(t *testing.T) {
+	path := t.TempDir() + "/policy.yaml"
+	bad := "rules:\n  - name: ops\n    who: {users: [U111]}\n    actions: [stpo]\n"
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"SLACK_SIGNING_SECRET": testSecret,
+		"CHARLIZE_ADDR":        "127.0.0.1:0",
+		"CHARLIZE_DATA_DIR":    t.TempDir(),
+		"CHARLIZE_POLICY_FILE": path,
+	}
+	err := run(context.Background(), nil, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("run with a bad policy file started")
+	}
+	for _, want := range []string{`"ops"`, "actions", "stpo"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("policy error %q does not mention %s", err, want)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/handlers"
+	"github.com/charlize-app/charlize/handlers/policy"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -120,12 +121,21 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return err
 	}
+	pol, err := policy.Load(cfg.PolicyFile)
+	if err != nil {
+		return err
+	}
+	log.Info("policy loaded", "policy", pol.Summary())
 	dispatcher := handlers.NewDispatcher(handlers.DispatcherOptions{
-		Log:     log,
-		Store:   st,
-		Fleet:   fleet,
-		Clients: slackClients(cfg, st, log),
-		Metrics: metrics,
+		Log:           log,
+		Store:         st,
+		Fleet:         fleet,
+		Clients:       slackClients(cfg, st, log),
+		Metrics:       metrics,
+		Policy:        pol,
+		StrictTenancy: cfg.multiWorkspace(),
+		AuditChannel:  cfg.AuditChannel,
+		ApprovalTTL:   cfg.ApprovalTTL,
 	})
 	oauth, err := newOAuth(cfg, st, log)
 	if err != nil {
@@ -229,13 +239,13 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 
 func openStore(cfg config) (store.Store, error) {
 	if cfg.RedisURL != "" {
-		r, err := store.OpenRedis(cfg.RedisURL, store.RedisOptions{})
+		r, err := store.OpenRedis(cfg.RedisURL, store.RedisOptions{AuditLimit: cfg.AuditLimit})
 		if err != nil {
 			return nil, fmt.Errorf("open redis store: %w", err)
 		}
 		return r, nil
 	}
-	e, err := store.OpenEmbedded(cfg.DataDir, store.EmbeddedOptions{})
+	e, err := store.OpenEmbedded(cfg.DataDir, store.EmbeddedOptions{AuditLimit: cfg.AuditLimit})
 	if err != nil {
 		return nil, fmt.Errorf("open embedded store in %s: %w", cfg.DataDir, err)
 	}

@@ -1,0 +1,245 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/blocks"
+	"github.com/charlize-app/charlize/ec2ops"
+)
+
+// requestApproval posts an Approve / Deny request in the channel instead of
+// acting: the policy's two-person rule asks for a second person.
+func (d *Dispatcher) requestApproval(ctx context.Context, job actionJob, rule string) {
+	v := viewer{team: job.team, user: job.user, channel: job.channel}
+	entry := auditEntry(ctx, d.now(), v, job.inst, string(job.action), "approval_requested", "pending", "")
+	entry.Rule = rule
+	fail := func(text string) {
+		d.releaseClaim(ctx, job.clickKey, job.user) // nothing happened; the button may be pressed again
+		d.tellNow(ctx, job.origin.ResponseURL, blocks.Refusal(text))
+		entry.Result, entry.Error = "refused", text
+		d.audit(ctx, entry)
+	}
+	api, err := d.clients.Client(ctx, job.team)
+	if err != nil {
+		fail(d.failure(ctx, "approval", err).Text)
+		return
+	}
+	expires := d.now().Add(d.approvalTTL)
+	st := flowState{Kind: "approval", TeamID: job.team.ID, ChannelID: job.channel, UserID: job.user,
+		Query: string(job.action), Items: []ec2ops.Instance{job.inst}, Origin: job.origin, Rule: rule, ExpiresAt: expires}
+	id, err := d.saveFlow(ctx, st)
+	if err != nil {
+		fail(d.failure(ctx, "approval", err).Text)
+		return
+	}
+	view := approvalView(st, id)
+	var ts string
+	err = callSlack(ctx, func() (err error) {
+		_, ts, err = api.PostMessageContext(ctx, job.channel, msgOptions(blocks.ApprovalRequest(view))...)
+		return err
+	})
+	if err != nil {
+		text := "I couldn't post the approval request in the channel."
+		if cannotPost(err) {
+			text = "This action needs a second person's approval, and I can't post the request in this channel. Invite me (`/invite @Charlize`) and try again."
+		}
+		d.log.InfoContext(ctx, "approval request not posted", "request_id", RequestIDFrom(ctx), "slack_error", slackError(err))
+		fail(text)
+		return
+	}
+	st.Posted = origin{ChannelID: job.channel, TS: ts}
+	if err := d.putFlow(ctx, id, st); err != nil {
+		d.log.ErrorContext(ctx, "could not record where the approval request is", "request_id", RequestIDFrom(ctx), "err", err)
+	}
+	pending := blocks.ApprovalPending(view)
+	if job.origin.Ephemeral {
+		pending = replacing(pending)
+	}
+	d.tellNow(ctx, job.origin.ResponseURL, pending)
+	d.audit(ctx, entry)
+	d.approvals.schedule(id, d.approvalTTL, func() {
+		_ = d.workers.Go(context.WithoutCancel(ctx), func(ctx context.Context) { d.expireApproval(ctx, id) })
+	})
+}
+
+func approvalView(st flowState, id string) blocks.ApprovalView {
+	var inst ec2ops.Instance
+	if len(st.Items) > 0 {
+		inst = st.Items[0]
+	}
+	return blocks.ApprovalView{Action: st.Query, Instance: instanceView(inst, ""), Requester: st.UserID,
+		Rule: st.Rule, ExpiresAt: st.ExpiresAt, Value: id}
+}
+
+// decideApproval handles Approve and Deny. Only a different person whom
+// the policy allows to perform the action may approve; the requester may
+// withdraw with Deny. The first decision wins, once.
+func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCallback, verb, value string) error {
+	if _, err := uuid.Parse(value); err != nil {
+		return errBadValue
+	}
+	st, err := d.loadFlow(ctx, value, cb.Team.ID)
+	if err != nil {
+		return err
+	}
+	inst, err := st.item(0)
+	if err != nil {
+		return err
+	}
+	action, err := ec2ops.ParseAction(st.Query)
+	if err != nil {
+		return errBadValue
+	}
+	v := d.viewerOfCallback(ctx, cb)
+	refuse := func(text string) error {
+		d.tell(ctx, cb.ResponseURL, blocks.Refusal(text))
+		e := auditEntry(ctx, d.now(), v, inst, string(action), "refused", "refused", text)
+		e.Rule = st.Rule
+		d.audit(ctx, e)
+		return nil
+	}
+	if !d.now().Before(st.ExpiresAt) {
+		d.expireApproval(ctx, value)
+		d.tell(ctx, cb.ResponseURL, blocks.Refusal("This approval request has expired; ask again if it is still needed."))
+		return nil
+	}
+	approve := verb == "approve"
+	withdraw := !approve && cb.User.ID == st.UserID
+	if approve && cb.User.ID == st.UserID {
+		return refuse(fmt.Sprintf("You can't approve your own request: another person allowed to %s must.", action))
+	}
+	dec := d.decide(v, string(action), inst)
+	if !dec.Allowed && !withdraw {
+		return refuse(fmt.Sprintf("You can't decide on this request: %s.", blocks.Escape(dec.Reason)))
+	}
+	won, holder, err := d.store.Claim(ctx, "approval:"+value, cb.User.ID, d.approvalTTL+time.Hour)
+	if err != nil {
+		return fmt.Errorf("claim approval: %w", err)
+	}
+	if !won {
+		if holder == expiredHolder {
+			d.tell(ctx, cb.ResponseURL, blocks.Refusal("This approval request has expired; ask again if it is still needed."))
+			return nil
+		}
+		d.tell(ctx, cb.ResponseURL, blocks.Refusal(fmt.Sprintf("This request was already decided (by <@%s>).", holder)))
+		return nil
+	}
+	d.approvals.stop(value)
+	view := approvalView(st, value)
+	posted := st.Posted
+	if posted.TS == "" {
+		posted = origin{ChannelID: channelOf(cb), TS: cb.Container.MessageTs}
+	}
+	posted.ResponseURL = cb.ResponseURL
+	entry := auditEntry(ctx, d.now(), v, inst, string(action), "denied", "refused", "")
+	entry.Rule = st.Rule
+	if !approve {
+		d.updatePosted(ctx, Team{ID: st.TeamID, EnterpriseID: cb.Enterprise.ID}, posted, blocks.ApprovalDecided(view, cb.User.ID, false))
+		d.audit(ctx, entry)
+		return nil
+	}
+	entry.Decision, entry.Result, entry.Rule = "approved", "pending", strings.TrimPrefix(dec.Rule+", "+st.Rule, ", ")
+	d.audit(ctx, entry)
+	// The approval message itself shows the progress and the result.
+	return d.startAction(ctx, actionJob{
+		action: action, inst: inst, team: Team{ID: st.TeamID, EnterpriseID: cb.Enterprise.ID},
+		user: st.UserID, approver: cb.User.ID, channel: st.ChannelID,
+		origin:   origin{ChannelID: posted.ChannelID, TS: posted.TS, ResponseURL: cb.ResponseURL},
+		clickKey: "approved:" + value,
+	})
+}
+
+// expiredHolder marks an approval claim taken by its expiry.
+const expiredHolder = "expired"
+
+// expireApproval closes an undecided request and says so, once.
+func (d *Dispatcher) expireApproval(ctx context.Context, id string) {
+	won, _, err := d.store.Claim(ctx, "approval:"+id, expiredHolder, d.approvalTTL+time.Hour)
+	if err != nil || !won {
+		return
+	}
+	s, err := d.store.Session(ctx, id)
+	if err != nil {
+		return
+	}
+	var st flowState
+	if err := json.Unmarshal(s.Data, &st); err != nil || len(st.Items) == 0 {
+		return
+	}
+	d.updatePosted(ctx, Team{ID: st.TeamID}, st.Posted, blocks.ApprovalExpired(approvalView(st, id)))
+	v := viewer{team: Team{ID: st.TeamID}, user: st.UserID, channel: st.ChannelID}
+	e := auditEntry(ctx, d.now(), v, st.Items[0], st.Query, "expired", "refused", "")
+	e.Rule = st.Rule
+	d.audit(ctx, e)
+}
+
+// updatePosted edits a message Charlize posted in a channel, or replaces it
+// through the response_url when it cannot.
+func (d *Dispatcher) updatePosted(ctx context.Context, team Team, at origin, msg slack.WebhookMessage) {
+	if at.TS != "" {
+		api, err := d.clients.Client(ctx, team)
+		if err == nil {
+			err = callSlack(ctx, func() error {
+				_, _, _, err := api.UpdateMessageContext(ctx, at.ChannelID, at.TS, msgOptions(msg)...)
+				return err
+			})
+		}
+		if err == nil {
+			return
+		}
+		d.log.WarnContext(ctx, "could not edit posted message", "request_id", RequestIDFrom(ctx), "slack_error", slackError(err))
+	}
+	if at.ResponseURL != "" {
+		msg.ReplaceOriginal, msg.ResponseType = true, slack.ResponseTypeInChannel
+		d.tellNow(ctx, at.ResponseURL, msg)
+	}
+}
+
+// expiryTimers closes approval requests when their time is up; a click
+// after a restart (which loses the timers) finds them expired all the same.
+type expiryTimers struct {
+	mu     sync.Mutex
+	timers map[string]*time.Timer
+	closed bool
+}
+
+func (t *expiryTimers) schedule(id string, after time.Duration, f func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return
+	}
+	t.timers[id] = time.AfterFunc(after, func() {
+		t.mu.Lock()
+		delete(t.timers, id)
+		t.mu.Unlock()
+		f()
+	})
+}
+
+func (t *expiryTimers) stop(id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if tm, ok := t.timers[id]; ok {
+		tm.Stop()
+		delete(t.timers, id)
+	}
+}
+
+func (t *expiryTimers) stopAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.closed = true
+	for id, tm := range t.timers {
+		tm.Stop()
+		delete(t.timers, id)
+	}
+}

@@ -1,0 +1,140 @@
+package handlers
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/handlers/policy"
+)
+
+// viewer is the person a flow decides for: whoever typed the command or
+// pressed the button, never the author of the message that holds it.
+type viewer struct {
+	team    Team
+	user    string
+	channel string
+	who     policy.Principal
+}
+
+// deniedError is a policy refusal; its reason is what the user reads.
+type deniedError struct {
+	action string
+	reason string
+}
+
+func (e *deniedError) Error() string { return "policy refused " + e.action + ": " + e.reason }
+
+// viewerOf resolves the principal, including the user's Slack user groups
+// that the policy names (fetched with usergroups.users.list, cached).
+func (d *Dispatcher) viewerOf(ctx context.Context, team Team, user, channel string) viewer {
+	v := viewer{team: team, user: user, channel: channel, who: policy.Principal{User: user, Channel: channel}}
+	groups := d.policy.UserGroups()
+	if len(groups) == 0 {
+		return v
+	}
+	for _, g := range groups {
+		if slices.Contains(d.groups.members(ctx, d, team, g), user) {
+			v.who.Groups = append(v.who.Groups, g)
+		}
+	}
+	return v
+}
+
+// viewerOfCallback is the viewer who pressed a button or submitted a view.
+func (d *Dispatcher) viewerOfCallback(ctx context.Context, cb slack.InteractionCallback) viewer {
+	return d.viewerOf(ctx, Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, cb.User.ID, channelOf(cb))
+}
+
+// decide asks the policy whether v may do action on inst.
+func (d *Dispatcher) decide(v viewer, action string, inst ec2ops.Instance) policy.Decision {
+	return d.policy.Decide(v.who, action, policy.Target{Account: inst.Account, Tags: inst.Tags})
+}
+
+// require returns a *deniedError when v may not do action on inst.
+func (d *Dispatcher) require(v viewer, action string, inst ec2ops.Instance) (policy.Decision, error) {
+	dec := d.decide(v, action, inst)
+	if !dec.Allowed {
+		return dec, &deniedError{action: action, reason: dec.Reason}
+	}
+	return dec, nil
+}
+
+// accountVisible applies tenant isolation: in multi-workspace mode an
+// account is seen only by the workspaces its `workspaces` list names.
+func (d *Dispatcher) accountVisible(a ec2ops.Account, team string) bool {
+	if d.strictTenancy && len(a.Workspaces) == 0 {
+		return false
+	}
+	return a.VisibleTo(team)
+}
+
+// mayAct filters an instance's buttons down to what v may press, for
+// messages only v sees; nil v keeps them all (shared messages decide at
+// click time).
+func (d *Dispatcher) mayAct(v *viewer) func(ec2ops.Instance, ec2ops.Action) bool {
+	if v == nil {
+		return nil
+	}
+	return func(i ec2ops.Instance, a ec2ops.Action) bool {
+		return d.decide(*v, string(a), i).Allowed
+	}
+}
+
+// groupCache keeps user group memberships briefly: policy checks run on
+// every click, usergroups.users.list is rate-limited.
+type groupCache struct {
+	ttl time.Duration
+	now func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]groupEntry
+}
+
+type groupEntry struct {
+	at      time.Time
+	members []string
+}
+
+// GroupLister is the Slack method that lists a user group's members.
+type GroupLister interface {
+	GetUserGroupMembersContext(ctx context.Context, group string, options ...slack.GetUserGroupMembersOption) ([]string, error)
+}
+
+func (c *groupCache) members(ctx context.Context, d *Dispatcher, team Team, group string) []string {
+	key := team.ID + "/" + group
+	c.mu.Lock()
+	cached, have := c.entries[key]
+	c.mu.Unlock()
+	if have && c.now().Sub(cached.at) < c.ttl {
+		return cached.members
+	}
+	api, err := d.clients.Client(ctx, team)
+	if err != nil {
+		return nil
+	}
+	lister, ok := api.(GroupLister)
+	if !ok {
+		return nil
+	}
+	var members []string
+	err = callSlack(ctx, func() (err error) {
+		members, err = lister.GetUserGroupMembersContext(ctx, group)
+		return err
+	})
+	if err != nil {
+		// Without membership the group grants nothing: refusing is the
+		// safe side. The log says why (often the usergroups:read scope).
+		d.log.WarnContext(ctx, "could not read user group members", "request_id", RequestIDFrom(ctx),
+			"group", group, "slack_error", slackError(err), "err", err)
+		return cached.members // stale beats nothing; empty when never read
+	}
+	c.mu.Lock()
+	c.entries[key] = groupEntry{at: c.now(), members: members}
+	c.mu.Unlock()
+	return members
+}
