@@ -67,6 +67,9 @@ type actionJob struct {
 	origin   origin
 	clickKey string // the claim that makes this click act at most once
 	approver string // the second person, when a two-person rule applied
+	// request is the claim of the click that asked for approval (held by
+	// user): an approved action that does nothing frees that button too.
+	request string
 }
 
 // click handles an instance button: status shows, terminate asks through a
@@ -133,6 +136,13 @@ func (d *Dispatcher) startAction(ctx context.Context, job actionJob) error {
 	return nil
 }
 
+// releaseRequestClaim frees the click that asked for approval of job.
+func (d *Dispatcher) releaseRequestClaim(ctx context.Context, job actionJob) {
+	if job.request != "" {
+		d.releaseClaim(ctx, job.request, job.user)
+	}
+}
+
 func (d *Dispatcher) releaseClaim(ctx context.Context, key, holder string) {
 	if err := d.store.ReleaseClaim(context.WithoutCancel(ctx), key, holder); err != nil {
 		d.log.WarnContext(ctx, "could not release claim", "request_id", RequestIDFrom(ctx), "err", err)
@@ -161,6 +171,7 @@ func (d *Dispatcher) act(ctx context.Context, job actionJob) {
 		}
 		// Nothing was done: the same button may be pressed again.
 		d.releaseClaim(ctx, job.clickKey, job.user)
+		d.releaseRequestClaim(ctx, job)
 		msg := d.failure(ctx, "act "+string(job.action), err)
 		d.tell(ctx, job.origin.ResponseURL, blocks.Refusal(msg.Text))
 		entry.Result, entry.Error = "refused", msg.Text
@@ -219,6 +230,7 @@ func (d *Dispatcher) act(ctx context.Context, job actionJob) {
 		// The attempt is over: pressing the button again tries again
 		// rather than hearing that this one is still in progress.
 		d.releaseClaim(ctx, job.clickKey, job.user)
+		d.releaseRequestClaim(ctx, job)
 		msg := d.failure(ctx, "act "+string(job.action), err)
 		result.Message = msg.Text
 		entry.Result, entry.Error = "failed", msg.Text

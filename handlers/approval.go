@@ -34,7 +34,8 @@ func (d *Dispatcher) requestApproval(ctx context.Context, job actionJob, rule st
 	}
 	expires := d.now().Add(d.approvalTTL)
 	st := flowState{Kind: "approval", TeamID: job.team.ID, ChannelID: job.channel, UserID: job.user,
-		Query: string(job.action), Items: []ec2ops.Instance{job.inst}, Origin: job.origin, Rule: rule, ExpiresAt: expires}
+		Query: string(job.action), Items: []ec2ops.Instance{job.inst}, Origin: job.origin, Rule: rule, ExpiresAt: expires,
+		ClickKey: job.clickKey}
 	id, err := d.saveFlow(ctx, st)
 	if err != nil {
 		fail(d.failure(ctx, "approval", err).Text)
@@ -143,15 +144,19 @@ func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCal
 	entry.Rule = st.Rule
 	if !approve {
 		d.updatePosted(ctx, Team{ID: st.TeamID, EnterpriseID: cb.Enterprise.ID}, posted, blocks.ApprovalDecided(view, cb.User.ID, false))
+		d.releaseRequest(ctx, st)
 		d.audit(ctx, entry)
 		return nil
 	}
+	// Like the action's own entry: the requester's action, approved by
+	// the second person, so filtering on either finds it.
+	entry.UserID, entry.ApprovedBy = st.UserID, cb.User.ID
 	entry.Decision, entry.Result, entry.Rule = "approved", "pending", strings.TrimPrefix(dec.Rule+", "+st.Rule, ", ")
 	d.audit(ctx, entry)
 	// The approval message itself shows the progress and the result.
 	return d.startAction(ctx, actionJob{
 		action: action, inst: inst, team: Team{ID: st.TeamID, EnterpriseID: cb.Enterprise.ID},
-		user: st.UserID, approver: cb.User.ID, channel: st.ChannelID,
+		user: st.UserID, approver: cb.User.ID, channel: st.ChannelID, request: st.ClickKey,
 		origin:   origin{ChannelID: posted.ChannelID, TS: posted.TS, ResponseURL: cb.ResponseURL},
 		clickKey: "approved:" + value,
 	})
@@ -175,10 +180,19 @@ func (d *Dispatcher) expireApproval(ctx context.Context, id string) {
 		return
 	}
 	d.updatePosted(ctx, Team{ID: st.TeamID}, st.Posted, blocks.ApprovalExpired(approvalView(st, id)))
+	d.releaseRequest(ctx, st)
 	v := viewer{team: Team{ID: st.TeamID}, user: st.UserID, channel: st.ChannelID}
 	e := auditEntry(ctx, d.now(), v, st.Items[0], st.Query, "expired", "refused", "")
 	e.Rule = st.Rule
 	d.audit(ctx, e)
+}
+
+// releaseRequest frees the click that asked for a request that was denied
+// or expired: nothing was done, so the same button may ask again.
+func (d *Dispatcher) releaseRequest(ctx context.Context, st flowState) {
+	if st.ClickKey != "" {
+		d.releaseClaim(ctx, st.ClickKey, st.UserID)
+	}
 }
 
 // updatePosted edits a message Charlize posted in a channel, or replaces it

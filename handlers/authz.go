@@ -24,6 +24,7 @@ type viewer struct {
 // deniedError is a policy refusal; its reason is what the user reads.
 type deniedError struct {
 	action string
+	target string // the instance's name or id; "" when not about one
 	reason string
 }
 
@@ -59,7 +60,7 @@ func (d *Dispatcher) decide(v viewer, action string, inst ec2ops.Instance) polic
 func (d *Dispatcher) require(v viewer, action string, inst ec2ops.Instance) (policy.Decision, error) {
 	dec := d.decide(v, action, inst)
 	if !dec.Allowed {
-		return dec, &deniedError{action: action, reason: dec.Reason}
+		return dec, &deniedError{action: action, target: displayName(inst), reason: dec.Reason}
 	}
 	return dec, nil
 }

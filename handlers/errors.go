@@ -17,6 +17,7 @@ func (d *Dispatcher) userText(err error) (string, bool) {
 	var (
 		ec2Err *ec2ops.Error
 		busy   *busyInstanceError
+		denied *deniedError
 	)
 	switch {
 	case errors.Is(err, errExpired):
@@ -31,6 +32,13 @@ func (d *Dispatcher) userText(err error) (string, bool) {
 		return "Charlize is busy right now — try again in a minute.", true
 	case errors.Is(err, errNoFleet):
 		return "No AWS accounts are configured for Charlize yet.", true
+	case errors.As(err, &denied):
+		// The policy's reason is meant for the user: it says what is missing.
+		what := denied.action
+		if denied.target != "" {
+			what += " " + denied.target
+		}
+		return fmt.Sprintf("You can't %s: %s.", blocks.Escape(what), blocks.Escape(denied.reason)), true
 	case errors.As(err, &busy):
 		return fmt.Sprintf("An action on %s is already in progress (by <@%s>).", blocks.Escape(busy.name), busy.holder), true
 	case errors.As(err, &ec2Err) && ec2Err.Kind != ec2ops.KindUnknown:

@@ -52,8 +52,17 @@ type worldOptions struct {
 	transition  time.Duration
 	fixture     ec2sim.Fixture
 	approvalTTL time.Duration
-	policy      string // policy YAML; "" = everyone may do everything (the flow tests' world)
+	policy      string // policy YAML; "" = everyone may do everything (the flow tests' world); defaultPolicy = policy.Default()
+	// strictTenancy shows a workspace only the accounts whose workspaces
+	// name it; workspaces sets those lists by account name.
+	strictTenancy bool
+	workspaces    map[string][]string
+	auditChannel  string // DispatcherOptions.AuditChannel
 }
+
+// defaultPolicy asks newWorld for policy.Default(), what Charlize runs
+// with when no policy file is configured.
+const defaultPolicy = "<default policy>"
 
 // allowAll lets every user do every action, so flow tests exercise flows;
 // the authorization tests pass their own policies.
@@ -89,7 +98,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 			regions = append(regions, r)
 		}
 		accounts = append(accounts, ec2ops.Account{Name: name, ID: a.ID, RoleARN: "arn:aws:iam::" + a.ID + ":role/charlize",
-			ExternalID: a.ExternalID, Regions: regions})
+			ExternalID: a.ExternalID, Regions: regions, Workspaces: o.workspaces[name]})
 	}
 	awsCfg := aws.Config{
 		Region:       "eu-west-1",
@@ -104,9 +113,12 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	if o.policy == "" {
 		o.policy = allowAll
 	}
-	pol, err := policy.Parse([]byte(o.policy))
-	if err != nil {
-		t.Fatalf("policy: %v", err)
+	pol := policy.Default()
+	if o.policy != defaultPolicy {
+		var err error
+		if pol, err = policy.Parse([]byte(o.policy)); err != nil {
+			t.Fatalf("policy: %v", err)
+		}
 	}
 	st := openStore(t, o.redis)
 	api := slacktest.NewAPI(t)
@@ -121,6 +133,8 @@ func newWorld(t *testing.T, o worldOptions) *world {
 		Clients:          handlers.SingleWorkspace{API: api.Client(slacktest.BotToken)},
 		Policy:           pol,
 		ApprovalTTL:      o.approvalTTL,
+		StrictTenancy:    o.strictTenancy,
+		AuditChannel:     o.auditChannel,
 		ProgressInterval: time.Millisecond,
 	})
 	e := handlers.NewServer(handlers.Config{SigningSecret: secret}, log, st, d, reg, metrics)

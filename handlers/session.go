@@ -37,6 +37,9 @@ type flowState struct {
 	Rule      string    `json:"rule,omitempty"`
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 	Posted    origin    `json:"posted,omitzero"`
+	// ClickKey is the claim of the click that asked for approval, held by
+	// UserID; a denial or expiry releases it so the button works again.
+	ClickKey string `json:"click_key,omitempty"`
 	// Terminate modals remember the message whose button opened them.
 	Origin origin `json:"origin,omitzero"`
 }
