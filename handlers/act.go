@@ -79,15 +79,7 @@ func (d *Dispatcher) click(ctx context.Context, cb slack.InteractionCallback, ki
 	if err != nil {
 		return errBadValue
 	}
-	id, n, err := parseItemValue(value)
-	if err != nil {
-		return err
-	}
-	st, err := d.loadFlow(ctx, id, cb.Team.ID)
-	if err != nil {
-		return err
-	}
-	inst, err := st.item(n)
+	_, id, n, inst, err := d.loadItem(ctx, cb.Team.ID, value)
 	if err != nil {
 		return err
 	}

@@ -516,7 +516,7 @@ func TestAuthzTenancy(t *testing.T) {
 		// what T0001 sees
 		home, homeNot []string
 	}{
-		{"strict", true, []string{"No AWS accounts"}, []string{"web-1", "dev-1"}, []string{"web-1"}, []string{"dev-1"}},
+		{"strict", true, []string{"No AWS account is shared with this workspace"}, []string{"web-1", "dev-1"}, []string{"web-1"}, []string{"dev-1"}},
 		{"open", false, []string{"dev-1"}, []string{"web-1"}, []string{"web-1", "dev-1"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

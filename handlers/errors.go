@@ -32,6 +32,8 @@ func (d *Dispatcher) userText(err error) (string, bool) {
 		return "Charlize is busy right now — try again in a minute.", true
 	case errors.Is(err, errNoFleet):
 		return "No AWS accounts are configured for Charlize yet.", true
+	case errors.Is(err, errNoAccountsHere):
+		return "No AWS account is shared with this workspace. An admin can add its team id to an account's `workspaces` list.", true
 	case errors.As(err, &denied):
 		// The policy's reason is meant for the user: it says what is missing.
 		what := denied.action
@@ -60,4 +62,7 @@ func (d *Dispatcher) failure(ctx context.Context, op string, err error) slack.We
 	return ephemeral(fmt.Sprintf("Something went wrong (ref `%s`).", id))
 }
 
-var errNoFleet = errors.New("no AWS accounts configured")
+var (
+	errNoFleet        = errors.New("no AWS accounts configured")
+	errNoAccountsHere = errors.New("no AWS account visible to this workspace")
+)

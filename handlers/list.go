@@ -34,7 +34,7 @@ func (d *Dispatcher) list(ctx context.Context, v viewer, q ec2ops.Query) (ec2ops
 	}
 	visible := d.visibleAccounts(v.team.ID)
 	if len(visible) == 0 {
-		return ec2ops.ListResult{}, errNoFleet
+		return ec2ops.ListResult{}, errNoAccountsHere
 	}
 	var listable []string
 	var refusal policy.Decision
@@ -233,7 +233,7 @@ func (d *Dispatcher) accountsCommand(ctx context.Context, cmd slack.SlashCommand
 		views = append(views, blocks.AccountView{Name: a.Name, ID: a.ID, Regions: a.Regions, Role: role})
 	}
 	if len(views) == 0 {
-		return Ack{}, errNoFleet
+		return Ack{}, errNoAccountsHere
 	}
 	msg := blocks.Accounts(views)
 	msg.ResponseType = slack.ResponseTypeEphemeral

@@ -49,7 +49,7 @@ func (d *Dispatcher) openPicker(ctx context.Context, triggerID string, t pickerT
 	}
 	visible := d.visibleAccounts(t.team.ID)
 	if len(visible) == 0 {
-		return errNoFleet
+		return errNoAccountsHere
 	}
 	id, err := d.saveFlow(ctx, flowState{Kind: "picker", TeamID: t.team.ID, ChannelID: t.channel, UserID: t.user, ResponseURL: t.responseURL})
 	if err != nil {

@@ -125,15 +125,7 @@ func (d *Dispatcher) cardMessage(ctx context.Context, v viewer, inst ec2ops.Inst
 
 // pick shows the card of one of several matches.
 func (d *Dispatcher) pick(ctx context.Context, cb slack.InteractionCallback, value string) error {
-	id, n, err := parseItemValue(value)
-	if err != nil {
-		return err
-	}
-	st, err := d.loadFlow(ctx, id, cb.Team.ID)
-	if err != nil {
-		return err
-	}
-	inst, err := st.item(n)
+	st, _, _, inst, err := d.loadItem(ctx, cb.Team.ID, value)
 	if err != nil {
 		return err
 	}

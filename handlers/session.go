@@ -134,6 +134,21 @@ func parseItemValue(v string) (id string, n int, err error) {
 	return id, n, nil
 }
 
+// loadItem resolves a "<session>.<n>" button value clicked in team to its
+// session and instance.
+func (d *Dispatcher) loadItem(ctx context.Context, team, value string) (st flowState, id string, n int, inst ec2ops.Instance, err error) {
+	id, n, err = parseItemValue(value)
+	if err != nil {
+		return st, "", 0, inst, err
+	}
+	st, err = d.loadFlow(ctx, id, team)
+	if err != nil {
+		return st, "", 0, inst, err
+	}
+	inst, err = st.item(n)
+	return st, id, n, inst, err
+}
+
 // item returns instance n of st.
 func (st flowState) item(n int) (ec2ops.Instance, error) {
 	if n < 0 || n >= len(st.Items) {

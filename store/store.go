@@ -70,7 +70,7 @@ type AuditEntry struct {
 	Decision     string        `json:"decision,omitempty"` // allowed, refused, approved, denied
 	Rule         string        `json:"rule,omitempty"`
 	ApprovedBy   string        `json:"approved_by,omitempty"` // second person of a two-person action
-	Result       string        `json:"result,omitempty"` // done, failed, pending
+	Result       string        `json:"result,omitempty"`      // done, failed, pending
 	Error        string        `json:"error,omitempty"`
 	Duration     time.Duration `json:"duration,omitempty"`
 }
