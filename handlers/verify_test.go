@@ -15,7 +15,7 @@ import (
 // so the check runs in a synctest bubble whose clock is moved to the
 // vector's time.
 func TestSlackSigningVector(t *testing.T) {
-	raw, err := os.ReadFile("../../shared/slack/signing-vector.txt")
+	raw, err := os.ReadFile("testdata/slack-signing-vector.txt")
 	if err != nil {
 		t.Fatalf("read vector: %v", err)
 	}
