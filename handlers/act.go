@@ -128,14 +128,11 @@ func (d *Dispatcher) startAction(ctx context.Context, job actionJob) error {
 	return nil
 }
 
-// releaseRequestClaim frees the click that asked for approval of job.
-func (d *Dispatcher) releaseRequestClaim(ctx context.Context, job actionJob) {
-	if job.request != "" {
-		d.releaseClaim(ctx, job.request, job.user)
-	}
-}
-
+// releaseClaim frees key if holder still holds it; "" is no claim.
 func (d *Dispatcher) releaseClaim(ctx context.Context, key, holder string) {
+	if key == "" {
+		return
+	}
 	if err := d.store.ReleaseClaim(context.WithoutCancel(ctx), key, holder); err != nil {
 		d.log.WarnContext(ctx, "could not release claim", "request_id", RequestIDFrom(ctx), "err", err)
 	}
@@ -163,7 +160,7 @@ func (d *Dispatcher) act(ctx context.Context, job actionJob) {
 		}
 		// Nothing was done: the same button may be pressed again.
 		d.releaseClaim(ctx, job.clickKey, job.user)
-		d.releaseRequestClaim(ctx, job)
+		d.releaseClaim(ctx, job.request, job.user)
 		msg := d.failure(ctx, "act "+string(job.action), err)
 		d.tell(ctx, job.origin.ResponseURL, blocks.Refusal(msg.Text))
 		entry.Result, entry.Error = "refused", msg.Text
@@ -222,7 +219,7 @@ func (d *Dispatcher) act(ctx context.Context, job actionJob) {
 		// The attempt is over: pressing the button again tries again
 		// rather than hearing that this one is still in progress.
 		d.releaseClaim(ctx, job.clickKey, job.user)
-		d.releaseRequestClaim(ctx, job)
+		d.releaseClaim(ctx, job.request, job.user)
 		msg := d.failure(ctx, "act "+string(job.action), err)
 		result.Message = msg.Text
 		entry.Result, entry.Error = "failed", msg.Text

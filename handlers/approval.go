@@ -144,7 +144,7 @@ func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCal
 	entry.Rule = st.Rule
 	if !approve {
 		d.updatePosted(ctx, Team{ID: st.TeamID, EnterpriseID: cb.Enterprise.ID}, posted, blocks.ApprovalDecided(view, cb.User.ID, false))
-		d.releaseRequest(ctx, st)
+		d.releaseClaim(ctx, st.ClickKey, st.UserID) // nothing was done: the button may ask again
 		d.audit(ctx, entry)
 		return nil
 	}
@@ -180,19 +180,11 @@ func (d *Dispatcher) expireApproval(ctx context.Context, id string) {
 		return
 	}
 	d.updatePosted(ctx, Team{ID: st.TeamID}, st.Posted, blocks.ApprovalExpired(approvalView(st, id)))
-	d.releaseRequest(ctx, st)
+	d.releaseClaim(ctx, st.ClickKey, st.UserID) // nothing was done: the button may ask again
 	v := viewer{team: Team{ID: st.TeamID}, user: st.UserID, channel: st.ChannelID}
 	e := auditEntry(ctx, d.now(), v, st.Items[0], st.Query, "expired", "refused", "")
 	e.Rule = st.Rule
 	d.audit(ctx, e)
-}
-
-// releaseRequest frees the click that asked for a request that was denied
-// or expired: nothing was done, so the same button may ask again.
-func (d *Dispatcher) releaseRequest(ctx context.Context, st flowState) {
-	if st.ClickKey != "" {
-		d.releaseClaim(ctx, st.ClickKey, st.UserID)
-	}
 }
 
 // updatePosted edits a message Charlize posted in a channel, or replaces it

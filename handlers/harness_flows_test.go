@@ -27,7 +27,7 @@ type reply struct {
 	elapsed time.Duration
 }
 
-func (r reply) json(t *testing.T, v any) {
+func (r reply) json(t testing.TB, v any) {
 	t.Helper()
 	if len(r.body) == 0 {
 		t.Fatalf("empty body, want JSON")
@@ -261,7 +261,7 @@ func (w *world) instanceCard(name, responseID string) slack.WebhookMessage {
 }
 
 // checkRendered runs blocks.CheckMessage on every accepted message.
-func checkRendered(t *testing.T, msgs ...slack.WebhookMessage) {
+func checkRendered(t testing.TB, msgs ...slack.WebhookMessage) {
 	t.Helper()
 	for i, m := range msgs {
 		if m.Blocks == nil {

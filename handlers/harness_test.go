@@ -39,7 +39,7 @@ const (
 // simulator over HTTP through the real AWS SDK, a fake Slack Web API, and a
 // real store.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	sim    *ec2sim.Sim
 	slack  *slacktest.API
 	store  store.Store
@@ -72,7 +72,7 @@ const allowAll = `rules:
     actions: [list, status, start, stop, reboot, restart, terminate, audit]
 `
 
-func newWorld(t *testing.T, o worldOptions) *world {
+func newWorld(t testing.TB, o worldOptions) *world {
 	t.Helper()
 	if o.transition == 0 {
 		o.transition = 150 * time.Millisecond
@@ -148,7 +148,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	return &world{t: t, sim: sim, slack: api, store: st, server: srv, fleet: fleet}
 }
 
-func openStore(t *testing.T, redis bool) store.Store {
+func openStore(t testing.TB, redis bool) store.Store {
 	t.Helper()
 	if !redis {
 		s, err := store.OpenEmbedded(t.TempDir(), store.EmbeddedOptions{})

@@ -30,7 +30,7 @@ type pinger struct{ err error }
 
 func (p *pinger) Ping(context.Context) error { return p.err }
 
-func newTestServer(t *testing.T, p handlers.Pinger) *echo.Echo {
+func newTestServer(t testing.TB, p handlers.Pinger) *echo.Echo {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	reg := prometheus.NewRegistry()
