@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -100,6 +101,9 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 	if o.SlashCommand == "" {
 		o.SlashCommand = "/charlize"
 	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -121,7 +125,9 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 		sessionTTL:       durationOr(o.SessionTTL, 24*time.Hour),
 		progressInterval: durationOr(o.ProgressInterval, 2*time.Second),
 		actionTimeout:    durationOr(o.ActionTimeout, 15*time.Minute),
-		workers:          newWorkers(max(o.Workers, 16), max(o.Queue, 256)),
+		workers: newWorkers(max(o.Workers, 16), max(o.Queue, 256), func(ctx context.Context, v any, stack []byte) {
+			o.Log.ErrorContext(ctx, "panic in background job", "request_id", RequestIDFrom(ctx), "panic", fmt.Sprint(v), "stack", string(stack))
+		}),
 	}
 	d.policy = o.Policy
 	if d.policy == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -131,6 +132,15 @@ func (s *SocketMode) handle(ctx context.Context, client *socketmode.Client, evt 
 	info := &requestInfo{id: evt.Request.EnvelopeID}
 	reqCtx := withRequestInfo(ctx, info)
 	route := "socket:" + string(evt.Type)
+
+	defer func() {
+		// As the HTTP side's Recover: log it, answer Slack, keep running.
+		if v := recover(); v != nil {
+			s.o.Log.ErrorContext(ctx, "panic handling socket mode request", "request_id", info.id,
+				"route", route, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			_ = client.AckCtx(context.WithoutCancel(ctx), evt.Request.EnvelopeID, nil)
+		}
+	}()
 
 	var ack Ack
 	var err error

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"runtime/debug"
 	"sync"
 )
 
@@ -14,6 +15,7 @@ var ErrBusy = errors.New("charlize is busy")
 // most size jobs at a time, with at most queue jobs waiting. Jobs get a
 // context that outlives the request and ends on Close.
 type workers struct {
+	onPanic func(ctx context.Context, v any, stack []byte)
 	sem     chan struct{}
 	waiting chan struct{}
 	ctx     context.Context
@@ -21,9 +23,12 @@ type workers struct {
 	wg      sync.WaitGroup
 }
 
-func newWorkers(size, queue int) *workers {
+// newWorkers builds a pool; onPanic hears of a job that panicked (the
+// process and the other jobs carry on).
+func newWorkers(size, queue int, onPanic func(ctx context.Context, v any, stack []byte)) *workers {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &workers{
+		onPanic: onPanic,
 		sem:     make(chan struct{}, size),
 		waiting: make(chan struct{}, size+queue),
 		ctx:     ctx,
@@ -53,6 +58,11 @@ func (w *workers) Go(reqCtx context.Context, job func(ctx context.Context)) erro
 		stop := context.AfterFunc(w.ctx, cancel)
 		defer stop()
 		defer cancel()
+		defer func() {
+			if v := recover(); v != nil && w.onPanic != nil {
+				w.onPanic(ctx, v, debug.Stack())
+			}
+		}()
 		job(ctx)
 	}()
 	return nil

@@ -9,7 +9,7 @@ import (
 )
 
 func TestWorkersBoundAndDrain(t *testing.T) {
-	w := newWorkers(2, 3)
+	w := newWorkers(2, 3, nil)
 	release := make(chan struct{})
 	var running, peak atomic.Int32
 	job := func(ctx context.Context) {
@@ -45,7 +45,7 @@ func TestWorkersBoundAndDrain(t *testing.T) {
 }
 
 func TestWorkersCloseCancelsStragglers(t *testing.T) {
-	w := newWorkers(1, 0)
+	w := newWorkers(1, 0, nil)
 	cancelled := make(chan struct{})
 	_ = w.Go(context.Background(), func(ctx context.Context) { <-ctx.Done(); close(cancelled) })
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -57,5 +57,27 @@ func TestWorkersCloseCancelsStragglers(t *testing.T) {
 	case <-cancelled:
 	default:
 		t.Error("stuck job was not cancelled by Close")
+	}
+}
+
+// A job that panics is reported and does not take the process, or the
+// pool's next jobs, with it.
+func TestWorkersSurvivePanics(t *testing.T) {
+	panicked := make(chan any, 1)
+	w := newWorkers(1, 1, func(_ context.Context, v any, stack []byte) {
+		if len(stack) == 0 {
+			t.Error("panic reported without a stack")
+		}
+		panicked <- v
+	})
+	_ = w.Go(context.Background(), func(context.Context) { panic("boom") })
+	ran := make(chan struct{})
+	_ = w.Go(context.Background(), func(context.Context) { close(ran) })
+	if v := <-panicked; v != "boom" {
+		t.Errorf("onPanic got %v, want boom", v)
+	}
+	<-ran
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }
