@@ -28,6 +28,8 @@ func (d *Dispatcher) userText(err error) (string, bool) {
 		return "I couldn't read that button — run `" + d.slashCommand + "` again.", true
 	case errors.Is(err, ErrNotInstalled):
 		return "Charlize is not installed in this workspace — ask an admin to install it.", true
+	case errors.Is(err, errTriggerExpired):
+		return "Slack gave me only 3 seconds to open that window and they ran out. Please try again.", true
 	case errors.Is(err, ErrBusy):
 		return "Charlize is busy right now — try again in a minute.", true
 	case errors.Is(err, errNoFleet):

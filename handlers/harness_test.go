@@ -1,14 +1,17 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,7 +55,8 @@ type worldOptions struct {
 	transition  time.Duration
 	fixture     ec2sim.Fixture
 	approvalTTL time.Duration
-	policy      string // policy YAML; "" = everyone may do everything (the flow tests' world); defaultPolicy = policy.Default()
+	logs        io.Writer // where the app logs (JSON); nil discards
+	policy      string    // policy YAML; "" = everyone may do everything (the flow tests' world); defaultPolicy = policy.Default()
 	// strictTenancy shows a workspace only the accounts whose workspaces
 	// name it; workspaces sets those lists by account name.
 	strictTenancy bool
@@ -123,6 +127,9 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	st := openStore(t, o.redis)
 	api := slacktest.NewAPI(t)
 	log := slog.New(slog.DiscardHandler)
+	if o.logs != nil {
+		log = slog.New(slog.NewJSONHandler(o.logs, nil))
+	}
 	if os.Getenv("CHARLIZE_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
@@ -325,4 +332,22 @@ func (w *world) waitForText(method, want string, timeout time.Duration) slacktes
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// logBuffer collects the app's log lines while its goroutines write them.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -14,6 +15,7 @@ import (
 type requestInfo struct {
 	mu             sync.Mutex
 	id             string
+	received       time.Time // when the request reached Charlize
 	team, user, op string
 }
 
@@ -45,14 +47,23 @@ func RequestIDFrom(ctx context.Context) string {
 // WithRequestID returns a context carrying id, for work that does not come
 // through the HTTP middleware (Socket Mode, background jobs).
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return withRequestInfo(ctx, &requestInfo{id: id})
+	return withRequestInfo(ctx, &requestInfo{id: id, received: time.Now()})
+}
+
+// receivedAt is when the request ctx belongs to reached Charlize (zero
+// when unknown): Slack's 3-second clocks started about then.
+func receivedAt(ctx context.Context) time.Time {
+	if info, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+		return info.received
+	}
+	return time.Time{}
 }
 
 // observe writes one log line and the metrics of every request.
 func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := s.now()
-		info := &requestInfo{id: requestID(c)}
+		info := &requestInfo{id: requestID(c), received: start}
 		r := c.Request()
 		c.SetRequest(r.WithContext(withRequestInfo(r.Context(), info)))
 		if err := next(c); err != nil {

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -61,22 +62,29 @@ func (d *Dispatcher) openPicker(ctx context.Context, triggerID string, t pickerT
 			accounts = append(accounts, blocks.PickerAccount{Name: a.Name, Regions: a.Regions})
 		}
 	}
-	received := d.now()
 	if _, err := api.OpenViewContext(ctx, triggerID, blocks.Picker(blocks.PickerView{Accounts: accounts, PrivateMetadata: id})); err != nil {
-		d.logTriggerFailure(ctx, err, received)
-		return fmt.Errorf("open picker: %w", err)
+		return d.viewsOpenError(ctx, "picker", err)
 	}
 	d.inventory.get(ctx, visible, 0)
 	return nil
 }
 
-// logTriggerFailure records how long the trigger had been held when Slack
-// said it expired, which is what an operator needs to see.
-func (d *Dispatcher) logTriggerFailure(ctx context.Context, err error, since time.Time) {
-	if slackError(err) == "trigger_expired" {
-		d.log.WarnContext(ctx, "trigger_id expired before views.open", "request_id", RequestIDFrom(ctx),
-			"held", d.now().Sub(since))
+// errTriggerExpired means Slack's 3-second window to open a modal passed.
+var errTriggerExpired = errors.New("trigger_id expired")
+
+// viewsOpenError words a views.open failure; for an expired trigger it
+// logs how long after the request views.open was called, which is what an
+// operator needs to see to find the slow step.
+func (d *Dispatcher) viewsOpenError(ctx context.Context, what string, err error) error {
+	if slackError(err) != "trigger_expired" {
+		return fmt.Errorf("open %s: %w", what, err)
 	}
+	attrs := []any{"request_id", RequestIDFrom(ctx), "modal", what}
+	if at := receivedAt(ctx); !at.IsZero() {
+		attrs = append(attrs, "since_request", d.now().Sub(at))
+	}
+	d.log.WarnContext(ctx, "trigger_id expired before views.open", attrs...)
+	return fmt.Errorf("open %s: %w", what, errTriggerExpired)
 }
 
 // optionsAnswer is Slack's block_suggestion answer; unlike
@@ -237,12 +245,10 @@ func (d *Dispatcher) openTerminate(ctx context.Context, cb slack.InteractionCall
 	if err != nil {
 		return err
 	}
-	received := d.now()
 	view := blocks.TerminateView{Instance: instanceView(inst, ""), Now: d.now(), PrivateMetadata: id}
 	resp, err := api.OpenViewContext(ctx, cb.TriggerID, blocks.TerminateModal(view))
 	if err != nil {
-		d.logTriggerFailure(ctx, err, received)
-		return fmt.Errorf("open terminate modal: %w", err)
+		return d.viewsOpenError(ctx, "terminate modal", err)
 	}
 	return d.workers.Go(ctx, func(ctx context.Context) {
 		detail, err := d.fleet.Check(ctx, ec2ops.ActionRequest{Action: ec2ops.ActionTerminate,

@@ -129,7 +129,7 @@ func (s *SocketMode) receive(ctx context.Context, client *socketmode.Client) {
 // line like the HTTP middleware does.
 func (s *SocketMode) handle(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
 	start := time.Now()
-	info := &requestInfo{id: evt.Request.EnvelopeID}
+	info := &requestInfo{id: evt.Request.EnvelopeID, received: start}
 	reqCtx := withRequestInfo(ctx, info)
 	route := "socket:" + string(evt.Type)
 
