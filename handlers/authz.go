@@ -30,6 +30,13 @@ type deniedError struct {
 
 func (e *deniedError) Error() string { return "policy refused " + e.action + ": " + e.reason }
 
+// maxGroupStaleness is how many TTLs old a membership may be when Slack
+// cannot be asked.
+const maxGroupStaleness = 3
+
+// groupLookupBudget bounds reading user group memberships in a request.
+const groupLookupBudget = 1200 * time.Millisecond
+
 // viewerOf resolves the principal, including the user's Slack user groups
 // that the policy names (fetched with usergroups.users.list, cached).
 func (d *Dispatcher) viewerOf(ctx context.Context, team Team, user, channel string) viewer {
@@ -38,6 +45,11 @@ func (d *Dispatcher) viewerOf(ctx context.Context, team Team, user, channel stri
 	if len(groups) == 0 {
 		return v
 	}
+	// This runs before the ack (and before views.open): a slow or
+	// rate-limited Slack must not cost the 3 seconds. A group not read in
+	// time grants nothing this once.
+	ctx, cancel := context.WithTimeout(ctx, groupLookupBudget)
+	defer cancel()
 	for _, g := range groups {
 		if slices.Contains(d.groups.members(ctx, d, team, g), user) {
 			v.who.Groups = append(v.who.Groups, g)
@@ -132,7 +144,12 @@ func (c *groupCache) members(ctx context.Context, d *Dispatcher, team Team, grou
 		// safe side. The log says why (often the usergroups:read scope).
 		d.log.WarnContext(ctx, "could not read user group members", "request_id", RequestIDFrom(ctx),
 			"group", group, "slack_error", slackError(err), "err", err)
-		return cached.members // stale beats nothing; empty when never read
+		// A recent reading beats nothing while Slack is slow; an old one
+		// could keep granting to someone removed from the group.
+		if have && c.now().Sub(cached.at) < maxGroupStaleness*c.ttl {
+			return cached.members
+		}
+		return nil
 	}
 	c.mu.Lock()
 	c.entries[key] = groupEntry{at: c.now(), members: members}

@@ -602,3 +602,46 @@ func TestAuthzUserGroupsConcurrently(t *testing.T) {
 		t.Errorf("usergroups.users.list calls = %d, want between 1 and %d", n, lists)
 	}
 }
+
+// A rate-limited usergroups.users.list cannot hold a click past Slack's
+// 3 seconds: the group is not read in time, so it grants nothing new this
+// once and nothing happens on AWS.
+func TestAuthzSlowUserGroupsKeepTheAck(t *testing.T) {
+	t.Parallel()
+	pol := `rules:
+  - name: everyone-lists
+    who: {users: ["*"]}
+    actions: [list, status]
+  - name: sre
+    who: {usergroups: [S0SRE]}
+    actions: [stop]
+`
+	// Memberships are never fresh, so the click must read the group.
+	w := newWorld(t, worldOptions{policy: pol, groupsTTL: time.Nanosecond})
+	w.slack.SetUserGroupMembers("S0SRE", []string{bob})
+	w.command(bob, "list web-1", "slow-groups-list")
+	listed := w.urlPost("slow-groups-list", 10*time.Second)
+	var stop button
+	for _, b := range buttons(listed.Blocks.BlockSet) {
+		if strings.HasPrefix(b.actionID, "act:stop") {
+			stop = b
+		}
+	}
+	if stop.value == "" {
+		t.Fatalf("bob's list has no Stop: %s", short(messageText(listed)))
+	}
+	// Carol joins the group in Slack, but Slack is too slow to tell.
+	w.slack.SetUserGroupMembers("S0SRE", []string{bob, carol})
+	w.slack.RateLimit("usergroups.users.list", 5*time.Second, 3)
+	start := time.Now()
+	status := w.click(carol, stop, "slow-groups-click")
+	if elapsed := time.Since(start); status != http.StatusOK || elapsed >= 3*time.Second {
+		t.Fatalf("click with a rate-limited usergroups.users.list = %d after %s, want 200 within 3s", status, elapsed)
+	}
+	if got := messageText(w.urlPost("slow-groups-click", 10*time.Second)); !strings.Contains(got, "no rule grants stop") {
+		t.Errorf("carol was told %s, want a refusal (her group could not be read)", short(got))
+	}
+	if n := w.sim.Calls("StopInstances"); n != 0 {
+		t.Errorf("StopInstances calls = %d, want 0", n)
+	}
+}

@@ -56,7 +56,8 @@ type worldOptions struct {
 	fixture     ec2sim.Fixture
 	approvalTTL time.Duration
 	logs        io.Writer // where the app logs (JSON); nil discards
-	policy      string    // policy YAML; "" = everyone may do everything (the flow tests' world); defaultPolicy = policy.Default()
+	groupsTTL   time.Duration
+	policy      string // policy YAML; "" = everyone may do everything (the flow tests' world); defaultPolicy = policy.Default()
 	// strictTenancy shows a workspace only the accounts whose workspaces
 	// name it; workspaces sets those lists by account name.
 	strictTenancy bool
@@ -140,6 +141,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		Clients:          handlers.SingleWorkspace{API: api.Client(slacktest.BotToken)},
 		Policy:           pol,
 		ApprovalTTL:      o.approvalTTL,
+		GroupsTTL:        o.groupsTTL,
 		StrictTenancy:    o.strictTenancy,
 		AuditChannel:     o.auditChannel,
 		ProgressInterval: time.Millisecond,
