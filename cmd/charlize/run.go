@@ -41,6 +41,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return versionCommand(args, stdout, stderr)
 	case "manifest":
 		return manifestCommand(args, getenv, stdout, stderr)
+	case "simulate":
+		return simulateCommand(ctx, args, stdout, stderr)
 	case "help":
 		usage(stdout)
 		return nil
@@ -58,6 +60,7 @@ Usage:
   charlize version    print the version
   charlize manifest --url https://charlize.example.com [--socket-mode]
                       print the Slack app manifest
+  charlize simulate   serve an EC2/STS simulator, to try Charlize without AWS
   charlize <command> --help
 `)
 }

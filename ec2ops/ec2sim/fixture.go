@@ -38,14 +38,23 @@ func LoadFixtureFile(path string) (Fixture, error) {
 	if err != nil {
 		return Fixture{}, fmt.Errorf("ec2sim.LoadFixtureFile: %w", err)
 	}
+	f, err := parseFixture(b)
+	if err != nil {
+		return Fixture{}, fmt.Errorf("ec2sim.LoadFixtureFile %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// parseFixture decodes and validates a fleet, refusing unknown fields.
+func parseFixture(b []byte) (Fixture, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	var f Fixture
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return Fixture{}, fmt.Errorf("ec2sim.LoadFixtureFile %s: %w", path, err)
+		return Fixture{}, err
 	}
 	if err := f.Validate(); err != nil {
-		return Fixture{}, fmt.Errorf("ec2sim.LoadFixtureFile %s: %w", path, err)
+		return Fixture{}, err
 	}
 	return f, nil
 }
