@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -175,8 +174,8 @@ func (d *Dispatcher) expireApproval(ctx context.Context, id string) {
 	if err != nil {
 		return
 	}
-	var st flowState
-	if err := json.Unmarshal(s.Data, &st); err != nil || len(st.Items) == 0 {
+	st, err := decodeFlow(s.Data)
+	if err != nil || len(st.Items) == 0 {
 		return
 	}
 	d.updatePosted(ctx, Team{ID: st.TeamID}, st.Posted, blocks.ApprovalExpired(approvalView(st, id)))

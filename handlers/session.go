@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -73,7 +75,7 @@ func (d *Dispatcher) putFlow(ctx context.Context, id string, st flowState) error
 		// Outlive the approval's expiry, so a late click can say it expired.
 		ttl = max(ttl, st.ExpiresAt.Sub(d.now())+time.Hour)
 	}
-	data, err := json.Marshal(st)
+	data, err := encodeFlow(st)
 	if err != nil {
 		return fmt.Errorf("encode session: %w", err)
 	}
@@ -97,13 +99,51 @@ func (d *Dispatcher) loadFlow(ctx context.Context, id, team string) (flowState, 
 	if s.TeamID != team {
 		return st, errForeignTeam
 	}
-	if err := json.Unmarshal(s.Data, &st); err != nil {
+	if st, err = decodeFlow(s.Data); err != nil {
 		return st, fmt.Errorf("decode session: %w", err)
 	}
 	if st.TeamID != team {
 		return st, errForeignTeam
 	}
 	return st, nil
+}
+
+// compressAbove is the size past which a session is gzipped: a listing of
+// thousands of instances is about 300 bytes of JSON each, kept for a day,
+// and compresses about tenfold.
+const compressAbove = 8 << 10
+
+// encodeFlow is st's JSON, gzipped when large. JSON starts with '{' and
+// gzip with 0x1f, so decodeFlow tells them apart.
+func encodeFlow(st flowState) ([]byte, error) {
+	data, err := json.Marshal(st)
+	if err != nil || len(data) <= compressAbove {
+		return data, err
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(data); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func decodeFlow(data []byte) (flowState, error) {
+	var st flowState
+	if len(data) > 0 && data[0] == 0x1f {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return st, err
+		}
+		defer zr.Close()
+		err = json.NewDecoder(zr).Decode(&st)
+		return st, err
+	}
+	err := json.Unmarshal(data, &st)
+	return st, err
 }
 
 // itemValue is the button value for item n of session id.
