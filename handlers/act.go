@@ -214,8 +214,20 @@ func (d *Dispatcher) act(ctx context.Context, job actionJob) {
 		rep.progress(ctx, progress)
 	})
 	entry.Duration = d.now().Sub(start)
+	// The outcome is reported even when the wait was cut short (shutdown):
+	// otherwise the channel would show "Stopping…" forever.
+	interrupted := ctx.Err() != nil
+	ctx, cancelReport := context.WithTimeout(context.WithoutCancel(ctx), reportTimeout)
+	defer cancelReport()
 	result := blocks.ResultView{Action: string(job.action), Instance: instanceView(inst, ""), Requester: job.user}
-	if err != nil {
+	switch {
+	case err != nil && interrupted && errors.Is(err, ec2ops.KindCanceled):
+		name := displayName(inst)
+		result.Message = fmt.Sprintf("Charlize was interrupted (it is restarting) while %s was %s. Run `%s status %s` to see where it got to.",
+			name, progress.State, d.slashCommand, name)
+		entry.Result, entry.Error = "interrupted", result.Message
+		d.observeAction(job.action, "interrupted")
+	case err != nil:
 		// The attempt is over: pressing the button again tries again
 		// rather than hearing that this one is still in progress.
 		d.releaseClaim(ctx, job.clickKey, job.user)
@@ -224,7 +236,7 @@ func (d *Dispatcher) act(ctx context.Context, job actionJob) {
 		result.Message = msg.Text
 		entry.Result, entry.Error = "failed", msg.Text
 		d.observeAction(job.action, "failed")
-	} else {
+	default:
 		result.OK, result.Elapsed = true, res.Elapsed
 		st := flowState{Kind: "card", TeamID: job.team.ID, ChannelID: job.channel, UserID: job.user, Items: []ec2ops.Instance{res.Instance}}
 		if id, err := d.saveFlow(ctx, st); err == nil {
@@ -239,6 +251,10 @@ func (d *Dispatcher) act(ctx context.Context, job actionJob) {
 	rep.finish(ctx, blocks.Result(result))
 	d.audit(ctx, entry)
 }
+
+// reportTimeout bounds posting an action's outcome after its own context
+// ended.
+const reportTimeout = 10 * time.Second
 
 // busyInstanceError refuses an action while another runs on the instance.
 type busyInstanceError struct{ name, holder string }

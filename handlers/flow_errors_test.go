@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/charlize-app/charlize/ec2ops/ec2sim"
+	"github.com/charlize-app/charlize/handlers/slacktest"
 )
 
 // An action AWS refuses reports why, is audited as failed, and leaves its
@@ -153,5 +154,45 @@ func TestTriggerExpired(t *testing.T) {
 	}
 	if !strings.Contains(line, `"since_request"`) || !strings.Contains(line, `"modal":"picker"`) {
 		t.Errorf("no trigger_expired log line with its timing; logs:\n%s", logs)
+	}
+}
+
+// A shutdown while an action waits for its state still tells the channel
+// how it ended, instead of leaving "Stopping…" up forever.
+func TestShutdownDuringWaitIsReported(t *testing.T) {
+	w := newWorld(t, worldOptions{transition: time.Minute})
+	w.command(alice, "list web-1", "shutdown-list")
+	listed := w.slack.WaitFor(t, slacktest.MethodResponseURL, 1, 10*time.Second)[0].Message
+	var stop button
+	for _, b := range instanceButtons(t, listed, "web-1") {
+		if strings.HasPrefix(b.actionID, "act:stop") {
+			stop = b
+		}
+	}
+	w.click(alice, stop, "shutdown-click")
+	w.waitForText("chat.postMessage", "Stopping", 10*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for w.sim.Calls("StopInstances") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("StopInstances never reached the simulator")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := w.dispatcher.Close(ctx); err == nil {
+		t.Fatal("Close returned before the one-minute wait ended; the test did not interrupt anything")
+	}
+	got := w.waitForText("chat.update", "interrupted", 5*time.Second)
+	if !strings.Contains(callText(got), "status web-1") {
+		t.Errorf("interrupted result %s does not say how to check on web-1", callText(got))
+	}
+	entries, err := w.store.RecentAudit(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) == 0 || entries[0].Result != "interrupted" {
+		t.Errorf("newest audit entry = %+v, want result interrupted", entries)
 	}
 }

@@ -48,6 +48,9 @@ type world struct {
 	store  store.Store
 	server *httptest.Server
 	fleet  *ec2ops.Fleet
+	// dispatcher is closed at cleanup; tests may close it earlier to act
+	// out a shutdown.
+	dispatcher *handlers.Dispatcher
 }
 
 type worldOptions struct {
@@ -154,7 +157,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		defer cancel()
 		_ = d.Close(ctx)
 	})
-	return &world{t: t, sim: sim, slack: api, store: st, server: srv, fleet: fleet}
+	return &world{t: t, sim: sim, slack: api, store: st, server: srv, fleet: fleet, dispatcher: d}
 }
 
 func openStore(t testing.TB, redis bool) store.Store {
