@@ -65,9 +65,7 @@ func (d *Dispatcher) requestApproval(ctx context.Context, job actionJob, rule st
 	}
 	d.tellNow(ctx, job.origin.ResponseURL, pending)
 	d.audit(ctx, entry)
-	d.approvals.schedule(id, d.approvalTTL, func() {
-		_ = d.workers.Go(context.WithoutCancel(ctx), func(ctx context.Context) { d.expireApproval(ctx, id) })
-	})
+	d.trackApproval(ctx, id, expires)
 }
 
 func approvalView(st flowState, id string) blocks.ApprovalView {
@@ -132,7 +130,7 @@ func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCal
 		d.tell(ctx, cb.ResponseURL, blocks.Refusal(fmt.Sprintf("This request was already decided (by <@%s>).", holder)))
 		return nil
 	}
-	d.approvals.stop(value)
+	d.untrackApproval(ctx, value)
 	view := approvalView(st, value)
 	posted := st.Posted
 	if posted.TS == "" {
@@ -170,6 +168,7 @@ func (d *Dispatcher) expireApproval(ctx context.Context, id string) {
 	if err != nil || !won {
 		return
 	}
+	d.untrackApproval(ctx, id)
 	s, err := d.store.Session(ctx, id)
 	if err != nil {
 		return

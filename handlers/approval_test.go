@@ -329,3 +329,24 @@ func TestApprovalFailedActionCanBeAskedAgain(t *testing.T) {
 		}
 	})
 }
+
+// A request opened before a restart still closes on time and says so: the
+// replica that starts resumes its expiry from the store.
+func TestApprovalExpiresAfterRestart(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, redis bool) {
+		w := newWorld(t, worldOptions{redis: redis, policy: approvalPolicy, approvalTTL: 500 * time.Millisecond})
+		card := w.cardFor(principal{alice, channel}, "web-1", "card1")
+		w.clickAs(principal{alice, channel}, mustButton(t, card, "act:stop", ""), "req1")
+		req := w.waitApprovalRequest(1)
+		w.waitForURLText("req1", "It expires", 5*time.Second)
+
+		w.restartDispatcher()
+		w.waitUpdate(req.call.TS, "expired without approval")
+		w.waitAudit("expired", entry(alice, "stop", "expired", ""))
+		time.Sleep(200 * time.Millisecond)
+		if n := w.auditCount(entry("", "stop", "expired", "")); n != 1 {
+			t.Errorf("%d expiries audited, want 1", n)
+		}
+	})
+}

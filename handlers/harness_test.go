@@ -50,7 +50,28 @@ type world struct {
 	fleet  *ec2ops.Fleet
 	// dispatcher is closed at cleanup; tests may close it earlier to act
 	// out a shutdown.
-	dispatcher *handlers.Dispatcher
+	dispatcher        *handlers.Dispatcher
+	dispatcherOptions handlers.DispatcherOptions
+}
+
+// restartDispatcher acts out a replica going away and another starting on
+// the same store and Slack: the first one's timers die with it, the new one
+// resumes what the store says is open.
+func (w *world) restartDispatcher() *handlers.Dispatcher {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = w.dispatcher.Close(ctx)
+	d := handlers.NewDispatcher(w.dispatcherOptions)
+	w.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = d.Close(ctx)
+	})
+	if err := d.ResumeApprovals(ctx); err != nil {
+		w.t.Fatalf("ResumeApprovals: %v", err)
+	}
+	return d
 }
 
 type worldOptions struct {
@@ -139,7 +160,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	}
 	reg := prometheus.NewRegistry()
 	metrics := handlers.NewMetrics(reg)
-	d := handlers.NewDispatcher(handlers.DispatcherOptions{
+	dopts := handlers.DispatcherOptions{
 		Log: log, Store: st, Fleet: fleet, Metrics: metrics,
 		Clients:          handlers.SingleWorkspace{API: api.Client(slacktest.BotToken)},
 		Policy:           pol,
@@ -148,7 +169,8 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		StrictTenancy:    o.strictTenancy,
 		AuditChannel:     o.auditChannel,
 		ProgressInterval: time.Millisecond,
-	})
+	}
+	d := handlers.NewDispatcher(dopts)
 	e := handlers.NewServer(handlers.Config{SigningSecret: secret}, log, st, d, reg, metrics)
 	srv := httptest.NewServer(e)
 	t.Cleanup(func() {
@@ -157,7 +179,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		defer cancel()
 		_ = d.Close(ctx)
 	})
-	return &world{t: t, sim: sim, slack: api, store: st, server: srv, fleet: fleet, dispatcher: d}
+	return &world{t: t, sim: sim, slack: api, store: st, server: srv, fleet: fleet, dispatcher: d, dispatcherOptions: dopts}
 }
 
 func openStore(t testing.TB, redis bool) store.Store {

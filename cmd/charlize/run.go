@@ -140,6 +140,10 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		AuditChannel:  cfg.AuditChannel,
 		ApprovalTTL:   cfg.ApprovalTTL,
 	})
+	// Approval requests opened before this start still expire on time.
+	if err := dispatcher.ResumeApprovals(ctx); err != nil {
+		log.Warn("could not resume open approval requests; they expire when clicked", "err", err)
+	}
 	oauth, err := newOAuth(cfg, st, log)
 	if err != nil {
 		return err
