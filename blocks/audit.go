@@ -40,6 +40,7 @@ const (
 	auditDone              = "done"
 	auditFailed            = "failed"
 	auditPending           = "pending"
+	auditInterrupted       = "interrupted" // the wait was cut short by a shutdown
 )
 
 // Lengths (in runes, before escaping) at which audit values are cut: the
@@ -211,6 +212,8 @@ func auditMark(e AuditEntryView) (emoji, label string) {
 		return "✅", ""
 	case e.Result == auditPending:
 		return "⏳", "pending"
+	case e.Result == auditInterrupted:
+		return "⚠️", "interrupted"
 	}
 	var words []string
 	for _, w := range []string{e.Decision, e.Result} {

@@ -190,3 +190,15 @@ func TestAuditLongFilter(t *testing.T) {
 		t.Errorf("Audit(long filter).Text = %.100q, want it escaped on one line", msg.Text)
 	}
 }
+
+// An action cut short by a shutdown reads as interrupted, not as unknown.
+func TestAuditInterrupted(t *testing.T) {
+	e := blocks.AuditEntryView{Time: now, User: "U1", Action: "stop", InstanceName: "web-1", InstanceID: "i-0abc1234def567890",
+		Decision: "allowed", Result: "interrupted", Error: "Charlize was interrupted"}
+	msg := blocks.Audit(blocks.AuditView{Entries: []blocks.AuditEntryView{e}, Now: now})
+	mustPassMessage(t, "Audit", msg)
+	line := msg.Blocks.BlockSet[2].(*slack.SectionBlock).Text.Text
+	if !strings.HasPrefix(line, "⚠️") || !strings.Contains(line, "interrupted") {
+		t.Errorf("Audit(interrupted) = %q, want a ⚠️ line saying interrupted", line)
+	}
+}
