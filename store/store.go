@@ -93,7 +93,9 @@ type Store interface {
 
 	// Claim makes holder the owner of key for ttl unless someone already
 	// owns it. Exactly one of any number of concurrent callers wins.
-	// won reports whether this caller owns it; current is the owner.
+	// won reports whether this caller owns it; current is the owner. A
+	// holder that already owns key does not win it again (won is false,
+	// current is that holder): a claim is taken once.
 	Claim(ctx context.Context, key, holder string, ttl time.Duration) (won bool, current string, err error)
 	// ReleaseClaim frees key if holder still owns it.
 	ReleaseClaim(ctx context.Context, key, holder string) error
