@@ -116,8 +116,10 @@ func (d *Dispatcher) cardMessage(ctx context.Context, v viewer, inst ec2ops.Inst
 	var may func(ec2ops.Instance, ec2ops.Action) bool
 	if !shared {
 		may = d.mayAct(&v)
-		if verb != "" && !d.decide(v, string(verb), detail.Instance).Allowed {
-			note = d.decide(v, string(verb), detail.Instance).Reason
+		if verb != "" {
+			if dec := d.decide(v, string(verb), detail.Instance); !dec.Allowed {
+				note = dec.Reason
+			}
 		}
 	}
 	return blocks.Card(detailView(detail, itemValue(id, 0), may), d.now(), note), nil
