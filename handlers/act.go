@@ -321,12 +321,7 @@ func (r *reporter) start(ctx context.Context, v blocks.ProgressView) {
 		channel = r.job.channel
 	}
 	r.viaURL = true
-	msg := blocks.Progress(v)
-	var ts string
-	err := callSlack(ctx, func() (err error) {
-		_, ts, err = r.api.PostMessageContext(ctx, channel, msgOptions(msg)...)
-		return err
-	})
+	ts, err := postMessage(ctx, r.api, channel, blocks.Progress(v))
 	switch {
 	case err == nil:
 		r.channel, r.ts = channel, ts
@@ -388,10 +383,7 @@ func (r *reporter) mark(v blocks.ProgressView) {
 }
 
 func (r *reporter) update(ctx context.Context, channel, ts string, msg slack.WebhookMessage) error {
-	return callSlack(ctx, func() error {
-		_, _, _, err := r.api.UpdateMessageContext(ctx, channel, ts, msgOptions(msg)...)
-		return err
-	})
+	return updateMessage(ctx, r.api, channel, ts, msg)
 }
 
 func (r *reporter) postURL(ctx context.Context, msg slack.WebhookMessage) {

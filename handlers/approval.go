@@ -41,11 +41,7 @@ func (d *Dispatcher) requestApproval(ctx context.Context, job actionJob, rule st
 		return
 	}
 	view := approvalView(st, id)
-	var ts string
-	err = callSlack(ctx, func() (err error) {
-		_, ts, err = api.PostMessageContext(ctx, job.channel, msgOptions(blocks.ApprovalRequest(view))...)
-		return err
-	})
+	ts, err := postMessage(ctx, api, job.channel, blocks.ApprovalRequest(view))
 	if err != nil {
 		text := "I couldn't post the approval request in the channel."
 		if cannotPost(err) {
@@ -191,10 +187,7 @@ func (d *Dispatcher) updatePosted(ctx context.Context, team Team, at origin, msg
 	if at.TS != "" {
 		api, err := d.clients.Client(ctx, team)
 		if err == nil {
-			err = callSlack(ctx, func() error {
-				_, _, _, err := api.UpdateMessageContext(ctx, at.ChannelID, at.TS, msgOptions(msg)...)
-				return err
-			})
+			err = updateMessage(ctx, api, at.ChannelID, at.TS, msg)
 		}
 		if err == nil {
 			return

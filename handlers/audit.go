@@ -54,10 +54,7 @@ func (d *Dispatcher) audit(ctx context.Context, e store.AuditEntry) {
 	err := d.workers.Go(ctx, func(ctx context.Context) {
 		api, err := d.clients.Client(ctx, team)
 		if err == nil {
-			err = callSlack(ctx, func() error {
-				_, _, err := api.PostMessageContext(ctx, d.auditChannel, msgOptions(msg)...)
-				return err
-			})
+			_, err = postMessage(ctx, api, d.auditChannel, msg)
 		}
 		if err != nil {
 			d.log.WarnContext(ctx, "could not post to the audit channel", "request_id", e.RequestID, "slack_error", slackError(err), "err", err)

@@ -248,14 +248,7 @@ func (d *Dispatcher) tell(ctx context.Context, responseURL string, msg slack.Web
 	if responseURL == "" {
 		return
 	}
-	if msg.ResponseType == "" {
-		msg.ResponseType = slack.ResponseTypeEphemeral
-	}
-	err := d.workers.Go(ctx, func(ctx context.Context) {
-		if err := d.respond.post(ctx, responseURL, msg); err != nil {
-			d.log.WarnContext(ctx, "could not answer through response_url", "request_id", RequestIDFrom(ctx), "err", err)
-		}
-	})
+	err := d.workers.Go(ctx, func(ctx context.Context) { d.tellNow(ctx, responseURL, msg) })
 	if err != nil {
 		d.log.WarnContext(ctx, "could not queue an answer", "request_id", RequestIDFrom(ctx), "err", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/slack-go/slack"
 
 	"github.com/charlize-app/charlize/store"
@@ -60,7 +61,7 @@ func NewInstallations(o InstallationsOptions) *Installations {
 	}
 	o.RefreshBefore = durationOr(o.RefreshBefore, DefaultRefreshBefore)
 	if o.Holder == "" {
-		o.Holder, _ = randomToken()
+		o.Holder = uuid.NewString()
 	}
 	return &Installations{o: o}
 }

@@ -55,12 +55,7 @@ func (d *Dispatcher) replyToMention(ctx context.Context, team Team, ev *slackeve
 	if thread == "" {
 		thread = ev.TimeStamp
 	}
-	msg := blocks.MentionReply(d.slashCommand, "picker")
-	opts := append(msgOptions(msg), slack.MsgOptionTS(thread))
-	err = callSlack(ctx, func() error {
-		_, _, err := api.PostMessageContext(ctx, ev.Channel, opts...)
-		return err
-	})
+	_, err = postMessage(ctx, api, ev.Channel, blocks.MentionReply(d.slashCommand, "picker"), slack.MsgOptionTS(thread))
 	if err != nil {
 		d.log.WarnContext(ctx, "could not reply to mention", "request_id", RequestIDFrom(ctx), "slack_error", slackError(err), "err", err)
 	}

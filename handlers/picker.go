@@ -195,11 +195,7 @@ func (d *Dispatcher) submitPicker(ctx context.Context, cb slack.InteractionCallb
 func (d *Dispatcher) postInChannel(ctx context.Context, team Team, channel, responseURL string, msg slack.WebhookMessage) {
 	api, err := d.clients.Client(ctx, team)
 	if err == nil {
-		err = callSlack(ctx, func() error {
-			_, _, err := api.PostMessageContext(ctx, channel, msgOptions(msg)...)
-			return err
-		})
-		if err == nil {
+		if _, err = postMessage(ctx, api, channel, msg); err == nil {
 			return
 		}
 	}

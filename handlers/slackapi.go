@@ -107,6 +107,26 @@ func (r responder) post(ctx context.Context, url string, msg slack.WebhookMessag
 	return nil
 }
 
+// postMessage posts msg in channel (extra options such as a thread
+// timestamp appended), waiting out rate limits; it returns the message ts.
+func postMessage(ctx context.Context, api SlackAPI, channel string, msg slack.WebhookMessage, extra ...slack.MsgOption) (string, error) {
+	var ts string
+	err := callSlack(ctx, func() (err error) {
+		_, ts, err = api.PostMessageContext(ctx, channel, append(msgOptions(msg), extra...)...)
+		return err
+	})
+	return ts, err
+}
+
+// updateMessage replaces the message at channel/ts with msg, waiting out
+// rate limits.
+func updateMessage(ctx context.Context, api SlackAPI, channel, ts string, msg slack.WebhookMessage) error {
+	return callSlack(ctx, func() error {
+		_, _, _, err := api.UpdateMessageContext(ctx, channel, ts, msgOptions(msg)...)
+		return err
+	})
+}
+
 func msgOptions(msg slack.WebhookMessage) []slack.MsgOption {
 	opts := []slack.MsgOption{slack.MsgOptionText(msg.Text, false)}
 	if msg.Blocks != nil {
