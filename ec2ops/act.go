@@ -22,6 +22,11 @@ type ActionRequest struct {
 	// Actor names the Slack user; mutating calls run under an AssumeRole
 	// session named after it so CloudTrail shows who clicked.
 	Actor string
+	// Authorize, when set, is called by Do with the instance as AWS has
+	// just described it, after the state and protection checks and before
+	// any mutating call; an error it returns refuses the action unchanged.
+	// It lets a caller decide on fresh tags without describing twice.
+	Authorize func(Detail) error
 }
 
 // Progress reports the instance's state while Do waits for the target state.
@@ -70,6 +75,11 @@ func (f *Fleet) Do(ctx context.Context, req ActionRequest, progress func(Progres
 	a, d, err := f.check(ctx, op, req)
 	if err != nil {
 		return Result{}, err
+	}
+	if req.Authorize != nil {
+		if err := req.Authorize(d); err != nil {
+			return Result{}, err
+		}
 	}
 	x := &execution{
 		f: f, a: a, op: op, req: req, inst: d.Instance, start: start,

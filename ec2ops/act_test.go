@@ -343,3 +343,29 @@ func TestDoCanceled(t *testing.T) {
 		t.Errorf("Do(stop) after cancel = %v, want KindCanceled", err)
 	}
 }
+
+// Authorize sees the instance as just described, after the checks, and a
+// refusal from it stops the action before any mutating call.
+func TestDoAuthorize(t *testing.T) {
+	env := mustEnv(t, envConfig{})
+	ctx := context.Background()
+	refused := errors.New("policy says no")
+	var seen ec2ops.Detail
+	req := prodReq(ec2ops.ActionStop, web1)
+	req.Authorize = func(d ec2ops.Detail) error { seen = d; return refused }
+	if _, err := env.fleet.Do(ctx, req, nil); !errors.Is(err, refused) {
+		t.Errorf("Do with a refusing Authorize = %v, want its error", err)
+	}
+	if seen.Name != "web-1" || seen.State != "running" || seen.Tags["Name"] != "web-1" {
+		t.Errorf("Authorize saw %+v, want web-1 running with its tags", seen)
+	}
+	if calls := mutatingCalls(env.sim); len(calls) > 0 {
+		t.Errorf("refused Do made mutating calls %v", calls)
+	}
+	called := false
+	req = prodReq(ec2ops.ActionStop, web2) // already stopped: the checks refuse first
+	req.Authorize = func(ec2ops.Detail) error { called = true; return nil }
+	if _, err := env.fleet.Do(ctx, req, nil); !errors.Is(err, ec2ops.KindInvalidState) || called {
+		t.Errorf("Do(stop a stopped instance) = %v, Authorize called %v; want KindInvalidState before Authorize", err, called)
+	}
+}

@@ -185,34 +185,42 @@ func (d *Dispatcher) act(ctx context.Context, job actionJob) {
 	}
 	defer d.releaseClaim(ctx, lockKey, job.user)
 
-	req := ec2ops.ActionRequest{Action: job.action, Account: job.inst.Account, Region: job.inst.Region, InstanceID: job.inst.ID, Actor: job.user}
-	detail, err := d.fleet.Check(ctx, req)
-	if err != nil {
-		refuse(err)
-		return
-	}
-	inst := detail.Instance
-	// Decided again right before the AWS call, on the instance's current
-	// tags, for the person whose click makes it happen.
 	decider := job.user
 	if job.approver != "" {
 		decider = job.approver
 	}
-	dec, err := d.require(d.viewerOf(ctx, job.team, decider, job.channel), string(job.action), inst)
-	if err != nil {
-		refuse(err)
-		return
-	}
-	entry.Rule = dec.Rule
+	who := d.viewerOf(ctx, job.team, decider, job.channel)
+	inst := job.inst
 	rep := &reporter{d: d, api: api, job: job}
-	progress := blocks.ProgressView{Action: string(job.action), Verb: progressVerb(job.action), Instance: instanceView(inst, ""),
-		Requester: job.user, State: inst.State}
-	rep.start(ctx, progress)
-
+	var progress blocks.ProgressView
+	started := false
+	req := ec2ops.ActionRequest{Action: job.action, Account: job.inst.Account, Region: job.inst.Region, InstanceID: job.inst.ID, Actor: job.user,
+		// Decided again right before the AWS call, on the tags AWS has just
+		// described, for the person whose click makes it happen; the same
+		// describe serves ec2ops' state and protection checks.
+		Authorize: func(detail ec2ops.Detail) error {
+			dec, err := d.require(who, string(job.action), detail.Instance)
+			if err != nil {
+				return err
+			}
+			inst, entry.Rule = detail.Instance, dec.Rule
+			progress = blocks.ProgressView{Action: string(job.action), Verb: progressVerb(job.action), Instance: instanceView(inst, ""),
+				Requester: job.user, State: inst.State}
+			rep.start(ctx, progress)
+			started = true
+			return nil
+		},
+	}
 	res, err := d.fleet.Do(ctx, req, func(p ec2ops.Progress) {
 		progress.State, progress.Elapsed = p.State, p.Elapsed
 		rep.progress(ctx, progress)
 	})
+	if err != nil && !started {
+		// Refused before anything was shown or done: state, protection,
+		// policy, or AWS could not describe the instance.
+		refuse(err)
+		return
+	}
 	entry.Duration = d.now().Sub(start)
 	// The outcome is reported even when the wait was cut short (shutdown):
 	// otherwise the channel would show "Stopping…" forever.

@@ -46,3 +46,32 @@ func TestListThenStop(t *testing.T) {
 	// The ephemeral list that held the button was replaced with progress, then the result.
 	w.waitForText(slacktest.MethodResponseURL, "stopped", 5*time.Second)
 }
+
+// An action describes its instance once before acting: the checks (state,
+// protection) and the policy's fresh-tags decision share that one call.
+func TestActionDescribesOnceBeforeActing(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.command(alice, "list web-1", "once-list")
+	listed := w.slack.WaitFor(t, slacktest.MethodResponseURL, 1, 10*time.Second)[0].Message
+	var stop button
+	for _, b := range instanceButtons(t, listed, "web-1") {
+		if strings.HasPrefix(b.actionID, "act:stop") {
+			stop = b
+		}
+	}
+	w.sim.Reset()
+	w.click(alice, stop, "once-click")
+	w.waitForText("chat.update", "stopped", 15*time.Second)
+	describes := 0
+	for _, c := range w.sim.CallLog() {
+		if c.Action == "StopInstances" {
+			break
+		}
+		if c.Action == "DescribeInstances" {
+			describes++
+		}
+	}
+	if describes != 1 {
+		t.Errorf("%d DescribeInstances before StopInstances, want 1", describes)
+	}
+}
