@@ -33,7 +33,7 @@ func (d *Dispatcher) requestApproval(ctx context.Context, job actionJob, rule st
 	}
 	expires := d.now().Add(d.approvalTTL)
 	st := flowState{Kind: "approval", TeamID: job.team.ID, ChannelID: job.channel, UserID: job.user,
-		Query: string(job.action), Items: []ec2ops.Instance{job.inst}, Origin: job.origin, Rule: rule, ExpiresAt: expires,
+		Action: job.action, Items: []ec2ops.Instance{job.inst}, Origin: job.origin, Rule: rule, ExpiresAt: expires,
 		ClickKey: job.clickKey}
 	id, err := d.saveFlow(ctx, st)
 	if err != nil {
@@ -69,7 +69,7 @@ func approvalView(st flowState, id string) blocks.ApprovalView {
 	if len(st.Items) > 0 {
 		inst = st.Items[0]
 	}
-	return blocks.ApprovalView{Action: st.Query, Instance: instanceView(inst, ""), Requester: st.UserID,
+	return blocks.ApprovalView{Action: string(st.Action), Instance: instanceView(inst, ""), Requester: st.UserID,
 		Rule: st.Rule, ExpiresAt: st.ExpiresAt, Value: id}
 }
 
@@ -88,8 +88,8 @@ func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCal
 	if err != nil {
 		return err
 	}
-	action, err := ec2ops.ParseAction(st.Query)
-	if err != nil {
+	action := st.Action
+	if !action.Mutates() {
 		return errBadValue
 	}
 	v := d.viewerOfCallback(ctx, cb)
@@ -176,7 +176,7 @@ func (d *Dispatcher) expireApproval(ctx context.Context, id string) {
 	d.updatePosted(ctx, Team{ID: st.TeamID}, st.Posted, blocks.ApprovalExpired(approvalView(st, id)))
 	d.releaseClaim(ctx, st.ClickKey, st.UserID) // nothing was done: the button may ask again
 	v := viewer{team: Team{ID: st.TeamID}, user: st.UserID, channel: st.ChannelID}
-	e := auditEntry(ctx, d.now(), v, st.Items[0], st.Query, "expired", "refused", "")
+	e := auditEntry(ctx, d.now(), v, st.Items[0], string(st.Action), "expired", "refused", "")
 	e.Rule = st.Rule
 	d.audit(ctx, e)
 }

@@ -75,7 +75,7 @@ func (d *Dispatcher) resolve(ctx context.Context, v viewer, args string, q ec2op
 	if len(matches) == 1 {
 		return d.cardMessage(ctx, v, matches[0], verb, false)
 	}
-	st := flowState{Kind: "matches", TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user, Query: string(verb), Items: matches}
+	st := flowState{Kind: "matches", TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user, Action: verb, Items: matches}
 	id, err := d.saveFlow(ctx, st)
 	if err != nil {
 		return slack.WebhookMessage{}, err
@@ -131,8 +131,7 @@ func (d *Dispatcher) pick(ctx context.Context, cb slack.InteractionCallback, val
 	if err != nil {
 		return err
 	}
-	verb, _ := ec2ops.ParseAction(st.Query)
-	return d.showCard(ctx, cb, inst, verb)
+	return d.showCard(ctx, cb, inst, st.Action)
 }
 
 // showCard replaces the clicked message with inst's card, after the ack.

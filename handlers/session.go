@@ -22,15 +22,17 @@ import (
 // asked. Buttons carry "<session id>.<item index>"; the session id is a
 // random nonce, so a value can only name what Charlize rendered.
 type flowState struct {
-	Kind        string            `json:"kind"` // list, card, matches, picker, terminate, mention
-	TeamID      string            `json:"team_id"`
-	ChannelID   string            `json:"channel_id,omitempty"`
-	UserID      string            `json:"user_id,omitempty"`
-	ResponseURL string            `json:"response_url,omitempty"`
-	Query       string            `json:"query,omitempty"`
-	Page        int               `json:"page,omitempty"`
-	Items       []ec2ops.Instance `json:"items,omitempty"`
-	Failures    []string          `json:"failures,omitempty"`
+	Kind        string `json:"kind"` // list, card, matches, picker, terminate, mention
+	TeamID      string `json:"team_id"`
+	ChannelID   string `json:"channel_id,omitempty"`
+	UserID      string `json:"user_id,omitempty"`
+	ResponseURL string `json:"response_url,omitempty"`
+	Query       string `json:"query,omitempty"` // a listing's query, as typed
+	// Action is what a matches chooser or an approval request is about.
+	Action   ec2ops.Action     `json:"action,omitempty"`
+	Page     int               `json:"page,omitempty"`
+	Items    []ec2ops.Instance `json:"items,omitempty"`
+	Failures []string          `json:"failures,omitempty"`
 	// Shared messages are seen by the whole channel: their buttons are not
 	// filtered for one viewer, the policy decides at click time.
 	Shared bool `json:"shared,omitempty"`
