@@ -163,12 +163,7 @@ func TestShutdownDuringWaitIsReported(t *testing.T) {
 	w := newWorld(t, worldOptions{transition: time.Minute})
 	w.command(alice, "list web-1", "shutdown-list")
 	listed := w.slack.WaitFor(t, slacktest.MethodResponseURL, 1, 10*time.Second)[0].Message
-	var stop button
-	for _, b := range instanceButtons(t, listed, "web-1") {
-		if strings.HasPrefix(b.actionID, "act:stop") {
-			stop = b
-		}
-	}
+	stop := mustButtonOf(t, listed, "web-1", "act:stop")
 	w.click(alice, stop, "shutdown-click")
 	w.waitForText("chat.postMessage", "Stopping", 10*time.Second)
 	deadline := time.Now().Add(10 * time.Second)

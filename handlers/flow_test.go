@@ -20,12 +20,7 @@ func TestListThenStop(t *testing.T) {
 	if !listed.ReplaceOriginal || !strings.Contains(messageText(listed), "web-1") || strings.Contains(messageText(listed), "db-1") {
 		t.Fatalf("list = %s, want web-1 and web-2 only, replacing the ack", messageText(listed))
 	}
-	var stop button
-	for _, b := range instanceButtons(t, listed, "web-1") {
-		if strings.HasPrefix(b.actionID, "act:stop") {
-			stop = b
-		}
-	}
+	stop := mustButtonOf(t, listed, "web-1", "act:stop")
 	if stop.value == "" || !stop.confirm {
 		t.Fatalf("web-1 has no Stop button with a confirm dialog: %+v", instanceButtons(t, listed, "web-1"))
 	}
@@ -53,12 +48,7 @@ func TestActionDescribesOnceBeforeActing(t *testing.T) {
 	w := newWorld(t, worldOptions{})
 	w.command(alice, "list web-1", "once-list")
 	listed := w.slack.WaitFor(t, slacktest.MethodResponseURL, 1, 10*time.Second)[0].Message
-	var stop button
-	for _, b := range instanceButtons(t, listed, "web-1") {
-		if strings.HasPrefix(b.actionID, "act:stop") {
-			stop = b
-		}
-	}
+	stop := mustButtonOf(t, listed, "web-1", "act:stop")
 	w.sim.Reset()
 	w.click(alice, stop, "once-click")
 	w.waitForText("chat.update", "stopped", 15*time.Second)
