@@ -1,10 +1,8 @@
-// Package handlers serves Slack's HTTP endpoints (slash commands,
-// interactivity, options, events), health, readiness and metrics with echo.
-// Echo handlers are thin adapters: they decode a verified request into a
-// transport-neutral value and hand it to the Dispatcher, whose flows never
-// see echo.Context (the Socket Mode adapter, socketmode.go, feeds the same
-// Dispatcher). In multi-workspace mode it also serves the "Add to Slack"
-// pages (oauth.go) and resolves each workspace's token from its stored
-// installation (installation.go). It does not talk
-// to AWS directly (ec2ops does) and does not render Block Kit (blocks does).
+// Package handlers is Charlize's transport: it serves Slack's HTTP endpoints
+// (slash commands, interactivity, options, events) with echo, verifies every
+// request's signature, receives the same requests over Socket Mode, serves
+// health, readiness, metrics and the "Add to Slack" pages, and writes one log
+// line per request. It decodes each request into a transport-neutral value
+// and hands it to the app core (handlers/app), which holds every flow; it
+// holds no flow logic itself, talks to no AWS and renders no Block Kit.
 package handlers

@@ -24,7 +24,9 @@ import (
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/ec2ops/ec2sim"
 	"github.com/charlize-app/charlize/handlers"
+	"github.com/charlize-app/charlize/handlers/app"
 	"github.com/charlize-app/charlize/handlers/policy"
+	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/handlers/slacktest"
 	"github.com/charlize-app/charlize/store"
 )
@@ -50,19 +52,19 @@ type world struct {
 	fleet  *ec2ops.Fleet
 	// dispatcher is closed at cleanup; tests may close it earlier to act
 	// out a shutdown.
-	dispatcher        *handlers.Dispatcher
-	dispatcherOptions handlers.DispatcherOptions
+	dispatcher        *app.Dispatcher
+	dispatcherOptions app.DispatcherOptions
 }
 
 // restartDispatcher acts out a replica going away and another starting on
 // the same store and Slack: the first one's timers die with it, the new one
 // resumes what the store says is open.
-func (w *world) restartDispatcher() *handlers.Dispatcher {
+func (w *world) restartDispatcher() *app.Dispatcher {
 	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = w.dispatcher.Close(ctx)
-	d := handlers.NewDispatcher(w.dispatcherOptions)
+	d := app.NewDispatcher(w.dispatcherOptions)
 	w.t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -160,9 +162,9 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	}
 	reg := prometheus.NewRegistry()
 	metrics := handlers.NewMetrics(reg)
-	dopts := handlers.DispatcherOptions{
+	dopts := app.DispatcherOptions{
 		Log: log, Store: st, Fleet: fleet, Metrics: metrics,
-		Clients:          handlers.SingleWorkspace{API: api.Client(slacktest.BotToken)},
+		Clients:          slackclient.SingleWorkspace{API: api.Client(slacktest.BotToken)},
 		Policy:           pol,
 		ApprovalTTL:      o.approvalTTL,
 		GroupsTTL:        o.groupsTTL,
@@ -170,7 +172,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		AuditChannel:     o.auditChannel,
 		ProgressInterval: time.Millisecond,
 	}
-	d := handlers.NewDispatcher(dopts)
+	d := app.NewDispatcher(dopts)
 	e := handlers.NewServer(handlers.Config{SigningSecret: secret}, log, st, d, reg, metrics)
 	srv := httptest.NewServer(e)
 	t.Cleanup(func() {

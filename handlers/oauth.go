@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -20,6 +21,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/slack-go/slack"
 
+	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/store"
 	"github.com/charlize-app/charlize/templates"
 )
@@ -81,7 +83,7 @@ func NewOAuth(o OAuthOptions) (*OAuth, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	o.StateTTL = durationOr(o.StateTTL, DefaultOAuthStateTTL)
+	o.StateTTL = cmp.Or(o.StateTTL, DefaultOAuthStateTTL)
 	if o.SlashCommand == "" {
 		o.SlashCommand = "/charlize"
 	}
@@ -185,7 +187,7 @@ func (a *OAuth) Redirect(c echo.Context) error {
 	resp, err := slack.GetOAuthV2ResponseContext(ctx, a.o.HTTPClient, a.o.ClientID, a.o.ClientSecret, code, st.RedirectURI,
 		slack.OAuthOptionAPIURL(a.o.APIURL))
 	if err != nil {
-		code := slackError(err)
+		code := slackclient.ErrorCode(err)
 		a.o.Log.WarnContext(ctx, "oauth.v2.access failed", "request_id", requestID(c), "slack_error", code, "err", err)
 		if code == "" {
 			return a.fail(c, http.StatusBadGateway, "Installation failed", "Charlize could not reach Slack to finish the installation. Try again in a minute.", "")

@@ -19,6 +19,8 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/charlize-app/charlize/handlers"
+	"github.com/charlize-app/charlize/handlers/app"
+	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/handlers/slacktest"
 	"github.com/charlize-app/charlize/store"
 	"github.com/charlize-app/charlize/store/storetest"
@@ -57,9 +59,9 @@ func newInstallWorld(t *testing.T) *installWorld {
 	}
 	reg := prometheus.NewRegistry()
 	metrics := handlers.NewMetrics(reg)
-	d := handlers.NewDispatcher(handlers.DispatcherOptions{
+	d := app.NewDispatcher(app.DispatcherOptions{
 		Log: log, Store: st, Metrics: metrics, Now: clock.Now,
-		Clients: handlers.NewInstallations(handlers.InstallationsOptions{
+		Clients: slackclient.NewInstallations(slackclient.InstallationsOptions{
 			Store: st, APIURL: api.APIURL(), ClientID: oauthClientID, ClientSecret: oauthClientSecret, Log: log, Now: clock.Now,
 		}),
 	})

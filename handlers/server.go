@@ -9,6 +9,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/charlize-app/charlize/handlers/app"
 )
 
 // MaxBodyBytes bounds every Slack request body; Slack's own payloads are far
@@ -32,14 +34,14 @@ type Server struct {
 	cfg        Config
 	log        *slog.Logger
 	store      Pinger
-	dispatcher *Dispatcher
+	dispatcher *app.Dispatcher
 	metrics    *Metrics
 	registry   *prometheus.Registry
 	now        func() time.Time
 }
 
 // NewServer builds an echo instance with every route and middleware.
-func NewServer(cfg Config, log *slog.Logger, store Pinger, d *Dispatcher, reg *prometheus.Registry, m *Metrics) *echo.Echo {
+func NewServer(cfg Config, log *slog.Logger, store Pinger, d *app.Dispatcher, reg *prometheus.Registry, m *Metrics) *echo.Echo {
 	s := &Server{cfg: cfg, log: log, store: store, dispatcher: d, metrics: m, registry: reg, now: time.Now}
 	e := echo.New()
 	e.HideBanner = true

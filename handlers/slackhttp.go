@@ -9,6 +9,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
+
+	"github.com/charlize-app/charlize/handlers/app"
 )
 
 // These are the HTTP adapters: decode, dispatch, write the ack. The
@@ -68,7 +70,7 @@ func decodeInteraction(c echo.Context) (slack.InteractionCallback, error) {
 	return cb, nil
 }
 
-func writeAck(c echo.Context, a Ack) error {
+func writeAck(c echo.Context, a app.Ack) error {
 	switch body := a.Body.(type) {
 	case nil:
 		return c.NoContent(http.StatusOK)

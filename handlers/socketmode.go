@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,9 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/charlize-app/charlize/handlers/app"
+	"github.com/charlize-app/charlize/handlers/reqctx"
 )
 
 // socketAckTimeout is Slack's 3-second window to acknowledge an envelope.
@@ -24,7 +28,7 @@ type SocketModeOptions struct {
 	// APIURL is Slack's Web API base; apps.connections.open is called there.
 	APIURL     string
 	HTTPClient *http.Client
-	Dispatcher *Dispatcher
+	Dispatcher *app.Dispatcher
 	Log        *slog.Logger
 	Metrics    *Metrics // may be nil
 	// MinBackoff and MaxBackoff bound the wait before reconnecting after
@@ -48,8 +52,8 @@ func NewSocketMode(o SocketModeOptions) *SocketMode {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	o.MinBackoff = durationOr(o.MinBackoff, time.Second)
-	o.MaxBackoff = durationOr(o.MaxBackoff, time.Minute)
+	o.MinBackoff = cmp.Or(o.MinBackoff, time.Second)
+	o.MaxBackoff = cmp.Or(o.MaxBackoff, time.Minute)
 	return &SocketMode{o: o}
 }
 
@@ -129,20 +133,19 @@ func (s *SocketMode) receive(ctx context.Context, client *socketmode.Client) {
 // line like the HTTP middleware does.
 func (s *SocketMode) handle(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
 	start := time.Now()
-	info := &requestInfo{id: evt.Request.EnvelopeID, received: start}
-	reqCtx := withRequestInfo(ctx, info)
+	reqCtx, info := reqctx.New(ctx, evt.Request.EnvelopeID, start)
 	route := "socket:" + string(evt.Type)
 
 	defer func() {
 		// As the HTTP side's Recover: log it, answer Slack, keep running.
 		if v := recover(); v != nil {
-			s.o.Log.ErrorContext(ctx, "panic handling socket mode request", "request_id", info.id,
+			s.o.Log.ErrorContext(ctx, "panic handling socket mode request", "request_id", evt.Request.EnvelopeID,
 				"route", route, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			_ = client.AckCtx(context.WithoutCancel(ctx), evt.Request.EnvelopeID, nil)
 		}
 	}()
 
-	var ack Ack
+	var ack app.Ack
 	var err error
 	switch data := evt.Data.(type) {
 	case slack.SlashCommand:
@@ -178,21 +181,11 @@ func (s *SocketMode) handle(ctx context.Context, client *socketmode.Client, evt 
 		m.requests.WithLabelValues(route, status).Inc()
 		m.latency.WithLabelValues(route).Observe(elapsed.Seconds())
 	}
-	info.mu.Lock()
-	defer info.mu.Unlock()
-	attrs := []slog.Attr{
-		slog.String("request_id", info.id),
-		slog.String("route", route),
-		slog.String("status", status),
-		slog.Duration("duration", elapsed),
-		slog.String("team", info.team),
-		slog.String("user", info.user),
-		slog.String("op", info.op),
-	}
+	var extra []slog.Attr
 	if err != nil {
-		attrs = append(attrs, slog.String("err", err.Error()))
+		extra = append(extra, slog.String("err", err.Error()))
 	}
-	s.o.Log.LogAttrs(ctx, level, "request", attrs...)
+	info.LogLine(reqCtx, s.o.Log, level, route, slog.String("status", status), elapsed, extra...)
 }
 
 // slogPrinter sends slack-go's socketmode debug output to the logger at

@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/charlize-app/charlize/handlers"
+	"github.com/charlize-app/charlize/handlers/app"
+	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/handlers/slacktest"
 )
 
@@ -127,8 +129,8 @@ func TestSocketMode(t *testing.T) {
 	if os.Getenv("CHARLIZE_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	d := handlers.NewDispatcher(handlers.DispatcherOptions{
-		Log: log, Store: openStore(t, false), Clients: handlers.SingleWorkspace{API: api.Client(slacktest.BotToken)},
+	d := app.NewDispatcher(app.DispatcherOptions{
+		Log: log, Store: openStore(t, false), Clients: slackclient.SingleWorkspace{API: api.Client(slacktest.BotToken)},
 	})
 	reg := prometheus.NewRegistry()
 	sm := handlers.NewSocketMode(handlers.SocketModeOptions{

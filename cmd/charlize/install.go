@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/charlize-app/charlize/handlers"
+	"github.com/charlize-app/charlize/handlers/app"
 	"github.com/charlize-app/charlize/store"
 	"github.com/charlize-app/charlize/store/sealed"
 )
@@ -164,7 +165,7 @@ func logInstallMode(cfg config, log *slog.Logger) {
 // startSocketMode connects over Socket Mode when SLACK_APP_TOKEN is set;
 // the returned channel closes once the connection has stopped after ctx
 // ends (at once when Socket Mode is off).
-func startSocketMode(ctx context.Context, cfg config, log *slog.Logger, d *handlers.Dispatcher, m *handlers.Metrics) <-chan struct{} {
+func startSocketMode(ctx context.Context, cfg config, log *slog.Logger, d *app.Dispatcher, m *handlers.Metrics) <-chan struct{} {
 	done := make(chan struct{})
 	if cfg.AppToken == "" {
 		close(done)

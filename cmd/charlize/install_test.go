@@ -35,7 +35,7 @@ func testEncryptionKey(b byte) string {
 }
 
 // signedHelp sends a signed "/charlize help" from team and returns the answer.
-func signedHelp(t *testing.T, a *app, team string) slack.WebhookMessage {
+func signedHelp(t *testing.T, a *process, team string) slack.WebhookMessage {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(slacktest.FormRequest(a.url+"/slack/commands", testSecret,
 		slacktest.Command(team, "U0ALICE", "help", "http://127.0.0.1:1/r")))
@@ -50,7 +50,7 @@ func signedHelp(t *testing.T, a *app, team string) slack.WebhookMessage {
 	return msg
 }
 
-func sendEvent(t *testing.T, a *app, id, inner string) {
+func sendEvent(t *testing.T, a *process, id, inner string) {
 	t.Helper()
 	body := []byte(fmt.Sprintf(installEvent, id, inner))
 	resp, err := http.DefaultClient.Do(slacktest.JSONRequest(a.url+"/slack/events", testSecret, body))

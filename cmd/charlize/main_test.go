@@ -41,8 +41,8 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// app is Charlize started through run, as main starts it.
-type app struct {
+// process is Charlize started through run, as main starts it.
+type process struct {
 	url    string
 	logs   *syncBuffer
 	stop   context.CancelFunc
@@ -51,7 +51,7 @@ type app struct {
 
 // mustStart runs the app with env on a free port and waits until /healthz
 // answers.
-func mustStart(t *testing.T, env map[string]string) *app {
+func mustStart(t *testing.T, env map[string]string) *process {
 	t.Helper()
 	base := map[string]string{
 		"SLACK_SIGNING_SECRET": testSecret,
@@ -63,7 +63,7 @@ func mustStart(t *testing.T, env map[string]string) *app {
 		base[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &app{logs: &syncBuffer{}, stop: cancel, exited: make(chan error, 1)}
+	a := &process{logs: &syncBuffer{}, stop: cancel, exited: make(chan error, 1)}
 	go func() {
 		a.exited <- run(ctx, []string{"serve"}, func(k string) string { return base[k] }, io.Discard, a.logs)
 	}()

@@ -21,7 +21,9 @@ import (
 
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/handlers"
+	"github.com/charlize-app/charlize/handlers/app"
 	"github.com/charlize-app/charlize/handlers/policy"
+	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -129,7 +131,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	log.Info("policy loaded", "policy", pol.Summary())
-	dispatcher := handlers.NewDispatcher(handlers.DispatcherOptions{
+	dispatcher := app.NewDispatcher(app.DispatcherOptions{
 		Log:           log,
 		Store:         st,
 		Fleet:         fleet,
@@ -184,7 +186,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 // openFleet loads the AWS accounts. Without an accounts file and without
 // a region there is nothing to operate on: Charlize still serves Slack and
 // says so to users, rather than refusing to start.
-func openFleet(ctx context.Context, cfg config, log *slog.Logger, m *handlers.Metrics) (handlers.Fleet, error) {
+func openFleet(ctx context.Context, cfg config, log *slog.Logger, m *handlers.Metrics) (app.Fleet, error) {
 	if cfg.AccountsFile == "" && len(cfg.Regions) == 0 {
 		log.Warn("no AWS accounts: set CHARLIZE_ACCOUNTS_FILE, or CHARLIZE_REGIONS / AWS_REGION for the ambient account")
 		return nil, nil
@@ -224,16 +226,16 @@ func openFleet(ctx context.Context, cfg config, log *slog.Logger, m *handlers.Me
 
 // slackClients picks how requests find their Slack client: one bot
 // token, or each workspace's installation.
-func slackClients(cfg config, st store.Store, log *slog.Logger) handlers.Clients {
+func slackClients(cfg config, st store.Store, log *slog.Logger) slackclient.Clients {
 	if cfg.multiWorkspace() {
-		return handlers.NewInstallations(handlers.InstallationsOptions{
+		return slackclient.NewInstallations(slackclient.InstallationsOptions{
 			Store: st, APIURL: cfg.SlackAPIURL, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Log: log,
 		})
 	}
 	if cfg.BotToken == "" {
-		return handlers.SingleWorkspace{}
+		return slackclient.SingleWorkspace{}
 	}
-	return handlers.SingleWorkspace{API: slack.New(cfg.BotToken, slack.OptionAPIURL(cfg.SlackAPIURL))}
+	return slackclient.SingleWorkspace{API: slack.New(cfg.BotToken, slack.OptionAPIURL(cfg.SlackAPIURL))}
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {

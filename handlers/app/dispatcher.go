@@ -1,6 +1,7 @@
-package handlers
+package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,8 @@ import (
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/handlers/policy"
+	"github.com/charlize-app/charlize/handlers/reqctx"
+	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -24,6 +27,11 @@ type Fleet interface {
 	Describe(ctx context.Context, account, region, id string) (ec2ops.Detail, error)
 	Check(ctx context.Context, req ec2ops.ActionRequest) (ec2ops.Detail, error)
 	Do(ctx context.Context, req ec2ops.ActionRequest, progress func(ec2ops.Progress)) (ec2ops.Result, error)
+}
+
+// Metrics counts what the flows do; handlers.Metrics implements it.
+type Metrics interface {
+	ObserveAction(action, result string)
 }
 
 // Ack is a transport-neutral answer to one Slack request: the HTTP adapter
@@ -38,10 +46,10 @@ type DispatcherOptions struct {
 	Log     *slog.Logger
 	Store   store.Store
 	Fleet   Fleet
-	Clients Clients
+	Clients slackclient.Clients
 	// HTTPClient posts to response_urls (default http.DefaultClient).
 	HTTPClient *http.Client
-	Metrics    *Metrics // may be nil
+	Metrics    Metrics // may be nil
 	// SlashCommand is the command as installed, shown in help ("/charlize").
 	SlashCommand string
 	Now          func() time.Time
@@ -77,9 +85,9 @@ type Dispatcher struct {
 	log              *slog.Logger
 	store            store.Store
 	fleet            Fleet
-	clients          Clients
-	respond          responder
-	metrics          *Metrics
+	clients          slackclient.Clients
+	respond          slackclient.ResponseURLs
+	metrics          Metrics
 	slashCommand     string
 	now              func() time.Time
 	sessionTTL       time.Duration
@@ -92,7 +100,7 @@ type Dispatcher struct {
 	strictTenancy    bool
 	auditChannel     string
 	approvalTTL      time.Duration
-	groups           *groupCache
+	groups           *slackclient.Groups
 	approvals        *expiryTimers
 }
 
@@ -111,22 +119,22 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 		o.HTTPClient = http.DefaultClient
 	}
 	if o.Clients == nil {
-		o.Clients = SingleWorkspace{}
+		o.Clients = slackclient.SingleWorkspace{}
 	}
 	d := &Dispatcher{
 		log:              o.Log,
 		store:            o.Store,
 		fleet:            o.Fleet,
 		clients:          o.Clients,
-		respond:          responder{client: o.HTTPClient},
+		respond:          slackclient.ResponseURLs{HTTP: o.HTTPClient},
 		metrics:          o.Metrics,
 		slashCommand:     o.SlashCommand,
 		now:              o.Now,
-		sessionTTL:       durationOr(o.SessionTTL, 24*time.Hour),
-		progressInterval: durationOr(o.ProgressInterval, 2*time.Second),
-		actionTimeout:    durationOr(o.ActionTimeout, 15*time.Minute),
+		sessionTTL:       cmp.Or(o.SessionTTL, 24*time.Hour),
+		progressInterval: cmp.Or(o.ProgressInterval, 2*time.Second),
+		actionTimeout:    cmp.Or(o.ActionTimeout, 15*time.Minute),
 		workers: newWorkers(max(o.Workers, 16), max(o.Queue, 256), func(ctx context.Context, v any, stack []byte) {
-			o.Log.ErrorContext(ctx, "panic in background job", "request_id", RequestIDFrom(ctx), "panic", fmt.Sprint(v), "stack", string(stack))
+			o.Log.ErrorContext(ctx, "panic in background job", "request_id", reqctx.ID(ctx), "panic", fmt.Sprint(v), "stack", string(stack))
 		}),
 	}
 	d.policy = o.Policy
@@ -135,11 +143,11 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 	}
 	d.strictTenancy = o.StrictTenancy
 	d.auditChannel = o.AuditChannel
-	d.approvalTTL = durationOr(o.ApprovalTTL, 30*time.Minute)
-	d.groups = &groupCache{ttl: durationOr(o.GroupsTTL, 5*time.Minute), now: o.Now, entries: map[string]groupEntry{}}
+	d.approvalTTL = cmp.Or(o.ApprovalTTL, 30*time.Minute)
+	d.groups = slackclient.NewGroups(o.Clients, o.Log, cmp.Or(o.GroupsTTL, 5*time.Minute), o.Now)
 	d.approvals = &expiryTimers{timers: map[string]*time.Timer{}}
 	if o.Fleet != nil {
-		d.inventory = newInventory(o.Fleet, durationOr(o.InventoryTTL, 30*time.Second), o.Now)
+		d.inventory = newInventory(o.Fleet, cmp.Or(o.InventoryTTL, 30*time.Second), o.Now)
 	}
 	d.commands = d.catalogue()
 	return d
@@ -155,7 +163,7 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 // Command answers a slash command.
 func (d *Dispatcher) Command(ctx context.Context, cmd slack.SlashCommand) Ack {
 	verb, args := splitCommand(cmd.Text)
-	annotate(ctx, cmd.TeamID, cmd.UserID, "command:"+opName(verb))
+	reqctx.Annotate(ctx, cmd.TeamID, cmd.UserID, "command:"+opName(verb))
 	ack, err := d.command(ctx, cmd, verb, args)
 	if err != nil {
 		return Ack{Body: d.failure(ctx, "command "+opName(verb), err)}
@@ -164,7 +172,7 @@ func (d *Dispatcher) Command(ctx context.Context, cmd slack.SlashCommand) Ack {
 }
 
 func (d *Dispatcher) command(ctx context.Context, cmd slack.SlashCommand, verb, args string) (Ack, error) {
-	if err := d.installed(ctx, Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}); err != nil {
+	if err := d.installed(ctx, slackclient.Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}); err != nil {
 		return Ack{}, err
 	}
 	if verb == "" {
@@ -188,13 +196,13 @@ func (d *Dispatcher) Interaction(ctx context.Context, cb slack.InteractionCallba
 	case slack.InteractionTypeViewSubmission, slack.InteractionTypeViewClosed:
 		op = "view:" + cb.View.CallbackID
 	}
-	annotate(ctx, cb.Team.ID, cb.User.ID, op)
+	reqctx.Annotate(ctx, cb.Team.ID, cb.User.ID, op)
 
 	var (
 		ack Ack
 		err error
 	)
-	err = d.installed(ctx, Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID})
+	err = d.installed(ctx, slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID})
 	switch {
 	case err != nil: // answered below like any refusal
 	case cb.Type == slack.InteractionTypeBlockActions:
@@ -218,8 +226,8 @@ func (d *Dispatcher) Interaction(ctx context.Context, cb slack.InteractionCallba
 
 // Options answers block_suggestion (external select type-ahead).
 func (d *Dispatcher) Options(ctx context.Context, cb slack.InteractionCallback) Ack {
-	annotate(ctx, cb.Team.ID, cb.User.ID, "options:"+cb.ActionID)
-	if err := d.installed(ctx, Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}); err != nil {
+	reqctx.Annotate(ctx, cb.Team.ID, cb.User.ID, "options:"+cb.ActionID)
+	if err := d.installed(ctx, slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}); err != nil {
 		d.failure(ctx, "options", err) // logs it; a menu has no room for the reason
 		return Ack{Body: optionsAnswer{Options: []*slack.OptionBlockObject{}}}
 	}
@@ -229,7 +237,7 @@ func (d *Dispatcher) Options(ctx context.Context, cb slack.InteractionCallback) 
 // Event answers an Events API delivery; retry is X-Slack-Retry-Num (0 for
 // the first delivery).
 func (d *Dispatcher) Event(ctx context.Context, ev slackevents.EventsAPIEvent, retry int) Ack {
-	annotate(ctx, ev.TeamID, "", "event:"+ev.Type+":"+ev.InnerEvent.Type)
+	reqctx.Annotate(ctx, ev.TeamID, "", "event:"+ev.Type+":"+ev.InnerEvent.Type)
 	switch ev.Type {
 	case slackevents.URLVerification:
 		if v, ok := ev.Data.(*slackevents.EventsAPIURLVerificationEvent); ok {
@@ -237,7 +245,7 @@ func (d *Dispatcher) Event(ctx context.Context, ev slackevents.EventsAPIEvent, r
 		}
 	case slackevents.CallbackEvent:
 		if err := d.callbackEvent(ctx, ev, retry); err != nil {
-			d.log.ErrorContext(ctx, "event failed", "request_id", RequestIDFrom(ctx), "team", ev.TeamID, "err", err)
+			d.log.ErrorContext(ctx, "event failed", "request_id", reqctx.ID(ctx), "team", ev.TeamID, "err", err)
 		}
 	}
 	return Ack{}
@@ -250,7 +258,7 @@ func (d *Dispatcher) tell(ctx context.Context, responseURL string, msg slack.Web
 	}
 	err := d.workers.Go(ctx, func(ctx context.Context) { d.tellNow(ctx, responseURL, msg) })
 	if err != nil {
-		d.log.WarnContext(ctx, "could not queue an answer", "request_id", RequestIDFrom(ctx), "err", err)
+		d.log.WarnContext(ctx, "could not queue an answer", "request_id", reqctx.ID(ctx), "err", err)
 	}
 }
 

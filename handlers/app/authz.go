@@ -1,21 +1,21 @@
-package handlers
+package app
 
 import (
 	"context"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
 
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/handlers/policy"
+	"github.com/charlize-app/charlize/handlers/slackclient"
 )
 
 // viewer is the person a flow decides for: whoever typed the command or
 // pressed the button, never the author of the message that holds it.
 type viewer struct {
-	team    Team
+	team    slackclient.Team
 	user    string
 	channel string
 	who     policy.Principal
@@ -30,16 +30,12 @@ type deniedError struct {
 
 func (e *deniedError) Error() string { return "policy refused " + e.action + ": " + e.reason }
 
-// maxGroupStaleness is how many TTLs old a membership may be when Slack
-// cannot be asked.
-const maxGroupStaleness = 3
-
 // groupLookupBudget bounds reading user group memberships in a request.
 const groupLookupBudget = 1200 * time.Millisecond
 
 // viewerOf resolves the principal, including the user's Slack user groups
 // that the policy names (fetched with usergroups.users.list, cached).
-func (d *Dispatcher) viewerOf(ctx context.Context, team Team, user, channel string) viewer {
+func (d *Dispatcher) viewerOf(ctx context.Context, team slackclient.Team, user, channel string) viewer {
 	v := viewer{team: team, user: user, channel: channel, who: policy.Principal{User: user, Channel: channel}}
 	groups := d.policy.UserGroups()
 	if len(groups) == 0 {
@@ -51,7 +47,7 @@ func (d *Dispatcher) viewerOf(ctx context.Context, team Team, user, channel stri
 	ctx, cancel := context.WithTimeout(ctx, groupLookupBudget)
 	defer cancel()
 	for _, g := range groups {
-		if slices.Contains(d.groups.members(ctx, d, team, g), user) {
+		if slices.Contains(d.groups.Members(ctx, team, g), user) {
 			v.who.Groups = append(v.who.Groups, g)
 		}
 	}
@@ -60,7 +56,7 @@ func (d *Dispatcher) viewerOf(ctx context.Context, team Team, user, channel stri
 
 // viewerOfCallback is the viewer who pressed a button or submitted a view.
 func (d *Dispatcher) viewerOfCallback(ctx context.Context, cb slack.InteractionCallback) viewer {
-	return d.viewerOf(ctx, Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, cb.User.ID, channelOf(cb))
+	return d.viewerOf(ctx, slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, cb.User.ID, channelOf(cb))
 }
 
 // decide asks the policy whether v may do action on inst.
@@ -96,63 +92,4 @@ func (d *Dispatcher) mayAct(v *viewer) func(ec2ops.Instance, ec2ops.Action) bool
 	return func(i ec2ops.Instance, a ec2ops.Action) bool {
 		return d.decide(*v, string(a), i).Allowed
 	}
-}
-
-// groupCache keeps user group memberships briefly: policy checks run on
-// every click, usergroups.users.list is rate-limited.
-type groupCache struct {
-	ttl time.Duration
-	now func() time.Time
-
-	mu      sync.Mutex
-	entries map[string]groupEntry
-}
-
-type groupEntry struct {
-	at      time.Time
-	members []string
-}
-
-// GroupLister is the Slack method that lists a user group's members.
-type GroupLister interface {
-	GetUserGroupMembersContext(ctx context.Context, group string, options ...slack.GetUserGroupMembersOption) ([]string, error)
-}
-
-func (c *groupCache) members(ctx context.Context, d *Dispatcher, team Team, group string) []string {
-	key := team.ID + "/" + group
-	c.mu.Lock()
-	cached, have := c.entries[key]
-	c.mu.Unlock()
-	if have && c.now().Sub(cached.at) < c.ttl {
-		return cached.members
-	}
-	api, err := d.clients.Client(ctx, team)
-	if err != nil {
-		return nil
-	}
-	lister, ok := api.(GroupLister)
-	if !ok {
-		return nil
-	}
-	var members []string
-	err = callSlack(ctx, func() (err error) {
-		members, err = lister.GetUserGroupMembersContext(ctx, group)
-		return err
-	})
-	if err != nil {
-		// Without membership the group grants nothing: refusing is the
-		// safe side. The log says why (often the usergroups:read scope).
-		d.log.WarnContext(ctx, "could not read user group members", "request_id", RequestIDFrom(ctx),
-			"group", group, "slack_error", slackError(err), "err", err)
-		// A recent reading beats nothing while Slack is slow; an old one
-		// could keep granting to someone removed from the group.
-		if have && c.now().Sub(cached.at) < maxGroupStaleness*c.ttl {
-			return cached.members
-		}
-		return nil
-	}
-	c.mu.Lock()
-	c.entries[key] = groupEntry{at: c.now(), members: members}
-	c.mu.Unlock()
-	return members
 }

@@ -1,4 +1,4 @@
-package handlers
+package app
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/handlers/reqctx"
+	"github.com/charlize-app/charlize/handlers/slackclient"
 )
 
 // userText words the errors a user can act on; ok is false for anything
@@ -26,7 +28,7 @@ func (d *Dispatcher) userText(err error) (string, bool) {
 		return "That button belongs to another workspace.", true
 	case errors.Is(err, errBadValue):
 		return "I couldn't read that button — run `" + d.slashCommand + "` again.", true
-	case errors.Is(err, ErrNotInstalled):
+	case errors.Is(err, slackclient.ErrNotInstalled):
 		return "Charlize is not installed in this workspace — ask an admin to install it.", true
 	case errors.Is(err, errTriggerExpired):
 		return "Slack gave me only 3 seconds to open that window and they ran out. Please try again.", true
@@ -56,10 +58,10 @@ func (d *Dispatcher) userText(err error) (string, bool) {
 // reference to find that log line and nothing internal.
 func (d *Dispatcher) failure(ctx context.Context, op string, err error) slack.WebhookMessage {
 	if text, ok := d.userText(err); ok {
-		d.log.InfoContext(ctx, "refused", "request_id", RequestIDFrom(ctx), "op", op, "reason", err)
+		d.log.InfoContext(ctx, "refused", "request_id", reqctx.ID(ctx), "op", op, "reason", err)
 		return ephemeral(text)
 	}
-	id := RequestIDFrom(ctx)
+	id := reqctx.ID(ctx)
 	d.log.ErrorContext(ctx, "flow failed", "request_id", id, "op", op, "err", err)
 	return ephemeral(fmt.Sprintf("Something went wrong (ref `%s`).", id))
 }

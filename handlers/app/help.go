@@ -1,11 +1,12 @@
-package handlers
+package app
 
 import (
 	"context"
 
+	"github.com/slack-go/slack"
+
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
-	"github.com/slack-go/slack"
 )
 
 // subcommand is one verb of the slash command.

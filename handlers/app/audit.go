@@ -1,4 +1,4 @@
-package handlers
+package app
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/handlers/policy"
+	"github.com/charlize-app/charlize/handlers/reqctx"
+	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -26,7 +28,7 @@ const (
 // auditEntry starts an entry for something v attempted on inst.
 func auditEntry(ctx context.Context, now time.Time, v viewer, inst ec2ops.Instance, action, decision, result, errText string) store.AuditEntry {
 	return store.AuditEntry{
-		Time: now, RequestID: RequestIDFrom(ctx), TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user,
+		Time: now, RequestID: reqctx.ID(ctx), TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user,
 		Account: inst.Account, Region: inst.Region, InstanceID: inst.ID, InstanceName: inst.Name,
 		Action: action, Decision: decision, Result: result, Error: errText,
 	}
@@ -50,14 +52,14 @@ func (d *Dispatcher) audit(ctx context.Context, e store.AuditEntry) {
 		return
 	}
 	msg := blocks.Audit(blocks.AuditView{Entries: []blocks.AuditEntryView{auditView(e)}, Limit: 1, Now: d.now()})
-	team := Team{ID: e.TeamID}
+	team := slackclient.Team{ID: e.TeamID}
 	err := d.workers.Go(ctx, func(ctx context.Context) {
 		api, err := d.clients.Client(ctx, team)
 		if err == nil {
-			_, err = postMessage(ctx, api, d.auditChannel, msg)
+			_, err = slackclient.PostMessage(ctx, api, d.auditChannel, msg)
 		}
 		if err != nil {
-			d.log.WarnContext(ctx, "could not post to the audit channel", "request_id", e.RequestID, "slack_error", slackError(err), "err", err)
+			d.log.WarnContext(ctx, "could not post to the audit channel", "request_id", e.RequestID, "slack_error", slackclient.ErrorCode(err), "err", err)
 		}
 	})
 	if err != nil {
@@ -88,7 +90,7 @@ func ruleWithApprover(rule, approver string) string {
 // auditCommand answers `/charlize audit [n] [instance|user|account]` with
 // this workspace's latest entries, to users the policy allows.
 func (d *Dispatcher) auditCommand(ctx context.Context, cmd slack.SlashCommand, args string) (Ack, error) {
-	v := d.viewerOf(ctx, Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}, cmd.UserID, cmd.ChannelID)
+	v := d.viewerOf(ctx, slackclient.Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}, cmd.UserID, cmd.ChannelID)
 	if dec := d.policy.Decide(v.who, "audit", policy.Target{AnyInstance: true}); !dec.Allowed {
 		return Ack{}, &deniedError{action: "audit", reason: dec.Reason}
 	}

@@ -1,4 +1,4 @@
-package handlers
+package app
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/charlize-app/charlize/handlers/reqctx"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -85,7 +86,7 @@ func (d *Dispatcher) loadPending(ctx context.Context) (pendingApprovals, error) 
 func (d *Dispatcher) trackApproval(ctx context.Context, id string, expires time.Time) {
 	if err := d.updatePending(ctx, func(p pendingApprovals) { p[id] = expires }); err != nil {
 		// The request still expires here, and on any late click.
-		d.log.WarnContext(ctx, "could not list the approval request", "request_id", RequestIDFrom(ctx), "err", err)
+		d.log.WarnContext(ctx, "could not list the approval request", "request_id", reqctx.ID(ctx), "err", err)
 	}
 	d.armExpiry(ctx, id, expires)
 }
@@ -94,7 +95,7 @@ func (d *Dispatcher) trackApproval(ctx context.Context, id string, expires time.
 func (d *Dispatcher) untrackApproval(ctx context.Context, id string) {
 	d.approvals.stop(id)
 	if err := d.updatePending(context.WithoutCancel(ctx), func(p pendingApprovals) { delete(p, id) }); err != nil {
-		d.log.WarnContext(ctx, "could not unlist the approval request", "request_id", RequestIDFrom(ctx), "err", err)
+		d.log.WarnContext(ctx, "could not unlist the approval request", "request_id", reqctx.ID(ctx), "err", err)
 	}
 }
 

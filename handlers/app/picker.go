@@ -1,4 +1,4 @@
-package handlers
+package app
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/handlers/reqctx"
+	"github.com/charlize-app/charlize/handlers/slackclient"
 )
 
 // How long type-ahead waits for a cold inventory (Slack shows nothing after
@@ -23,7 +25,7 @@ const (
 
 // pickerTarget is where the picker's result goes.
 type pickerTarget struct {
-	team        Team
+	team        slackclient.Team
 	channel     string
 	user        string
 	responseURL string
@@ -31,7 +33,7 @@ type pickerTarget struct {
 
 func (d *Dispatcher) openPickerCommand(ctx context.Context, cmd slack.SlashCommand) (Ack, error) {
 	err := d.openPicker(ctx, cmd.TriggerID, pickerTarget{
-		team: Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}, channel: cmd.ChannelID, user: cmd.UserID, responseURL: cmd.ResponseURL,
+		team: slackclient.Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}, channel: cmd.ChannelID, user: cmd.UserID, responseURL: cmd.ResponseURL,
 	})
 	return Ack{}, err
 }
@@ -76,11 +78,11 @@ var errTriggerExpired = errors.New("trigger_id expired")
 // logs how long after the request views.open was called, which is what an
 // operator needs to see to find the slow step.
 func (d *Dispatcher) viewsOpenError(ctx context.Context, what string, err error) error {
-	if slackError(err) != "trigger_expired" {
+	if slackclient.ErrorCode(err) != "trigger_expired" {
 		return fmt.Errorf("open %s: %w", what, err)
 	}
-	attrs := []any{"request_id", RequestIDFrom(ctx), "modal", what}
-	if at := receivedAt(ctx); !at.IsZero() {
+	attrs := []any{"request_id", reqctx.ID(ctx), "modal", what}
+	if at := reqctx.ReceivedAt(ctx); !at.IsZero() {
 		attrs = append(attrs, "since_request", d.now().Sub(at))
 	}
 	d.log.WarnContext(ctx, "trigger_id expired before views.open", attrs...)
@@ -176,7 +178,7 @@ func (d *Dispatcher) submitPicker(ctx context.Context, cb slack.InteractionCallb
 		}
 		q.Accounts, q.Regions, q.IDs = parts[:1], parts[1:2], parts[2:]
 	}
-	team := Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}
+	team := slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}
 	err = d.workers.Go(ctx, func(ctx context.Context) {
 		v := d.viewerOf(ctx, team, cb.User.ID, st.ChannelID)
 		msg, err := d.listMessage(ctx, v, st.ResponseURL, q.String(), q, true)
@@ -192,18 +194,18 @@ func (d *Dispatcher) submitPicker(ctx context.Context, cb slack.InteractionCallb
 // postInChannel posts msg for everyone in channel; when the bot may not
 // post there, the user who asked gets it through the response_url with a
 // note on how to fix that.
-func (d *Dispatcher) postInChannel(ctx context.Context, team Team, channel, responseURL string, msg slack.WebhookMessage) {
+func (d *Dispatcher) postInChannel(ctx context.Context, team slackclient.Team, channel, responseURL string, msg slack.WebhookMessage) {
 	api, err := d.clients.Client(ctx, team)
 	if err == nil {
-		if _, err = postMessage(ctx, api, channel, msg); err == nil {
+		if _, err = slackclient.PostMessage(ctx, api, channel, msg); err == nil {
 			return
 		}
 	}
 	note := "I couldn't post in the channel, so only you see this."
-	if cannotPost(err) {
+	if slackclient.CannotPost(err) {
 		note = fmt.Sprintf("I can't post in <#%s>, so only you see this. Invite me (`/invite @Charlize`) to share lists there.", channel)
 	}
-	d.log.InfoContext(ctx, "posting in channel failed; answering the user", "request_id", RequestIDFrom(ctx), "slack_error", slackError(err))
+	d.log.InfoContext(ctx, "posting in channel failed; answering the user", "request_id", reqctx.ID(ctx), "slack_error", slackclient.ErrorCode(err))
 	if msg.Blocks != nil {
 		msg.Blocks.BlockSet = append([]slack.Block{slack.NewContextBlock("fallback_note",
 			slack.NewTextBlockObject(slack.MarkdownType, note, false, false))}, msg.Blocks.BlockSet...)
@@ -223,15 +225,15 @@ func (d *Dispatcher) tellNow(ctx context.Context, responseURL string, msg slack.
 	if msg.ResponseType == "" {
 		msg.ResponseType = slack.ResponseTypeEphemeral
 	}
-	if err := d.respond.post(ctx, responseURL, msg); err != nil {
-		d.log.WarnContext(ctx, "could not answer through response_url", "request_id", RequestIDFrom(ctx), "err", err)
+	if err := d.respond.Post(ctx, responseURL, msg); err != nil {
+		d.log.WarnContext(ctx, "could not answer through response_url", "request_id", reqctx.ID(ctx), "err", err)
 	}
 }
 
 // openTerminate opens the terminate modal at once, before any AWS call, for
 // the trigger_id's sake; termination protection is filled in when AWS
 // has answered.
-func (d *Dispatcher) openTerminate(ctx context.Context, cb slack.InteractionCallback, team Team, inst ec2ops.Instance, org origin) error {
+func (d *Dispatcher) openTerminate(ctx context.Context, cb slack.InteractionCallback, team slackclient.Team, inst ec2ops.Instance, org origin) error {
 	api, err := d.clients.Client(ctx, team)
 	if err != nil {
 		return err
@@ -257,7 +259,7 @@ func (d *Dispatcher) openTerminate(ctx context.Context, cb slack.InteractionCall
 		}
 		_, err = api.UpdateViewContext(ctx, blocks.TerminateModal(view), "", resp.Hash, resp.ID)
 		if err != nil {
-			d.log.InfoContext(ctx, "could not fill in terminate modal", "request_id", RequestIDFrom(ctx), "slack_error", slackError(err), "err", err)
+			d.log.InfoContext(ctx, "could not fill in terminate modal", "request_id", reqctx.ID(ctx), "slack_error", slackclient.ErrorCode(err), "err", err)
 		}
 	})
 }
@@ -285,7 +287,7 @@ func (d *Dispatcher) submitTerminate(ctx context.Context, cb slack.InteractionCa
 		})}, nil
 	}
 	err = d.startAction(ctx, actionJob{
-		action: ec2ops.ActionTerminate, inst: inst, team: Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID},
+		action: ec2ops.ActionTerminate, inst: inst, team: slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID},
 		user: cb.User.ID, channel: st.ChannelID, origin: st.Origin,
 		clickKey: "click:" + id + ":0:terminate",
 	})

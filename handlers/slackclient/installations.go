@@ -1,6 +1,7 @@
-package handlers
+package slackclient
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/slack-go/slack"
 
+	"github.com/charlize-app/charlize/handlers/reqctx"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -59,7 +61,7 @@ func NewInstallations(o InstallationsOptions) *Installations {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	o.RefreshBefore = durationOr(o.RefreshBefore, DefaultRefreshBefore)
+	o.RefreshBefore = cmp.Or(o.RefreshBefore, DefaultRefreshBefore)
 	if o.Holder == "" {
 		o.Holder = uuid.NewString()
 	}
@@ -68,7 +70,7 @@ func NewInstallations(o InstallationsOptions) *Installations {
 
 // Client returns a client acting with team's installation's bot token, or
 // ErrNotInstalled.
-func (i *Installations) Client(ctx context.Context, team Team) (SlackAPI, error) {
+func (i *Installations) Client(ctx context.Context, team Team) (API, error) {
 	inst, err := i.lookup(ctx, team)
 	if err != nil {
 		return nil, err
@@ -124,7 +126,7 @@ func (i *Installations) refresh(ctx context.Context, inst store.Installation) (s
 	for {
 		won, _, err := i.o.Store.Claim(ctx, lock, i.o.Holder, refreshClaimTTL)
 		if err != nil {
-			i.o.Log.WarnContext(ctx, "token refresh: cannot claim", "request_id", RequestIDFrom(ctx), "installation", inst.Key, "err", err)
+			i.o.Log.WarnContext(ctx, "token refresh: cannot claim", "request_id", reqctx.ID(ctx), "installation", inst.Key, "err", err)
 			return i.stale(inst, fmt.Errorf("refresh %s: claim: %w", inst.Key, err))
 		}
 		if won {
@@ -173,8 +175,8 @@ func (i *Installations) refreshLocked(ctx context.Context, key string) (store.In
 	resp, err := slack.RefreshOAuthV2TokenContext(ctx, i.o.HTTPClient, i.o.ClientID, i.o.ClientSecret, inst.RefreshToken,
 		slack.OAuthOptionAPIURL(i.o.APIURL))
 	if err != nil {
-		i.o.Log.ErrorContext(ctx, "token refresh failed", "request_id", RequestIDFrom(ctx), "installation", key,
-			"slack_error", slackError(err), "err", err)
+		i.o.Log.ErrorContext(ctx, "token refresh failed", "request_id", reqctx.ID(ctx), "installation", key,
+			"slack_error", ErrorCode(err), "err", err)
 		return i.stale(inst, fmt.Errorf("refresh %s: %w", key, err))
 	}
 	if resp.AccessToken == "" {
@@ -192,7 +194,7 @@ func (i *Installations) refreshLocked(ctx context.Context, key string) (store.In
 	if err := i.o.Store.SaveInstallation(ctx, inst); err != nil {
 		return store.Installation{}, fmt.Errorf("refresh %s: save: %w", key, err)
 	}
-	i.o.Log.InfoContext(ctx, "token refreshed", "request_id", RequestIDFrom(ctx), "installation", key, "expires_at", inst.BotTokenExpiresAt)
+	i.o.Log.InfoContext(ctx, "token refreshed", "request_id", reqctx.ID(ctx), "installation", key, "expires_at", inst.BotTokenExpiresAt)
 	return inst, nil
 }
 

@@ -1,4 +1,4 @@
-package handlers
+package app
 
 import (
 	"bytes"
@@ -202,12 +202,4 @@ func (st flowState) item(n int) (ec2ops.Instance, error) {
 // instanceKey names one instance across accounts and regions.
 func instanceKey(i ec2ops.Instance) string {
 	return i.Account + "/" + i.Region + "/" + i.ID
-}
-
-// durationOr returns d, or def when d is zero.
-func durationOr(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
 }

@@ -1,4 +1,4 @@
-package handlers
+package app
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/handlers/reqctx"
+	"github.com/charlize-app/charlize/handlers/slackclient"
 )
 
 // maxClosestNames is how many near names a "no match" answer suggests.
@@ -29,14 +31,14 @@ func (d *Dispatcher) instanceCommand(verb ec2ops.Action) func(context.Context, s
 		if err != nil {
 			return Ack{}, err
 		}
-		v := d.viewerOf(ctx, Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}, cmd.UserID, cmd.ChannelID)
+		v := d.viewerOf(ctx, slackclient.Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}, cmd.UserID, cmd.ChannelID)
 		err = d.workers.Go(ctx, func(ctx context.Context) {
 			msg, err := d.resolve(ctx, v, args, q, verb)
 			if err != nil {
 				msg = d.failure(ctx, "resolve", err)
 			}
-			if err := d.respond.post(ctx, cmd.ResponseURL, replacing(msg)); err != nil {
-				d.log.WarnContext(ctx, "could not post instance", "request_id", RequestIDFrom(ctx), "err", err)
+			if err := d.respond.Post(ctx, cmd.ResponseURL, replacing(msg)); err != nil {
+				d.log.WarnContext(ctx, "could not post instance", "request_id", reqctx.ID(ctx), "err", err)
 			}
 		})
 		if err != nil {
@@ -145,8 +147,8 @@ func (d *Dispatcher) showCard(ctx context.Context, cb slack.InteractionCallback,
 		} else {
 			msg = d.inPlace(cb, msg)
 		}
-		if err := d.respond.post(ctx, cb.ResponseURL, msg); err != nil {
-			d.log.WarnContext(ctx, "could not post card", "request_id", RequestIDFrom(ctx), "err", err)
+		if err := d.respond.Post(ctx, cb.ResponseURL, msg); err != nil {
+			d.log.WarnContext(ctx, "could not post card", "request_id", reqctx.ID(ctx), "err", err)
 		}
 	})
 }

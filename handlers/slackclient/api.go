@@ -1,4 +1,9 @@
-package handlers
+// Package slackclient is Charlize's side of Slack's Web API: the interface
+// the flows call, the clients that act for a workspace (one bot token, or
+// each workspace's stored installation with token rotation), calls that
+// wait out rate limits, response_url posts and the user-group cache. It
+// holds no flow logic and renders nothing.
+package slackclient
 
 import (
 	"context"
@@ -10,14 +15,19 @@ import (
 	"github.com/slack-go/slack"
 )
 
-// SlackAPI is the part of Slack's Web API the flows call; slack-go's
+// API is the part of Slack's Web API the flows call; slack-go's
 // *slack.Client satisfies it.
-type SlackAPI interface {
+type API interface {
 	OpenViewContext(ctx context.Context, triggerID string, view slack.ModalViewRequest) (*slack.ViewResponse, error)
 	UpdateViewContext(ctx context.Context, view slack.ModalViewRequest, externalID, hash, viewID string) (*slack.ViewResponse, error)
 	PostMessageContext(ctx context.Context, channelID string, options ...slack.MsgOption) (string, string, error)
 	UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slack.MsgOption) (string, string, string, error)
+	// GetUserGroupMembersContext lists a user group's members (scope
+	// usergroups:read), for policies that name groups.
+	GetUserGroupMembersContext(ctx context.Context, group string, options ...slack.GetUserGroupMembersOption) ([]string, error)
 }
+
+var _ API = (*slack.Client)(nil)
 
 // ErrNotInstalled means the request's workspace has no installation.
 var ErrNotInstalled = errors.New("charlize is not installed in this workspace")
@@ -31,19 +41,29 @@ type Team struct {
 // Clients resolves the Slack client that acts for a workspace: one bot
 // token in single-workspace mode, the installation's in multi-workspace mode.
 type Clients interface {
-	Client(ctx context.Context, team Team) (SlackAPI, error)
+	Client(ctx context.Context, team Team) (API, error)
+	// Installed returns ErrNotInstalled when team has not installed
+	// Charlize, so that every request from it is told so, even one that
+	// needs no Slack call.
+	Installed(ctx context.Context, team Team) error
 }
 
 // SingleWorkspace serves every request with one bot token.
-type SingleWorkspace struct{ API SlackAPI }
+type SingleWorkspace struct{ API API }
+
+var _ Clients = SingleWorkspace{}
 
 // Client returns the one client.
-func (s SingleWorkspace) Client(context.Context, Team) (SlackAPI, error) {
+func (s SingleWorkspace) Client(context.Context, Team) (API, error) {
 	if s.API == nil {
 		return nil, ErrNotInstalled
 	}
 	return s.API, nil
 }
+
+// Installed is always true: the one token is the installation, and a
+// missing token is reported when a flow asks for the client.
+func (s SingleWorkspace) Installed(context.Context, Team) error { return nil }
 
 // Slack's documented rate-limit answer is 429 with Retry-After; waits
 // longer than this, or more than maxRateLimitRetries of them, give up.
@@ -52,8 +72,8 @@ const (
 	maxRateLimitRetries = 3
 )
 
-// callSlack runs call, waiting out Slack's rate limits.
-func callSlack(ctx context.Context, call func() error) error {
+// Call runs call, waiting out Slack's rate limits.
+func Call(ctx context.Context, call func() error) error {
 	for attempt := 0; ; attempt++ {
 		err := call()
 		var limited *slack.RateLimitedError
@@ -70,8 +90,8 @@ func callSlack(ctx context.Context, call func() error) error {
 	}
 }
 
-// slackError returns Slack's error code ("not_in_channel") or "".
-func slackError(err error) string {
+// ErrorCode returns Slack's error code ("not_in_channel") or "".
+func ErrorCode(err error) string {
 	var resp slack.SlackErrorResponse
 	if errors.As(err, &resp) {
 		return resp.Err
@@ -79,27 +99,28 @@ func slackError(err error) string {
 	return ""
 }
 
-// cannotPost reports whether err means the bot may not post in a channel.
-func cannotPost(err error) bool {
-	switch slackError(err) {
+// CannotPost reports whether err means the bot may not post in a channel.
+func CannotPost(err error) bool {
+	switch ErrorCode(err) {
 	case "not_in_channel", "channel_not_found", "is_archived", "restricted_action", "missing_scope":
 		return true
 	}
 	return false
 }
 
-// responder posts to response_urls. Slack accepts 5 posts per URL in 30
+// ResponseURLs posts to response_urls. Slack accepts 5 posts per URL in 30
 // minutes; callers keep to that.
-type responder struct {
-	client *http.Client
+type ResponseURLs struct {
+	HTTP *http.Client
 }
 
-func (r responder) post(ctx context.Context, url string, msg slack.WebhookMessage) error {
+// Post sends msg to url, waiting out rate limits.
+func (r ResponseURLs) Post(ctx context.Context, url string, msg slack.WebhookMessage) error {
 	if url == "" {
 		return errors.New("no response_url")
 	}
-	err := callSlack(ctx, func() error {
-		return slack.PostWebhookCustomHTTPContext(ctx, url, r.client, &msg)
+	err := Call(ctx, func() error {
+		return slack.PostWebhookCustomHTTPContext(ctx, url, r.HTTP, &msg)
 	})
 	if err != nil {
 		return fmt.Errorf("post to response_url: %w", err)
@@ -107,21 +128,21 @@ func (r responder) post(ctx context.Context, url string, msg slack.WebhookMessag
 	return nil
 }
 
-// postMessage posts msg in channel (extra options such as a thread
+// PostMessage posts msg in channel (extra options such as a thread
 // timestamp appended), waiting out rate limits; it returns the message ts.
-func postMessage(ctx context.Context, api SlackAPI, channel string, msg slack.WebhookMessage, extra ...slack.MsgOption) (string, error) {
+func PostMessage(ctx context.Context, api API, channel string, msg slack.WebhookMessage, extra ...slack.MsgOption) (string, error) {
 	var ts string
-	err := callSlack(ctx, func() (err error) {
+	err := Call(ctx, func() (err error) {
 		_, ts, err = api.PostMessageContext(ctx, channel, append(msgOptions(msg), extra...)...)
 		return err
 	})
 	return ts, err
 }
 
-// updateMessage replaces the message at channel/ts with msg, waiting out
+// UpdateMessage replaces the message at channel/ts with msg, waiting out
 // rate limits.
-func updateMessage(ctx context.Context, api SlackAPI, channel, ts string, msg slack.WebhookMessage) error {
-	return callSlack(ctx, func() error {
+func UpdateMessage(ctx context.Context, api API, channel, ts string, msg slack.WebhookMessage) error {
+	return Call(ctx, func() error {
 		_, _, _, err := api.UpdateMessageContext(ctx, channel, ts, msgOptions(msg)...)
 		return err
 	})

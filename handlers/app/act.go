@@ -1,4 +1,4 @@
-package handlers
+package app
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/handlers/reqctx"
+	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -42,7 +44,7 @@ func (d *Dispatcher) blockActions(ctx context.Context, cb slack.InteractionCallb
 		err = d.decideApproval(ctx, cb, rest, value)
 	case blocks.ActionIDOpenPicker:
 		err = d.openPicker(ctx, cb.TriggerID, pickerTarget{
-			team: Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, channel: channelOf(cb), user: cb.User.ID, responseURL: cb.ResponseURL,
+			team: slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, channel: channelOf(cb), user: cb.User.ID, responseURL: cb.ResponseURL,
 		})
 	default:
 		err = errBadValue
@@ -61,7 +63,7 @@ func channelOf(cb slack.InteractionCallback) string {
 type actionJob struct {
 	action   ec2ops.Action
 	inst     ec2ops.Instance
-	team     Team
+	team     slackclient.Team
 	user     string
 	channel  string
 	origin   origin
@@ -84,7 +86,7 @@ func (d *Dispatcher) click(ctx context.Context, cb slack.InteractionCallback, ki
 		return err
 	}
 	org := origin{ChannelID: channelOf(cb), TS: cb.Container.MessageTs, Ephemeral: cb.Container.IsEphemeral, ResponseURL: cb.ResponseURL}
-	team := Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}
+	team := slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}
 	// Decided for whoever clicked, not whoever ran the command.
 	v := d.viewerOfCallback(ctx, cb)
 	if dec := d.decide(v, string(action), inst); !dec.Allowed {
@@ -134,7 +136,7 @@ func (d *Dispatcher) releaseClaim(ctx context.Context, key, holder string) {
 		return
 	}
 	if err := d.store.ReleaseClaim(context.WithoutCancel(ctx), key, holder); err != nil {
-		d.log.WarnContext(ctx, "could not release claim", "request_id", RequestIDFrom(ctx), "err", err)
+		d.log.WarnContext(ctx, "could not release claim", "request_id", reqctx.ID(ctx), "err", err)
 	}
 }
 
@@ -146,7 +148,7 @@ func (d *Dispatcher) act(ctx context.Context, job actionJob) {
 	defer cancel()
 	start := d.now()
 	entry := store.AuditEntry{
-		Time: start, RequestID: RequestIDFrom(ctx), TeamID: job.team.ID, ChannelID: job.channel, UserID: job.user,
+		Time: start, RequestID: reqctx.ID(ctx), TeamID: job.team.ID, ChannelID: job.channel, UserID: job.user,
 		Account: job.inst.Account, Region: job.inst.Region, InstanceID: job.inst.ID, InstanceName: job.inst.Name,
 		Action: string(job.action), Decision: "allowed", ApprovedBy: job.approver,
 	}
@@ -304,7 +306,7 @@ const responseURLPosts = 5
 // within its 5 posts, with a note saying how to fix it.
 type reporter struct {
 	d   *Dispatcher
-	api SlackAPI
+	api slackclient.API
 	job actionJob
 
 	channel, ts string // the channel message being edited; "" when none
@@ -329,17 +331,17 @@ func (r *reporter) start(ctx context.Context, v blocks.ProgressView) {
 		channel = r.job.channel
 	}
 	r.viaURL = true
-	ts, err := postMessage(ctx, r.api, channel, blocks.Progress(v))
+	ts, err := slackclient.PostMessage(ctx, r.api, channel, blocks.Progress(v))
 	switch {
 	case err == nil:
 		r.channel, r.ts = channel, ts
-	case cannotPost(err):
+	case slackclient.CannotPost(err):
 		// The note is escaped when rendered, so it names no channel link.
 		r.note = "I can't post in this channel, so only you see this. Invite me (`/invite @Charlize`) so the channel sees who did what."
-		r.d.log.InfoContext(ctx, "cannot post in channel; progress through response_url", "request_id", RequestIDFrom(ctx), "channel", channel, "slack_error", slackError(err))
+		r.d.log.InfoContext(ctx, "cannot post in channel; progress through response_url", "request_id", reqctx.ID(ctx), "channel", channel, "slack_error", slackclient.ErrorCode(err))
 	default:
 		r.note = "I couldn't post in the channel, so only you see this."
-		r.d.log.WarnContext(ctx, "post progress failed", "request_id", RequestIDFrom(ctx), "err", err)
+		r.d.log.WarnContext(ctx, "post progress failed", "request_id", reqctx.ID(ctx), "err", err)
 	}
 	v.FallbackNote = r.note
 	r.postURL(ctx, blocks.Progress(v))
@@ -355,7 +357,7 @@ func (r *reporter) progress(ctx context.Context, v blocks.ProgressView) {
 	switch {
 	case r.ts != "":
 		if err := r.update(ctx, r.channel, r.ts, blocks.Progress(v)); err != nil {
-			r.d.log.WarnContext(ctx, "progress update failed", "request_id", RequestIDFrom(ctx), "err", err)
+			r.d.log.WarnContext(ctx, "progress update failed", "request_id", reqctx.ID(ctx), "err", err)
 		}
 	case r.viaURL && r.urlPosts < responseURLPosts-1: // keep one post for the result
 		r.postURL(ctx, blocks.Progress(v))
@@ -366,7 +368,7 @@ func (r *reporter) progress(ctx context.Context, v blocks.ProgressView) {
 func (r *reporter) finish(ctx context.Context, msg slack.WebhookMessage) {
 	if r.ts != "" {
 		if err := r.update(ctx, r.channel, r.ts, msg); err != nil {
-			r.d.log.WarnContext(ctx, "result update failed", "request_id", RequestIDFrom(ctx), "err", err)
+			r.d.log.WarnContext(ctx, "result update failed", "request_id", reqctx.ID(ctx), "err", err)
 		}
 	}
 	if r.viaURL {
@@ -391,7 +393,7 @@ func (r *reporter) mark(v blocks.ProgressView) {
 }
 
 func (r *reporter) update(ctx context.Context, channel, ts string, msg slack.WebhookMessage) error {
-	return updateMessage(ctx, r.api, channel, ts, msg)
+	return slackclient.UpdateMessage(ctx, r.api, channel, ts, msg)
 }
 
 func (r *reporter) postURL(ctx context.Context, msg slack.WebhookMessage) {
@@ -399,7 +401,7 @@ func (r *reporter) postURL(ctx context.Context, msg slack.WebhookMessage) {
 		return
 	}
 	r.urlPosts++
-	if err := r.d.respond.post(ctx, r.job.origin.ResponseURL, replacing(msg)); err != nil {
-		r.d.log.WarnContext(ctx, "response_url post failed", "request_id", RequestIDFrom(ctx), "err", err)
+	if err := r.d.respond.Post(ctx, r.job.origin.ResponseURL, replacing(msg)); err != nil {
+		r.d.log.WarnContext(ctx, "response_url post failed", "request_id", reqctx.ID(ctx), "err", err)
 	}
 }

@@ -1,4 +1,4 @@
-package handlers_test
+package slackclient_test
 
 import (
 	"context"
@@ -8,12 +8,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/slack-go/slack"
 
-	"github.com/charlize-app/charlize/handlers"
+	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/handlers/slacktest"
 	"github.com/charlize-app/charlize/store"
 	"github.com/charlize-app/charlize/store/storetest"
+)
+
+// channel is where the tests post.
+const (
+	channel           = "C2147483705"
+	oauthClientID     = "4242.1717"
+	oauthClientSecret = "oauth-test-client-secret"
 )
 
 const refreshedAnswer = `{"ok": true, "access_token": "xoxb-refreshed", "token_type": "bot",
@@ -22,7 +30,7 @@ const refreshedAnswer = `{"ok": true, "access_token": "xoxb-refreshed", "token_t
 	"expires_in": 43200, "refresh_token": "xoxe-1-next"}`
 
 // postWith posts through api and returns the token the fake saw.
-func postWith(t *testing.T, fake *slacktest.API, api handlers.SlackAPI) string {
+func postWith(t *testing.T, fake *slacktest.API, api slackclient.API) string {
 	t.Helper()
 	before := len(fake.Calls("chat.postMessage"))
 	if _, _, err := api.PostMessageContext(context.Background(), channel, slack.MsgOptionText("hi", false)); err != nil {
@@ -42,8 +50,8 @@ func TestInstallationsClient(t *testing.T) {
 	ctx := context.Background()
 	fake := slacktest.NewAPI(t)
 	st := openStore(t, false)
-	inst := handlers.NewInstallations(handlers.InstallationsOptions{Store: st, APIURL: fake.APIURL()})
-	if _, err := inst.Client(ctx, handlers.Team{ID: "T0NONE"}); !errors.Is(err, handlers.ErrNotInstalled) {
+	inst := slackclient.NewInstallations(slackclient.InstallationsOptions{Store: st, APIURL: fake.APIURL()})
+	if _, err := inst.Client(ctx, slackclient.Team{ID: "T0NONE"}); !errors.Is(err, slackclient.ErrNotInstalled) {
 		t.Fatalf("Client(no installation) = %v, want ErrNotInstalled", err)
 	}
 	team := store.Installation{Key: store.TeamKey("T0001"), TeamID: "T0001", BotToken: "xoxb-team"}
@@ -54,12 +62,12 @@ func TestInstallationsClient(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		team handlers.Team
+		team slackclient.Team
 		want string
 	}{
-		{handlers.Team{ID: "T0001"}, "xoxb-team"},
-		{handlers.Team{ID: "T0001", EnterpriseID: "E0001"}, "xoxb-team"}, // the workspace's own first
-		{handlers.Team{ID: "T0002", EnterpriseID: "E0001"}, "xoxb-org"},
+		{slackclient.Team{ID: "T0001"}, "xoxb-team"},
+		{slackclient.Team{ID: "T0001", EnterpriseID: "E0001"}, "xoxb-team"}, // the workspace's own first
+		{slackclient.Team{ID: "T0002", EnterpriseID: "E0001"}, "xoxb-org"},
 	}
 	for _, tt := range tests {
 		api, err := inst.Client(ctx, tt.team)
@@ -100,13 +108,13 @@ func TestTokenRefreshOnceAcrossReplicas(t *testing.T) {
 			errs := make([]error, replicas)
 			start := make(chan struct{})
 			for r := range replicas {
-				replica := handlers.NewInstallations(handlers.InstallationsOptions{
+				replica := slackclient.NewInstallations(slackclient.InstallationsOptions{
 					Store: st, APIURL: fake.APIURL(), ClientID: oauthClientID, ClientSecret: oauthClientSecret,
 					Now: clock.Now, Holder: fmt.Sprintf("replica-%d", r),
 				})
 				wg.Go(func() {
 					<-start
-					api, err := replica.Client(ctx, handlers.Team{ID: slacktest.TeamID})
+					api, err := replica.Client(ctx, slackclient.Team{ID: slacktest.TeamID})
 					if err != nil {
 						errs[r] = err
 						return
@@ -139,8 +147,8 @@ func TestTokenRefreshOnceAcrossReplicas(t *testing.T) {
 				t.Errorf("saved after refresh = %+v, %v", saved, err)
 			}
 			// Fresh now: no further refresh.
-			again := handlers.NewInstallations(handlers.InstallationsOptions{Store: st, APIURL: fake.APIURL(), Now: clock.Now})
-			if _, err := again.Client(ctx, handlers.Team{ID: slacktest.TeamID}); err != nil {
+			again := slackclient.NewInstallations(slackclient.InstallationsOptions{Store: st, APIURL: fake.APIURL(), Now: clock.Now})
+			if _, err := again.Client(ctx, slackclient.Team{ID: slacktest.TeamID}); err != nil {
 				t.Fatal(err)
 			}
 			if n := len(fake.Calls("oauth.v2.access")); n != 1 {
@@ -157,14 +165,14 @@ func TestTokenRefreshFailure(t *testing.T) {
 	fake := slacktest.NewAPI(t)
 	st := openStore(t, false)
 	clock := storetest.NewClock(time.Now())
-	inst := handlers.NewInstallations(handlers.InstallationsOptions{
+	inst := slackclient.NewInstallations(slackclient.InstallationsOptions{
 		Store: st, APIURL: fake.APIURL(), ClientID: oauthClientID, ClientSecret: oauthClientSecret, Now: clock.Now,
 	})
 	if err := st.SaveInstallation(ctx, rotatingInstallation(clock.Now().Add(time.Minute))); err != nil {
 		t.Fatal(err)
 	}
 	fake.Fail("oauth.v2.access", "invalid_refresh_token", 2)
-	api, err := inst.Client(ctx, handlers.Team{ID: slacktest.TeamID})
+	api, err := inst.Client(ctx, slackclient.Team{ID: slacktest.TeamID})
 	if err != nil {
 		t.Fatalf("Client with a valid token and a failing refresh = %v", err)
 	}
@@ -172,7 +180,25 @@ func TestTokenRefreshFailure(t *testing.T) {
 		t.Errorf("posted with %q, want the old token", got)
 	}
 	clock.Advance(2 * time.Minute)
-	if _, err := inst.Client(ctx, handlers.Team{ID: slacktest.TeamID}); err == nil {
+	if _, err := inst.Client(ctx, slackclient.Team{ID: slacktest.TeamID}); err == nil {
 		t.Error("Client with an expired token and a failing refresh succeeded")
 	}
+}
+
+// openStore is an embedded store in a temporary folder, or a Redis store
+// on miniredis (shared by every "replica" of a test).
+func openStore(t *testing.T, redis bool) store.Store {
+	t.Helper()
+	var s store.Store
+	var err error
+	if redis {
+		s, err = store.OpenRedis("redis://"+miniredis.RunT(t).Addr(), store.RedisOptions{})
+	} else {
+		s, err = store.OpenEmbedded(t.TempDir(), store.EmbeddedOptions{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

@@ -1,4 +1,4 @@
-package handlers
+package app
 
 import (
 	"context"
@@ -8,25 +8,16 @@ import (
 
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/charlize-app/charlize/handlers/reqctx"
+	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/store"
 )
 
-// installChecker is implemented by Clients that know whether a workspace
-// has installed Charlize (multi-workspace mode). Single-workspace mode has
-// nothing to check.
-type installChecker interface {
-	Installed(ctx context.Context, team Team) error
-}
-
-// installed returns ErrNotInstalled when team's workspace has no
-// installation, so that every request from it, even one that needs no
+// installed returns slackclient.ErrNotInstalled when team's workspace has
+// no installation, so that every request from it, even one that needs no
 // Slack call, is told so.
-func (d *Dispatcher) installed(ctx context.Context, team Team) error {
-	ic, ok := d.clients.(installChecker)
-	if !ok {
-		return nil
-	}
-	return ic.Installed(ctx, team)
+func (d *Dispatcher) installed(ctx context.Context, team slackclient.Team) error {
+	return d.clients.Installed(ctx, team)
 }
 
 // uninstalled handles app_uninstalled: the installation and the team's
@@ -69,7 +60,7 @@ func (d *Dispatcher) removeInstallation(ctx context.Context, ev slackevents.Even
 			return fmt.Errorf("%s: delete sessions of %s: %w", why, ev.TeamID, err)
 		}
 	}
-	d.log.InfoContext(ctx, "installation removed", "request_id", RequestIDFrom(ctx), "reason", why,
+	d.log.InfoContext(ctx, "installation removed", "request_id", reqctx.ID(ctx), "reason", why,
 		"team", ev.TeamID, "enterprise", ev.EnterpriseID, "keys", keys)
 	return nil
 }

@@ -1,4 +1,4 @@
-package handlers
+package app
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/handlers/policy"
+	"github.com/charlize-app/charlize/handlers/reqctx"
+	"github.com/charlize-app/charlize/handlers/slackclient"
 )
 
 // visibleAccounts are the account names the workspace may see.
@@ -80,14 +82,14 @@ func (d *Dispatcher) listCommand(ctx context.Context, cmd slack.SlashCommand, ar
 	if err != nil {
 		return Ack{}, err
 	}
-	v := d.viewerOf(ctx, Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}, cmd.UserID, cmd.ChannelID)
+	v := d.viewerOf(ctx, slackclient.Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}, cmd.UserID, cmd.ChannelID)
 	err = d.workers.Go(ctx, func(ctx context.Context) {
 		msg, err := d.listMessage(ctx, v, cmd.ResponseURL, args, q, false)
 		if err != nil {
 			msg = d.failure(ctx, "list", err)
 		}
-		if err := d.respond.post(ctx, cmd.ResponseURL, replacing(msg)); err != nil {
-			d.log.WarnContext(ctx, "could not post list", "request_id", RequestIDFrom(ctx), "err", err)
+		if err := d.respond.Post(ctx, cmd.ResponseURL, replacing(msg)); err != nil {
+			d.log.WarnContext(ctx, "could not post list", "request_id", reqctx.ID(ctx), "err", err)
 		}
 	})
 	if err != nil {
@@ -196,8 +198,8 @@ func (d *Dispatcher) refresh(ctx context.Context, cb slack.InteractionCallback, 
 		} else {
 			msg = d.inPlace(cb, msg)
 		}
-		if err := d.respond.post(ctx, cb.ResponseURL, msg); err != nil {
-			d.log.WarnContext(ctx, "could not post refreshed list", "request_id", RequestIDFrom(ctx), "err", err)
+		if err := d.respond.Post(ctx, cb.ResponseURL, msg); err != nil {
+			d.log.WarnContext(ctx, "could not post refreshed list", "request_id", reqctx.ID(ctx), "err", err)
 		}
 	})
 }
@@ -219,7 +221,7 @@ func (d *Dispatcher) accountsCommand(ctx context.Context, cmd slack.SlashCommand
 	if d.fleet == nil {
 		return Ack{}, errNoFleet
 	}
-	v := d.viewerOf(ctx, Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}, cmd.UserID, cmd.ChannelID)
+	v := d.viewerOf(ctx, slackclient.Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}, cmd.UserID, cmd.ChannelID)
 	var views []blocks.AccountView
 	for _, a := range d.fleet.Accounts() {
 		if !d.accountVisible(a, cmd.TeamID) ||

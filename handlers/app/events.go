@@ -1,4 +1,4 @@
-package handlers
+package app
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"github.com/slack-go/slack/slackevents"
 
 	"github.com/charlize-app/charlize/blocks"
+	"github.com/charlize-app/charlize/handlers/reqctx"
+	"github.com/charlize-app/charlize/handlers/slackclient"
 )
 
 // eventDedupeTTL covers Slack's retries of one event (minutes apart).
@@ -27,13 +29,13 @@ func (d *Dispatcher) callbackEvent(ctx context.Context, ev slackevents.EventsAPI
 			return fmt.Errorf("dedupe event: %w", err)
 		}
 		if !won {
-			d.log.InfoContext(ctx, "duplicate event ignored", "request_id", RequestIDFrom(ctx), "event_id", outer.EventID, "retry", retry)
+			d.log.InfoContext(ctx, "duplicate event ignored", "request_id", reqctx.ID(ctx), "event_id", outer.EventID, "retry", retry)
 			return nil
 		}
 	}
 	switch inner := ev.InnerEvent.Data.(type) {
 	case *slackevents.AppMentionEvent:
-		team := Team{ID: ev.TeamID, EnterpriseID: ev.EnterpriseID}
+		team := slackclient.Team{ID: ev.TeamID, EnterpriseID: ev.EnterpriseID}
 		return d.workers.Go(ctx, func(ctx context.Context) { d.replyToMention(ctx, team, inner) })
 	case *slackevents.AppUninstalledEvent:
 		return d.uninstalled(ctx, ev)
@@ -45,18 +47,18 @@ func (d *Dispatcher) callbackEvent(ctx context.Context, ev slackevents.EventsAPI
 
 // replyToMention guides people who talk to the bot toward the picker, in
 // the thread of their message.
-func (d *Dispatcher) replyToMention(ctx context.Context, team Team, ev *slackevents.AppMentionEvent) {
+func (d *Dispatcher) replyToMention(ctx context.Context, team slackclient.Team, ev *slackevents.AppMentionEvent) {
 	api, err := d.clients.Client(ctx, team)
 	if err != nil {
-		d.log.WarnContext(ctx, "mention from a workspace without a client", "request_id", RequestIDFrom(ctx), "team", team.ID, "err", err)
+		d.log.WarnContext(ctx, "mention from a workspace without a client", "request_id", reqctx.ID(ctx), "team", team.ID, "err", err)
 		return
 	}
 	thread := ev.ThreadTimeStamp
 	if thread == "" {
 		thread = ev.TimeStamp
 	}
-	_, err = postMessage(ctx, api, ev.Channel, blocks.MentionReply(d.slashCommand, "picker"), slack.MsgOptionTS(thread))
+	_, err = slackclient.PostMessage(ctx, api, ev.Channel, blocks.MentionReply(d.slashCommand, "picker"), slack.MsgOptionTS(thread))
 	if err != nil {
-		d.log.WarnContext(ctx, "could not reply to mention", "request_id", RequestIDFrom(ctx), "slack_error", slackError(err), "err", err)
+		d.log.WarnContext(ctx, "could not reply to mention", "request_id", reqctx.ID(ctx), "slack_error", slackclient.ErrorCode(err), "err", err)
 	}
 }

@@ -1,4 +1,4 @@
-package handlers
+package app
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/handlers/reqctx"
+	"github.com/charlize-app/charlize/handlers/slackclient"
 )
 
 // requestApproval posts an Approve / Deny request in the channel instead of
@@ -41,19 +43,19 @@ func (d *Dispatcher) requestApproval(ctx context.Context, job actionJob, rule st
 		return
 	}
 	view := approvalView(st, id)
-	ts, err := postMessage(ctx, api, job.channel, blocks.ApprovalRequest(view))
+	ts, err := slackclient.PostMessage(ctx, api, job.channel, blocks.ApprovalRequest(view))
 	if err != nil {
 		text := "I couldn't post the approval request in the channel."
-		if cannotPost(err) {
+		if slackclient.CannotPost(err) {
 			text = "This action needs a second person's approval, and I can't post the request in this channel. Invite me (`/invite @Charlize`) and try again."
 		}
-		d.log.InfoContext(ctx, "approval request not posted", "request_id", RequestIDFrom(ctx), "slack_error", slackError(err))
+		d.log.InfoContext(ctx, "approval request not posted", "request_id", reqctx.ID(ctx), "slack_error", slackclient.ErrorCode(err))
 		fail(text)
 		return
 	}
 	st.Posted = origin{ChannelID: job.channel, TS: ts}
 	if err := d.putFlow(ctx, id, st); err != nil {
-		d.log.ErrorContext(ctx, "could not record where the approval request is", "request_id", RequestIDFrom(ctx), "err", err)
+		d.log.ErrorContext(ctx, "could not record where the approval request is", "request_id", reqctx.ID(ctx), "err", err)
 	}
 	pending := blocks.ApprovalPending(view)
 	if job.origin.Ephemeral {
@@ -136,7 +138,7 @@ func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCal
 	entry := auditEntry(ctx, d.now(), v, inst, string(action), "denied", "refused", "")
 	entry.Rule = st.Rule
 	if !approve {
-		d.updatePosted(ctx, Team{ID: st.TeamID, EnterpriseID: cb.Enterprise.ID}, posted, blocks.ApprovalDecided(view, cb.User.ID, false))
+		d.updatePosted(ctx, slackclient.Team{ID: st.TeamID, EnterpriseID: cb.Enterprise.ID}, posted, blocks.ApprovalDecided(view, cb.User.ID, false))
 		d.releaseClaim(ctx, st.ClickKey, st.UserID) // nothing was done: the button may ask again
 		d.audit(ctx, entry)
 		return nil
@@ -148,7 +150,7 @@ func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCal
 	d.audit(ctx, entry)
 	// The approval message itself shows the progress and the result.
 	return d.startAction(ctx, actionJob{
-		action: action, inst: inst, team: Team{ID: st.TeamID, EnterpriseID: cb.Enterprise.ID},
+		action: action, inst: inst, team: slackclient.Team{ID: st.TeamID, EnterpriseID: cb.Enterprise.ID},
 		user: st.UserID, approver: cb.User.ID, channel: st.ChannelID, request: st.ClickKey,
 		origin:   origin{ChannelID: posted.ChannelID, TS: posted.TS, ResponseURL: cb.ResponseURL},
 		clickKey: "approved:" + value,
@@ -173,9 +175,9 @@ func (d *Dispatcher) expireApproval(ctx context.Context, id string) {
 	if err != nil || len(st.Items) == 0 {
 		return
 	}
-	d.updatePosted(ctx, Team{ID: st.TeamID}, st.Posted, blocks.ApprovalExpired(approvalView(st, id)))
+	d.updatePosted(ctx, slackclient.Team{ID: st.TeamID}, st.Posted, blocks.ApprovalExpired(approvalView(st, id)))
 	d.releaseClaim(ctx, st.ClickKey, st.UserID) // nothing was done: the button may ask again
-	v := viewer{team: Team{ID: st.TeamID}, user: st.UserID, channel: st.ChannelID}
+	v := viewer{team: slackclient.Team{ID: st.TeamID}, user: st.UserID, channel: st.ChannelID}
 	e := auditEntry(ctx, d.now(), v, st.Items[0], string(st.Action), "expired", "refused", "")
 	e.Rule = st.Rule
 	d.audit(ctx, e)
@@ -183,16 +185,16 @@ func (d *Dispatcher) expireApproval(ctx context.Context, id string) {
 
 // updatePosted edits a message Charlize posted in a channel, or replaces it
 // through the response_url when it cannot.
-func (d *Dispatcher) updatePosted(ctx context.Context, team Team, at origin, msg slack.WebhookMessage) {
+func (d *Dispatcher) updatePosted(ctx context.Context, team slackclient.Team, at origin, msg slack.WebhookMessage) {
 	if at.TS != "" {
 		api, err := d.clients.Client(ctx, team)
 		if err == nil {
-			err = updateMessage(ctx, api, at.ChannelID, at.TS, msg)
+			err = slackclient.UpdateMessage(ctx, api, at.ChannelID, at.TS, msg)
 		}
 		if err == nil {
 			return
 		}
-		d.log.WarnContext(ctx, "could not edit posted message", "request_id", RequestIDFrom(ctx), "slack_error", slackError(err))
+		d.log.WarnContext(ctx, "could not edit posted message", "request_id", reqctx.ID(ctx), "slack_error", slackclient.ErrorCode(err))
 	}
 	if at.ResponseURL != "" {
 		msg.ReplaceOriginal, msg.ResponseType = true, slack.ResponseTypeInChannel

@@ -1,0 +1,88 @@
+// Package reqctx carries what Charlize knows about the Slack request a piece
+// of work belongs to (its id, when it arrived, who asked for what) through a
+// context, so that the transports write one log line per request and the
+// flows annotate it without seeing either transport.
+package reqctx
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Info is what the one log line of a request says about who asked for
+// what. Flows fill it through Annotate.
+type Info struct {
+	mu             sync.Mutex
+	id             string
+	received       time.Time // when the request reached Charlize
+	team, user, op string
+}
+
+type infoKey struct{}
+
+// New returns a context carrying a fresh Info for the request id that
+// arrived at received, and that Info.
+func New(ctx context.Context, id string, received time.Time) (context.Context, *Info) {
+	info := &Info{id: id, received: received}
+	return context.WithValue(ctx, infoKey{}, info), info
+}
+
+// WithID returns a context carrying id, for work that does not come through
+// a transport (background jobs, tests).
+func WithID(ctx context.Context, id string) context.Context {
+	ctx, _ = New(ctx, id, time.Now())
+	return ctx
+}
+
+func from(ctx context.Context) *Info {
+	info, _ := ctx.Value(infoKey{}).(*Info)
+	return info
+}
+
+// Annotate records the team, user and operation of the current request.
+func Annotate(ctx context.Context, team, user, op string) {
+	info := from(ctx)
+	if info == nil {
+		return
+	}
+	info.mu.Lock()
+	defer info.mu.Unlock()
+	info.team, info.user, info.op = team, user, op
+}
+
+// ID returns the id of the request ctx belongs to, or "".
+func ID(ctx context.Context) string {
+	if info := from(ctx); info != nil {
+		return info.id
+	}
+	return ""
+}
+
+// ReceivedAt is when the request ctx belongs to reached Charlize (zero
+// when unknown): Slack's 3-second clocks started about then.
+func ReceivedAt(ctx context.Context) time.Time {
+	if info := from(ctx); info != nil {
+		return info.received
+	}
+	return time.Time{}
+}
+
+// LogLine writes the one line of a finished request: the route, how it
+// ended and how long it took, then who asked for what. Both transports
+// call it, so their lines read the same.
+func (info *Info) LogLine(ctx context.Context, log *slog.Logger, level slog.Level, route string, status slog.Attr, elapsed time.Duration, extra ...slog.Attr) {
+	info.mu.Lock()
+	attrs := []slog.Attr{
+		slog.String("request_id", info.id),
+		slog.String("route", route),
+		status,
+		slog.Duration("duration", elapsed),
+		slog.String("team", info.team),
+		slog.String("user", info.user),
+		slog.String("op", info.op),
+	}
+	info.mu.Unlock()
+	log.LogAttrs(ctx, level, "request", append(attrs, extra...)...)
+}
