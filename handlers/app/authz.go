@@ -73,15 +73,6 @@ func (d *Dispatcher) require(v viewer, action string, inst ec2ops.Instance) (pol
 	return dec, nil
 }
 
-// accountVisible applies tenant isolation: in multi-workspace mode an
-// account is seen only by the workspaces its `workspaces` list names.
-func (d *Dispatcher) accountVisible(a ec2ops.Account, team string) bool {
-	if d.strictTenancy && len(a.Workspaces) == 0 {
-		return false
-	}
-	return a.VisibleTo(team)
-}
-
 // mayAct filters an instance's buttons down to what v may press, for
 // messages only v sees; nil v keeps them all (shared messages decide at
 // click time).

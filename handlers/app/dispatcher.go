@@ -251,17 +251,6 @@ func (d *Dispatcher) Event(ctx context.Context, ev slackevents.EventsAPIEvent, r
 	return Ack{}
 }
 
-// tell posts msg to the user through a response_url, after the ack.
-func (d *Dispatcher) tell(ctx context.Context, responseURL string, msg slack.WebhookMessage) {
-	if responseURL == "" {
-		return
-	}
-	err := d.workers.Go(ctx, func(ctx context.Context) { d.tellNow(ctx, responseURL, msg) })
-	if err != nil {
-		d.log.WarnContext(ctx, "could not queue an answer", "request_id", reqctx.ID(ctx), "err", err)
-	}
-}
-
 // splitCommand separates the subcommand from its arguments.
 func splitCommand(text string) (verb, args string) {
 	fields := strings.FieldsFunc(strings.TrimSpace(text), isSpace)
@@ -285,19 +274,6 @@ func opName(verb string) string {
 		return verb[:32]
 	}
 	return verb
-}
-
-func ephemeral(text string) slack.WebhookMessage {
-	return slack.WebhookMessage{ResponseType: slack.ResponseTypeEphemeral, Text: text}
-}
-
-// replacing marks msg as the new content of the message it answers.
-func replacing(msg slack.WebhookMessage) slack.WebhookMessage {
-	msg.ReplaceOriginal = true
-	if msg.ResponseType == "" {
-		msg.ResponseType = slack.ResponseTypeEphemeral
-	}
-	return msg
 }
 
 func firstInputBlock(v slack.View) string {

@@ -13,20 +13,6 @@ import (
 	"github.com/charlize-app/charlize/handlers/slackclient"
 )
 
-// visibleAccounts are the account names the workspace may see.
-func (d *Dispatcher) visibleAccounts(team string) []string {
-	var names []string
-	if d.fleet == nil {
-		return nil
-	}
-	for _, a := range d.fleet.Accounts() {
-		if d.accountVisible(a, team) {
-			names = append(names, a.Name)
-		}
-	}
-	return names
-}
-
 // list runs q within what v may see and list: the query is narrowed to
 // the visible, listable accounts, and the result is filtered again (tenant
 // isolation and the policy's tag conditions) as a second guard.
@@ -202,42 +188,4 @@ func (d *Dispatcher) refresh(ctx context.Context, cb slack.InteractionCallback, 
 			d.log.WarnContext(ctx, "could not post refreshed list", "request_id", reqctx.ID(ctx), "err", err)
 		}
 	})
-}
-
-// inPlace makes msg replace the message that held the clicked button,
-// keeping it in the channel when it was posted there.
-func (d *Dispatcher) inPlace(cb slack.InteractionCallback, msg slack.WebhookMessage) slack.WebhookMessage {
-	msg.ReplaceOriginal = true
-	msg.ResponseType = slack.ResponseTypeEphemeral
-	if !cb.Container.IsEphemeral && cb.Container.MessageTs != "" {
-		msg.ResponseType = slack.ResponseTypeInChannel
-	}
-	return msg
-}
-
-// accountsCommand answers `/charlize accounts` from configuration alone:
-// the accounts this workspace sees and the user may list.
-func (d *Dispatcher) accountsCommand(ctx context.Context, cmd slack.SlashCommand, _ string) (Ack, error) {
-	if d.fleet == nil {
-		return Ack{}, errNoFleet
-	}
-	v := d.viewerOf(ctx, slackclient.Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}, cmd.UserID, cmd.ChannelID)
-	var views []blocks.AccountView
-	for _, a := range d.fleet.Accounts() {
-		if !d.accountVisible(a, cmd.TeamID) ||
-			!d.policy.Decide(v.who, "list", policy.Target{Account: a.Name, AnyInstance: true}).Allowed {
-			continue
-		}
-		role := a.RoleARN
-		if role == "" {
-			role = "ambient credentials"
-		}
-		views = append(views, blocks.AccountView{Name: a.Name, ID: a.ID, Regions: a.Regions, Role: role})
-	}
-	if len(views) == 0 {
-		return Ack{}, errNoAccountsHere
-	}
-	msg := blocks.Accounts(views)
-	msg.ResponseType = slack.ResponseTypeEphemeral
-	return Ack{Body: msg}, nil
 }

@@ -143,17 +143,6 @@ func selected(state *slack.ViewState, block, action string) string {
 	return v.SelectedOption.Value
 }
 
-// viewSubmission routes a modal's submit.
-func (d *Dispatcher) viewSubmission(ctx context.Context, cb slack.InteractionCallback) (Ack, error) {
-	switch cb.View.CallbackID {
-	case blocks.TerminateCallbackID:
-		return d.submitTerminate(ctx, cb)
-	case blocks.PickerCallbackID:
-		return d.submitPicker(ctx, cb)
-	}
-	return Ack{}, nil
-}
-
 // submitPicker closes the modal and posts the matching instances in the
 // channel the picker was opened from.
 func (d *Dispatcher) submitPicker(ctx context.Context, cb slack.InteractionCallback) (Ack, error) {
@@ -187,109 +176,6 @@ func (d *Dispatcher) submitPicker(ctx context.Context, cb slack.InteractionCallb
 			return
 		}
 		d.postInChannel(ctx, team, st.ChannelID, st.ResponseURL, msg)
-	})
-	return Ack{}, err
-}
-
-// postInChannel posts msg for everyone in channel; when the bot may not
-// post there, the user who asked gets it through the response_url with a
-// note on how to fix that.
-func (d *Dispatcher) postInChannel(ctx context.Context, team slackclient.Team, channel, responseURL string, msg slack.WebhookMessage) {
-	api, err := d.clients.Client(ctx, team)
-	if err == nil {
-		if _, err = slackclient.PostMessage(ctx, api, channel, msg); err == nil {
-			return
-		}
-	}
-	note := "I couldn't post in the channel, so only you see this."
-	if slackclient.CannotPost(err) {
-		note = fmt.Sprintf("I can't post in <#%s>, so only you see this. Invite me (`/invite @Charlize`) to share lists there.", channel)
-	}
-	d.log.InfoContext(ctx, "posting in channel failed; answering the user", "request_id", reqctx.ID(ctx), "slack_error", slackclient.ErrorCode(err))
-	if msg.Blocks != nil {
-		msg.Blocks.BlockSet = append([]slack.Block{slack.NewContextBlock("fallback_note",
-			slack.NewTextBlockObject(slack.MarkdownType, note, false, false))}, msg.Blocks.BlockSet...)
-		if len(msg.Blocks.BlockSet) > blocks.MaxMessageBlocks {
-			msg.Blocks.BlockSet = msg.Blocks.BlockSet[:blocks.MaxMessageBlocks]
-		}
-	}
-	msg.Text = note + " " + msg.Text
-	d.tellNow(ctx, responseURL, msg)
-}
-
-// tellNow posts to a response_url from a background job.
-func (d *Dispatcher) tellNow(ctx context.Context, responseURL string, msg slack.WebhookMessage) {
-	if responseURL == "" {
-		return
-	}
-	if msg.ResponseType == "" {
-		msg.ResponseType = slack.ResponseTypeEphemeral
-	}
-	if err := d.respond.Post(ctx, responseURL, msg); err != nil {
-		d.log.WarnContext(ctx, "could not answer through response_url", "request_id", reqctx.ID(ctx), "err", err)
-	}
-}
-
-// openTerminate opens the terminate modal at once, before any AWS call, for
-// the trigger_id's sake; termination protection is filled in when AWS
-// has answered.
-func (d *Dispatcher) openTerminate(ctx context.Context, cb slack.InteractionCallback, team slackclient.Team, inst ec2ops.Instance, org origin) error {
-	api, err := d.clients.Client(ctx, team)
-	if err != nil {
-		return err
-	}
-	id, err := d.saveFlow(ctx, flowState{Kind: "terminate", TeamID: team.ID, ChannelID: org.ChannelID, UserID: cb.User.ID,
-		Items: []ec2ops.Instance{inst}, Origin: org})
-	if err != nil {
-		return err
-	}
-	view := blocks.TerminateView{Instance: instanceView(inst, ""), Now: d.now(), PrivateMetadata: id}
-	resp, err := api.OpenViewContext(ctx, cb.TriggerID, blocks.TerminateModal(view))
-	if err != nil {
-		return d.viewsOpenError(ctx, "terminate modal", err)
-	}
-	return d.workers.Go(ctx, func(ctx context.Context) {
-		detail, err := d.fleet.Check(ctx, ec2ops.ActionRequest{Action: ec2ops.ActionTerminate,
-			Account: inst.Account, Region: inst.Region, InstanceID: inst.ID, Actor: cb.User.ID})
-		if detail.ID != "" {
-			view.Instance = detailView(detail, "", nil)
-		}
-		if err != nil {
-			view.ErrorText = d.failure(ctx, "terminate check", err).Text
-		}
-		_, err = api.UpdateViewContext(ctx, blocks.TerminateModal(view), "", resp.Hash, resp.ID)
-		if err != nil {
-			d.log.InfoContext(ctx, "could not fill in terminate modal", "request_id", reqctx.ID(ctx), "slack_error", slackclient.ErrorCode(err), "err", err)
-		}
-	})
-}
-
-// submitTerminate acts only when the typed text is the instance's name
-// (or id); anything else keeps the modal open with an inline error.
-func (d *Dispatcher) submitTerminate(ctx context.Context, cb slack.InteractionCallback) (Ack, error) {
-	id := cb.View.PrivateMetadata
-	st, err := d.loadFlow(ctx, id, cb.Team.ID)
-	if err != nil {
-		return Ack{}, err
-	}
-	inst, err := st.item(0)
-	if err != nil {
-		return Ack{}, err
-	}
-	typed := ""
-	if v, ok := cb.View.State.Values[blocks.TerminateInputBlock][blocks.TerminateInputAction]; ok {
-		typed = strings.TrimSpace(v.Value)
-	}
-	want := blocks.ConfirmText(instanceView(inst, ""))
-	if typed != want {
-		return Ack{Body: slack.NewErrorsViewSubmissionResponse(map[string]string{
-			blocks.TerminateInputBlock: fmt.Sprintf("That doesn't match. Type %s exactly to terminate it.", blocks.Truncate(want, 100)),
-		})}, nil
-	}
-	err = d.startAction(ctx, actionJob{
-		action: ec2ops.ActionTerminate, inst: inst, team: slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID},
-		user: cb.User.ID, channel: st.ChannelID, origin: st.Origin,
-		clickKey: "click:" + id + ":0:terminate",
 	})
 	return Ack{}, err
 }
