@@ -4,8 +4,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/charlize-app/charlize/blocks"
 	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/blocks"
 )
 
 func TestAccountsGolden(t *testing.T) {

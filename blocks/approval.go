@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/ec2ops/action"
 )
 
 // ActionIDApproval starts the action_ids of an approval request's buttons,
@@ -16,11 +18,13 @@ const ActionIDApproval = "approval"
 
 // ApprovalView is an action that waits for a second person's approval.
 type ApprovalView struct {
-	Action    string       // an Act* kind: stop, terminate…
+	Action    action.Action
 	Instance  InstanceView // Buttons are ignored
 	Requester string       // Slack user id
-	Rule      string       // approval rule name, e.g. "approval[0]"
-	ExpiresAt time.Time    // zero = not shown
+	// Rule is what the two-person rule says, e.g. "stop and terminate on
+	// acme-prod need a second person's approval"; escaped when shown.
+	Rule      string
+	ExpiresAt time.Time // zero = not shown
 	// Value is the button value (a nonce) of both Approve and Deny. The
 	// buttons are left out when it is "" or longer than MaxButtonValue.
 	Value string
@@ -43,11 +47,11 @@ func ApprovalRequest(v ApprovalView) slack.WebhookMessage {
 	set := []slack.Block{slack.NewSectionBlock(mrkdwn(Truncate(line, MaxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("approval"))}
 
 	var ctx []string
-	if d := slackDate(v.ExpiresAt); d != "" {
+	if d := Date(v.ExpiresAt); d != "" {
 		ctx = append(ctx, "expires "+d)
 	}
 	if v.Rule != "" {
-		ctx = append(ctx, "rule "+Code(v.Rule, maxAuditRule))
+		ctx = append(ctx, "rule: "+esc(v.Rule, maxMessage))
 	}
 	if len(ctx) > 0 {
 		set = append(set, slack.NewContextBlock("approval_context", mrkdwn(strings.Join(ctx, " · "))))
@@ -73,7 +77,7 @@ func ApprovalRequest(v ApprovalView) slack.WebhookMessage {
 // "<@U1>".
 func approvalConfirm(v ApprovalView) *slack.ConfirmationBlockObject {
 	inst := v.Instance
-	verb := capitalize(Truncate(clean(strings.TrimSpace(v.Action)), maxShort))
+	verb := capitalize(Truncate(clean(strings.TrimSpace(string(v.Action))), maxShort))
 	if verb == "" {
 		verb = "Act on"
 	}
@@ -86,7 +90,7 @@ func approvalConfirm(v ApprovalView) *slack.ConfirmationBlockObject {
 	}
 	text += " You approve someone else's request and it runs right away."
 	style := slack.StyleDanger
-	if v.Action == ActStart || v.Action == ActStatus {
+	if v.Action == action.Start || v.Action == action.Status {
 		style = slack.StylePrimary
 	}
 	return slack.NewConfirmationBlockObject(
@@ -106,8 +110,8 @@ func ApprovalDecided(v ApprovalView, decidedBy string, approved bool) slack.Webh
 	var line, text string
 	if approved {
 		doing := "doing " + approvalAction(v.Action) + " on"
-		if verb := progressVerb[v.Action]; verb != "" {
-			doing = strings.ToLower(verb)
+		if v.Action.OnInstance() {
+			doing = strings.ToLower(v.Action.Doing())
 		}
 		line = fmt.Sprintf("👍 Approved by %s — %s %s…", who, doing, instanceRef(v.Instance))
 		text = fmt.Sprintf("👍 Approved by %s — %s %s…", who, doing, name)
@@ -116,6 +120,24 @@ func ApprovalDecided(v ApprovalView, decidedBy string, approved bool) slack.Webh
 		text = fmt.Sprintf("🚫 %s denied %s's request to %s %s.", userSubject(decidedBy), requesterRef(v.Requester), approvalAction(v.Action), name)
 	}
 	return approvalNotice("approval_decided", line, text, v, approved)
+}
+
+// ApprovalNotDone replaces a request that was approved but refused when it
+// was to run (the instance changed, or the policy did), without buttons:
+// "👍 Approved by <@U2>, but *web-1* was not stopped: <reason>". reason is
+// mrkdwn written by the flow (as for Refusal).
+func ApprovalNotDone(v ApprovalView, approvedBy, reason string) slack.WebhookMessage {
+	what := approvalAction(v.Action)
+	if done := v.Action.Done(); done != "" {
+		what = esc(done, maxShort)
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		reason = "something went wrong"
+	}
+	line := fmt.Sprintf("👍 Approved by %s, but %s was not %s: %s", requesterRef(approvedBy), instanceRef(v.Instance), what, Truncate(reason, maxMessage))
+	text := fmt.Sprintf("Approved by %s, but %s was not %s", requesterRef(approvedBy), esc(displayName(v.Instance), maxName), what)
+	return approvalNotice("approval_not_done", line, text, v, true)
 }
 
 // ApprovalExpired replaces a request nobody decided on in time, without
@@ -140,7 +162,7 @@ func ApprovalPending(v ApprovalView) slack.WebhookMessage {
 	line := fmt.Sprintf(format, action, instanceRef(v.Instance))
 	text := fmt.Sprintf(format, action, esc(displayName(v.Instance), maxName))
 	if !v.ExpiresAt.IsZero() {
-		line += " It expires " + slackDate(v.ExpiresAt) + "."
+		line += " It expires " + Date(v.ExpiresAt) + "."
 		text += " It expires " + v.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC") + "."
 	}
 	return slack.WebhookMessage{
@@ -160,11 +182,11 @@ func approvalNotice(blockID, line, text string, v ApprovalView, requesterUnnamed
 		ctx = append(ctx, Code(v.Instance.ID, maxID))
 	}
 	ctx = append(ctx, esc(place(v.Instance), 2*maxAccount))
-	if r := mention(v.Requester); r != "" && requesterUnnamed {
+	if r := Mention(v.Requester); r != "" && requesterUnnamed {
 		ctx = append(ctx, "requested by "+r)
 	}
 	if v.Rule != "" {
-		ctx = append(ctx, "rule "+Code(v.Rule, maxAuditRule))
+		ctx = append(ctx, "rule: "+esc(v.Rule, maxMessage))
 	}
 	return slack.WebhookMessage{
 		Text: Truncate(text, MaxSectionText),
@@ -176,8 +198,8 @@ func approvalNotice(blockID, line, text string, v ApprovalView, requesterUnnamed
 }
 
 // approvalAction is the action for sentences, escaped; "act on" when unknown.
-func approvalAction(action string) string {
-	if a := esc(strings.TrimSpace(action), maxShort); a != "" {
+func approvalAction(a action.Action) string {
+	if a := esc(strings.TrimSpace(string(a)), maxShort); a != "" {
 		return a
 	}
 	return "act on"
@@ -197,7 +219,7 @@ func instanceRef(inst InstanceView) string {
 
 // requesterRef is a user's mention, or "someone" when there is no id.
 func requesterRef(id string) string {
-	if m := mention(id); m != "" {
+	if m := Mention(id); m != "" {
 		return m
 	}
 	return "someone"
@@ -205,7 +227,7 @@ func requesterRef(id string) string {
 
 // userSubject is requesterRef at the start of a sentence.
 func userSubject(id string) string {
-	if m := mention(id); m != "" {
+	if m := Mention(id); m != "" {
 		return m
 	}
 	return "Someone"

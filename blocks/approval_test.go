@@ -5,15 +5,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/charlize-app/charlize/blocks"
 	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/blocks"
+	"github.com/charlize-app/charlize/ec2ops/action"
 )
 
 var approval = blocks.ApprovalView{
-	Action:    blocks.ActTerminate,
+	Action:    action.Terminate,
 	Instance:  web1,
 	Requester: "U1",
-	Rule:      "approval[0]",
+	Rule:      "terminate on acme-prod needs a second person's approval",
 	ExpiresAt: now.Add(15 * time.Minute),
 	Value:     "nonce-approval",
 }

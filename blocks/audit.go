@@ -1,24 +1,29 @@
 package blocks
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/ec2ops/action"
+	"github.com/charlize-app/charlize/store"
 )
 
 // AuditEntryView is one audit log entry as the user sees it.
 type AuditEntryView struct {
 	Time                                                     time.Time
 	User, Channel, Account, Region, InstanceID, InstanceName string
-	// Decision is how the request was authorised: allowed, refused,
-	// approval_requested, approved, denied or expired. Result is how it
-	// ended: done, failed, refused or pending. Rule names the rule that
-	// decided; Error is what went wrong, for users.
-	Action, Decision, Rule, Result, Error string
-	Duration                              time.Duration // 0 = not shown
+	Action                                                   action.Action
+	// Decision is how the request was authorised, Result how it ended.
+	Decision store.Decision
+	Result   store.Result
+	// Rule names the rule that decided; Error is what went wrong, for users.
+	Rule, Error string
+	Duration    time.Duration // 0 = not shown
 }
 
 // AuditView is the answer to /charlize audit [n] [instance|user|account].
@@ -28,20 +33,6 @@ type AuditView struct {
 	Limit   int              // n asked for
 	Now     time.Time
 }
-
-// Decisions and results an audit entry may carry.
-const (
-	auditAllowed           = "allowed"
-	auditRefused           = "refused"
-	auditApprovalRequested = "approval_requested"
-	auditApproved          = "approved"
-	auditDenied            = "denied"
-	auditExpired           = "expired"
-	auditDone              = "done"
-	auditFailed            = "failed"
-	auditPending           = "pending"
-	auditInterrupted       = "interrupted" // the wait was cut short by a shutdown
-)
 
 // Lengths (in runes, before escaping) at which audit values are cut: the
 // log is a compact overview, so they are shorter than elsewhere.
@@ -96,6 +87,57 @@ func Audit(v AuditView) slack.WebhookMessage {
 	}
 }
 
+// AuditPost renders one entry for the audit channel as a sentence rather
+// than a listing: "✅ <@U1> stopped *web-1* (`i-0abc`, acme-prod,
+// eu-west-1) in <#C1> · approved by <@U2> · rule `ops` · 41 s".
+func AuditPost(e AuditEntryView) slack.WebhookMessage {
+	emoji, label := auditMark(e)
+	who := userSubject(e.User)
+	var did string
+	switch {
+	case e.Result == store.ResultDone && e.Action.Done() != "":
+		did = esc(e.Action.Done(), maxShort)
+	case label != "":
+		did = label + ": " + esc(string(e.Action), maxShort)
+	default:
+		did = esc(string(e.Action), maxShort)
+	}
+	inst := InstanceView{ID: e.InstanceID, Name: e.InstanceName, Account: e.Account, Region: e.Region}
+	line := fmt.Sprintf("%s %s %s %s", emoji, who, did, instanceRef(inst))
+	var where []string
+	if e.InstanceName != "" && e.InstanceID != "" {
+		where = append(where, Code(e.InstanceID, maxID))
+	}
+	if p := place(inst); p != "" {
+		where = append(where, esc(p, 2*maxAccount))
+	}
+	if len(where) > 0 {
+		line += " (" + strings.Join(where, ", ") + ")"
+	}
+	if c := channelRef(e.Channel); c != "" {
+		line += " in " + c
+	}
+	var details []string
+	if e.Rule != "" {
+		details = append(details, "rule "+Code(e.Rule, maxAuditRule))
+	}
+	if e.Duration > 0 {
+		details = append(details, duration(e.Duration))
+	}
+	if d := Date(e.Time); d != "" {
+		details = append(details, d)
+	}
+	set := []slack.Block{slack.NewSectionBlock(mrkdwn(Truncate(line, MaxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("audit_post"))}
+	if e.Error != "" {
+		set = append(set, slack.NewContextBlock("audit_post_error", mrkdwn(esc(e.Error, maxMessage))))
+	}
+	if len(details) > 0 {
+		set = append(set, slack.NewContextBlock("audit_post_details", mrkdwn(strings.Join(details, " · "))))
+	}
+	text := fmt.Sprintf("%s %s %s %s", emoji, who, did, esc(cmp.Or(e.InstanceName, e.InstanceID), maxName))
+	return slack.WebhookMessage{Text: Truncate(text, MaxSectionText), Blocks: &slack.Blocks{BlockSet: set}}
+}
+
 // auditSummary is the line under the header: how many entries are shown,
 // of how many asked for, and when the log was read.
 func auditSummary(v AuditView, shown int) string {
@@ -107,7 +149,7 @@ func auditSummary(v AuditView, shown int) string {
 		s += fmt.Sprintf(" (asked for %d)", v.Limit)
 	}
 	s += " · newest first"
-	if d := slackDate(v.Now); d != "" {
+	if d := Date(v.Now); d != "" {
 		s += " · as of " + d
 	}
 	return s
@@ -134,18 +176,18 @@ func auditLine(e AuditEntryView) string {
 	emoji, label := auditMark(e)
 	var b strings.Builder
 	b.WriteString(emoji + " ")
-	if d := slackDate(e.Time); d != "" {
+	if d := Date(e.Time); d != "" {
 		b.WriteString(d)
 	} else {
 		b.WriteString("unknown time")
 	}
-	if u := mention(e.User); u != "" {
+	if u := Mention(e.User); u != "" {
 		b.WriteString(" " + u)
 	}
 	if c := channelRef(e.Channel); c != "" {
 		b.WriteString(" in " + c)
 	}
-	if a := esc(e.Action, maxShort); a != "" {
+	if a := esc(string(e.Action), maxShort); a != "" {
 		b.WriteString(" " + a)
 	}
 	if e.InstanceName != "" {
@@ -192,32 +234,32 @@ func auditLine(e AuditEntryView) string {
 // action that is done shows ✅ and says it was approved.
 func auditMark(e AuditEntryView) (emoji, label string) {
 	switch {
-	case e.Result == auditFailed:
+	case e.Result == store.ResultFailed:
 		return "❌", "failed"
-	case e.Decision == auditDenied:
+	case e.Decision == store.DecisionDenied:
 		return "🚫", "denied"
-	case e.Decision == auditRefused:
+	case e.Decision == store.DecisionRefused:
 		return "🚫", "refused"
-	case e.Decision == auditExpired:
+	case e.Decision == store.DecisionExpired:
 		return "⌛", "expired"
-	case e.Decision == auditApprovalRequested:
+	case e.Decision == store.DecisionApprovalRequested:
 		return "🔐", "approval requested"
-	case e.Result == auditRefused:
+	case e.Result == store.ResultRefused:
 		return "🚫", "refused"
-	case e.Decision == auditApproved && e.Result == auditDone:
+	case e.Decision == store.DecisionApproved && e.Result == store.ResultDone:
 		return "✅", "approved"
-	case e.Decision == auditApproved:
+	case e.Decision == store.DecisionApproved:
 		return "👍", "approved"
-	case e.Result == auditDone:
+	case e.Result == store.ResultDone:
 		return "✅", ""
-	case e.Result == auditPending:
+	case e.Result == store.ResultPending:
 		return "⏳", "pending"
-	case e.Result == auditInterrupted:
+	case e.Result == store.ResultInterrupted:
 		return "⚠️", "interrupted"
 	}
 	var words []string
-	for _, w := range []string{e.Decision, e.Result} {
-		if w != "" && w != auditAllowed {
+	for _, w := range []string{string(e.Decision), string(e.Result)} {
+		if w != "" && w != string(store.DecisionAllowed) {
 			words = append(words, esc(strings.ReplaceAll(w, "_", " "), maxShort))
 		}
 	}
@@ -241,9 +283,9 @@ func channelRef(id string) string {
 	return "<#" + id + ">"
 }
 
-// slackDate renders t in the reader's own time zone with Slack's date
+// Date renders t in the reader's own time zone with Slack's date
 // formatting, falling back to UTC; "" when t is zero.
-func slackDate(t time.Time) string {
+func Date(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}

@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/charlize-app/charlize/blocks"
 	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/blocks"
 )
 
 // auditEntries has an entry of each kind, newest first.

@@ -7,9 +7,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/charlize-app/charlize/blocks"
 	"github.com/google/go-cmp/cmp"
 	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/blocks"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")

@@ -8,16 +8,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-)
 
-// Action button kinds the flows understand; action_ids are built from them.
-const (
-	ActStart     = "start"
-	ActStop      = "stop"
-	ActReboot    = "reboot"
-	ActRestart   = "restart"
-	ActTerminate = "terminate"
-	ActStatus    = "status"
+	"github.com/charlize-app/charlize/ec2ops/action"
 )
 
 // Action ids. The dispatcher routes on the part before the first ":".
@@ -38,8 +30,8 @@ const (
 
 // Button is one action offered on an instance.
 type Button struct {
-	Kind  string // one of the Act* kinds; other kinds are not rendered
-	Value string // opaque reference (a nonce) the flow put there; at most MaxButtonValue
+	Kind  action.Action // an instance action; other kinds are not rendered
+	Value string        // opaque reference (a nonce) the flow put there; at most MaxButtonValue
 }
 
 // InstanceView is one EC2 instance as the user sees it.
@@ -84,17 +76,9 @@ const (
 	maxMessage = 1500 // error messages shown to users
 )
 
-// Ordered kinds and how their buttons look.
-var buttonOrder = []string{ActStatus, ActStart, ActStop, ActReboot, ActRestart, ActTerminate}
-
-var buttonText = map[string]string{
-	ActStatus: "Status", ActStart: "Start", ActStop: "Stop",
-	ActReboot: "Reboot", ActRestart: "Restart", ActTerminate: "Terminate",
-}
-
 // confirmVerb is the verb of the actions that ask for confirmation in Slack's
 // own dialog. Terminate has none: its flow opens a modal instead.
-var confirmVerb = map[string]string{ActStop: "Stop", ActReboot: "Reboot", ActRestart: "Restart"}
+var confirmVerb = map[action.Action]string{action.Stop: "Stop", action.Reboot: "Reboot", action.Restart: "Restart"}
 
 // List renders one page of instances. ResponseType is left for the caller.
 func List(v ListView) slack.WebhookMessage {
@@ -183,7 +167,7 @@ func countsLine(v ListView) string {
 	if v.Pages > 1 {
 		parts = append(parts, fmt.Sprintf("page %d/%d", v.Page, v.Pages))
 	}
-	if r := mention(v.Requester); r != "" {
+	if r := Mention(v.Requester); r != "" {
 		parts = append(parts, "requested by "+r)
 	}
 	return joinBounded(parts, " · ", MaxSectionText)
@@ -308,7 +292,7 @@ func NoMatch(query string, closest []string) slack.WebhookMessage {
 // MaxButtonValue are left out: Slack would reject the whole message.
 func actionsBlock(blockID string, n int, inst InstanceView) *slack.ActionBlock {
 	var els []slack.BlockElement
-	for _, kind := range buttonOrder {
+	for _, kind := range action.OnInstance() {
 		for _, b := range inst.Buttons {
 			if b.Kind != kind {
 				continue
@@ -325,12 +309,12 @@ func actionsBlock(blockID string, n int, inst InstanceView) *slack.ActionBlock {
 	return slack.NewActionBlock(blockID, els...)
 }
 
-func button(kind string, n int, value string, inst InstanceView) *slack.ButtonBlockElement {
-	btn := slack.NewButtonBlockElement(ActionIDPrefixAct+":"+kind+":"+strconv.Itoa(n), value, plain(buttonText[kind]))
+func button(kind action.Action, n int, value string, inst InstanceView) *slack.ButtonBlockElement {
+	btn := slack.NewButtonBlockElement(ActionIDPrefixAct+":"+string(kind)+":"+strconv.Itoa(n), value, plain(kind.Label()))
 	switch kind {
-	case ActStart:
+	case action.Start:
 		btn.Style = slack.StylePrimary
-	case ActTerminate:
+	case action.Terminate:
 		btn.Style = slack.StyleDanger
 	}
 	if verb, ok := confirmVerb[kind]; ok {

@@ -5,8 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/charlize-app/charlize/blocks"
 	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/blocks"
+	"github.com/charlize-app/charlize/ec2ops/action"
 )
 
 var now = time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
@@ -15,14 +17,16 @@ func ptr[T any](v T) *T { return &v }
 
 // buttonsFor are the buttons a flow offers in each state.
 func buttonsFor(state, nonce string) []blocks.Button {
-	b := func(kind string) blocks.Button { return blocks.Button{Kind: kind, Value: nonce + "-" + kind} }
+	b := func(kind action.Action) blocks.Button {
+		return blocks.Button{Kind: kind, Value: nonce + "-" + string(kind)}
+	}
 	switch state {
 	case "running":
-		return []blocks.Button{b(blocks.ActStatus), b(blocks.ActStop), b(blocks.ActReboot), b(blocks.ActRestart), b(blocks.ActTerminate)}
+		return []blocks.Button{b(action.Status), b(action.Stop), b(action.Reboot), b(action.Restart), b(action.Terminate)}
 	case "stopped":
-		return []blocks.Button{b(blocks.ActStatus), b(blocks.ActStart), b(blocks.ActTerminate)}
+		return []blocks.Button{b(action.Status), b(action.Start), b(action.Terminate)}
 	case "pending", "stopping":
-		return []blocks.Button{b(blocks.ActStatus)}
+		return []blocks.Button{b(action.Status)}
 	}
 	return nil
 }
@@ -135,9 +139,9 @@ func TestList(t *testing.T) {
 func TestListButtonOrder(t *testing.T) {
 	inst := web1
 	inst.Buttons = []blocks.Button{
-		{Kind: blocks.ActTerminate, Value: "t"}, {Kind: "explode", Value: "x"}, {Kind: blocks.ActStart, Value: "s1"},
-		{Kind: blocks.ActStart, Value: "s2"}, {Kind: blocks.ActStatus, Value: "st"},
-		{Kind: blocks.ActStop, Value: strings.Repeat("v", blocks.MaxButtonValue+1)},
+		{Kind: action.Terminate, Value: "t"}, {Kind: "explode", Value: "x"}, {Kind: action.Start, Value: "s1"},
+		{Kind: action.Start, Value: "s2"}, {Kind: action.Status, Value: "st"},
+		{Kind: action.Stop, Value: strings.Repeat("v", blocks.MaxButtonValue+1)},
 	}
 	msg := blocks.Card(inst, now, "")
 	mustPassMessage(t, "Card", msg)

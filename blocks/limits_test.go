@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/charlize-app/charlize/blocks"
 	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/blocks"
+	"github.com/charlize-app/charlize/ec2ops/action"
 )
 
 // hostile is text a tag, an account name or an error message could carry.
@@ -52,7 +54,7 @@ func fleet(n int) []blocks.InstanceView {
 		inst.Buttons = buttonsFor(inst.State, fmt.Sprintf("nonce-%d", i))
 		if i%7 == 0 {
 			// Every kind, in reverse.
-			for k, kind := range []string{blocks.ActTerminate, blocks.ActRestart, blocks.ActReboot, blocks.ActStop, blocks.ActStart, blocks.ActStatus} {
+			for k, kind := range []action.Action{action.Terminate, action.Restart, action.Reboot, action.Stop, action.Start, action.Status} {
 				inst.Buttons = append(inst.Buttons, blocks.Button{Kind: kind, Value: fmt.Sprintf("%d-%d-", i, k) + strings.Repeat("v", 1990)})
 			}
 		}
@@ -144,11 +146,11 @@ func TestLimitsAbsurd(t *testing.T) {
 		"Card":            blocks.Card(absurd, now, long(5000)),
 		"Matches":         blocks.Matches(long(5000), insts, values),
 		"NoMatch":         blocks.NoMatch(long(5000), []string{long(200), long(200), long(200), long(200), long(200), long(200), long(200), long(200), long(200), long(200), long(200), long(200)}),
-		"Progress":        blocks.Progress(blocks.ProgressView{Action: long(100), Verb: long(100), Instance: absurd, Requester: hostile, State: long(300), Elapsed: 1000 * time.Hour, FallbackNote: long(5000)}),
-		"Result(ok)":      blocks.Result(blocks.ResultView{Action: blocks.ActTerminate, Instance: absurd, Requester: "U1", OK: true, Elapsed: time.Hour, Buttons: insts[0].Buttons}),
-		"Result(unknown)": blocks.Result(blocks.ResultView{Action: long(300), Instance: absurd, OK: true}),
-		"Result(failed)":  blocks.Result(blocks.ResultView{Action: blocks.ActStop, Instance: absurd, Requester: "UEVIL> <!channel", Message: long(5000), Buttons: insts[7].Buttons}),
-		"Result(status)":  blocks.Result(blocks.ResultView{Action: blocks.ActStatus, Instance: absurd, OK: true}),
+		"Progress":        blocks.Progress(blocks.ProgressView{Action: action.Action(long(100)), Verb: long(100), Instance: absurd, Requester: hostile, State: long(300), Elapsed: 1000 * time.Hour, FallbackNote: long(5000)}),
+		"Result(ok)":      blocks.Result(blocks.ResultView{Action: action.Terminate, Instance: absurd, Requester: "U1", OK: true, Elapsed: time.Hour, Buttons: insts[0].Buttons}),
+		"Result(unknown)": blocks.Result(blocks.ResultView{Action: action.Action(long(300)), Instance: absurd, OK: true}),
+		"Result(failed)":  blocks.Result(blocks.ResultView{Action: action.Stop, Instance: absurd, Requester: "UEVIL> <!channel", Message: long(5000), Buttons: insts[7].Buttons}),
+		"Result(status)":  blocks.Result(blocks.ResultView{Action: action.Status, Instance: absurd, OK: true}),
 		"Accounts":        blocks.Accounts(accounts),
 		"MentionReply":    blocks.MentionReply(long(500), strings.Repeat("v", blocks.MaxButtonValue)),
 		"List(too many)":  blocks.List(blocks.ListView{Query: hostile, Now: now, Instances: fleet(60), Page: 1, Pages: 1, Total: 60}),

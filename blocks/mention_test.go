@@ -3,8 +3,9 @@ package blocks_test
 import (
 	"testing"
 
-	"github.com/charlize-app/charlize/blocks"
 	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/blocks"
 )
 
 func TestMentionReplyGolden(t *testing.T) {

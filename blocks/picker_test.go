@@ -5,8 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/charlize-app/charlize/blocks"
 	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/blocks"
 )
 
 func TestPickerGolden(t *testing.T) {

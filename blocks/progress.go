@@ -6,14 +6,17 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/ec2ops/action"
 )
 
 // ProgressView is an action under way.
 type ProgressView struct {
-	Action    string // an Act* kind, e.g. "stop"
+	Action    action.Action
 	Verb      string // e.g. "Stopping"; "" = derived from Action
 	Instance  InstanceView
 	Requester string        // Slack user id
+	Approver  string        // the second person of a two-person action; "" = none
 	State     string        // current EC2 state; "" = Instance.State
 	Elapsed   time.Duration // since the action was requested; 0 = not shown
 	// FallbackNote explains where progress is shown when Charlize cannot
@@ -24,23 +27,14 @@ type ProgressView struct {
 
 // ResultView is how an action ended.
 type ResultView struct {
-	Action    string // an Act* kind
+	Action    action.Action
 	Instance  InstanceView
 	Requester string // Slack user id
+	Approver  string // the second person of a two-person action; "" = none
 	OK        bool
 	Elapsed   time.Duration // 0 = not shown
 	Message   string        // what went wrong, for users, when !OK; escaped
 	Buttons   []Button      // actions valid in the instance's new state
-}
-
-var progressVerb = map[string]string{
-	ActStart: "Starting", ActStop: "Stopping", ActReboot: "Rebooting",
-	ActRestart: "Restarting", ActTerminate: "Terminating", ActStatus: "Checking",
-}
-
-var pastTense = map[string]string{
-	ActStart: "started", ActStop: "stopped", ActReboot: "rebooted",
-	ActRestart: "restarted", ActTerminate: "terminated", ActStatus: "checked",
 }
 
 // Progress renders an action under way:
@@ -49,7 +43,7 @@ var pastTense = map[string]string{
 func Progress(v ProgressView) slack.WebhookMessage {
 	verb := v.Verb
 	if verb == "" {
-		verb = progressVerb[v.Action]
+		verb = v.Action.Doing()
 	}
 	if verb == "" {
 		verb = "Working on"
@@ -58,9 +52,7 @@ func Progress(v ProgressView) slack.WebhookMessage {
 	name := esc(displayName(v.Instance), maxName)
 	where := esc(place(v.Instance), 2*maxAccount)
 	line := fmt.Sprintf("⏳ %s *%s* (%s)", verb, name, where)
-	if r := mention(v.Requester); r != "" {
-		line += " — requested by " + r
-	}
+	line += whoAsked(v.Requester, v.Approver)
 	state := v.State
 	if state == "" {
 		state = v.Instance.State
@@ -88,7 +80,7 @@ func Progress(v ProgressView) slack.WebhookMessage {
 func Result(v ResultView) slack.WebhookMessage {
 	inst := v.Instance
 	name := esc(displayName(inst), maxName)
-	action := esc(v.Action, maxShort)
+	verb := esc(string(v.Action), maxShort)
 	var line, text string
 	switch {
 	case !v.OK:
@@ -96,15 +88,15 @@ func Result(v ResultView) slack.WebhookMessage {
 		if msg == "" {
 			msg = "something went wrong"
 		}
-		line = fmt.Sprintf("❌ could not %s *%s* (%s): %s", action, name, esc(place(inst), 2*maxAccount), esc(msg, maxMessage))
-		text = fmt.Sprintf("❌ could not %s %s: %s", action, name, esc(msg, maxMessage))
-	case v.Action == ActStatus:
+		line = fmt.Sprintf("❌ could not %s *%s* (%s): %s", verb, name, esc(place(inst), 2*maxAccount), esc(msg, maxMessage))
+		text = fmt.Sprintf("❌ could not %s %s: %s", verb, name, esc(msg, maxMessage))
+	case v.Action == action.Status:
 		line = instanceLine(inst, time.Time{})
 		text = fmt.Sprintf("%s %s", name, esc(orUnknown(inst.State), maxShort))
 	default:
-		done := pastTense[v.Action]
+		done := v.Action.Done()
 		if done == "" {
-			done = "done: " + action
+			done = "done: " + verb
 		}
 		text = fmt.Sprintf("✅ %s %s", name, done)
 		line = fmt.Sprintf("✅ *%s* %s", name, done)
@@ -114,9 +106,7 @@ func Result(v ResultView) slack.WebhookMessage {
 		}
 		line += " (" + esc(place(inst), 2*maxAccount) + ")"
 	}
-	if r := mention(v.Requester); r != "" {
-		line += " — requested by " + r
-	}
+	line += whoAsked(v.Requester, v.Approver)
 	set := []slack.Block{slack.NewSectionBlock(mrkdwn(Truncate(line, MaxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("result"))}
 	withButtons := inst
 	withButtons.Buttons = v.Buttons
@@ -124,6 +114,22 @@ func Result(v ResultView) slack.WebhookMessage {
 		set = append(set, acts)
 	}
 	return slack.WebhookMessage{Text: Truncate(text, MaxSectionText), Blocks: &slack.Blocks{BlockSet: set}}
+}
+
+// whoAsked is " — requested by <@U1>", with ", approved by <@U2>" for a
+// two-person action; "" when nobody is named.
+func whoAsked(requester, approver string) string {
+	var s string
+	if r := Mention(requester); r != "" {
+		s = " — requested by " + r
+	}
+	if a := Mention(approver); a != "" {
+		if s == "" {
+			return " — approved by " + a
+		}
+		s += ", approved by " + a
+	}
+	return s
 }
 
 // Refusal renders a short ephemeral answer such as "already in progress (by

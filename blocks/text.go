@@ -105,9 +105,9 @@ func joinBounded(items []string, sep string, max int) string {
 	return Truncate(b.String(), max)
 }
 
-// mention renders a Slack user id as a mention; anything that is not a user
+// Mention renders a Slack user id as a mention; anything that is not a user
 // id is shown escaped, so a forged id cannot become <!channel>.
-func mention(id string) string {
+func Mention(id string) string {
 	if id == "" {
 		return ""
 	}

@@ -11,11 +11,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/charlize-app/charlize/ec2ops/action"
 )
 
 // ActionRequest asks for an action on one instance.
 type ActionRequest struct {
-	Action     Action
+	Action     action.Action
 	Account    string // account name
 	Region     string
 	InstanceID string
@@ -86,17 +88,17 @@ func (f *Fleet) Do(ctx context.Context, req ActionRequest, progress func(Progres
 		progress: progress,
 	}
 	switch req.Action {
-	case ActionStart:
-		err = x.run(ctx, ActionStart, StateRunning)
-	case ActionStop:
-		err = x.run(ctx, ActionStop, StateStopped)
-	case ActionTerminate:
-		err = x.run(ctx, ActionTerminate, StateTerminated)
-	case ActionReboot:
-		err = x.run(ctx, ActionReboot, "")
-	case ActionRestart:
-		if err = x.run(ctx, ActionStop, StateStopped); err == nil {
-			err = x.run(ctx, ActionStart, StateRunning)
+	case action.Start:
+		err = x.run(ctx, action.Start, StateRunning)
+	case action.Stop:
+		err = x.run(ctx, action.Stop, StateStopped)
+	case action.Terminate:
+		err = x.run(ctx, action.Terminate, StateTerminated)
+	case action.Reboot:
+		err = x.run(ctx, action.Reboot, "")
+	case action.Restart:
+		if err = x.run(ctx, action.Stop, StateStopped); err == nil {
+			err = x.run(ctx, action.Start, StateRunning)
 		}
 	}
 	if err != nil {
@@ -160,7 +162,7 @@ func (f *Fleet) describe(ctx context.Context, op string, a *account, region, id 
 }
 
 func (f *Fleet) check(ctx context.Context, op string, req ActionRequest) (*account, Detail, error) {
-	if !req.Action.valid() {
+	if !req.Action.OnInstance() {
 		return nil, Detail{}, &Error{Kind: KindInvalidRequest, Op: op, Account: req.Account, Region: req.Region, InstanceID: req.InstanceID,
 			Err: fmt.Errorf("%q is not an action", req.Action)}
 	}
@@ -169,7 +171,7 @@ func (f *Fleet) check(ctx context.Context, op string, req ActionRequest) (*accou
 		terr.Action = req.Action
 		return nil, Detail{}, terr
 	}
-	d, err := f.describe(ctx, op, a, req.Region, req.InstanceID, req.Action == ActionTerminate)
+	d, err := f.describe(ctx, op, a, req.Region, req.InstanceID, req.Action == action.Terminate)
 	if err != nil {
 		return nil, Detail{}, err
 	}
@@ -177,7 +179,7 @@ func (f *Fleet) check(ctx context.Context, op string, req ActionRequest) (*accou
 		return nil, d, &Error{Kind: KindInvalidState, Op: op, Account: a.Name, Region: req.Region, InstanceID: d.ID,
 			Name: d.Name, Action: req.Action, State: d.State, Err: errors.New(why)}
 	}
-	if req.Action == ActionTerminate && d.TerminationProtected {
+	if req.Action == action.Terminate && d.TerminationProtected {
 		return nil, d, &Error{Kind: KindProtected, Op: op, Account: a.Name, Region: req.Region, InstanceID: d.ID,
 			Name: d.Name, Action: req.Action, Err: errors.New("disableApiTermination is set")}
 	}
@@ -196,8 +198,8 @@ type execution struct {
 }
 
 // run makes one mutating call and waits for want ("" for no wait).
-func (x *execution) run(ctx context.Context, action Action, want string) error {
-	if err := x.mutate(ctx, action); err != nil {
+func (x *execution) run(ctx context.Context, a action.Action, want string) error {
+	if err := x.mutate(ctx, a); err != nil {
 		return err
 	}
 	if want == "" {
@@ -211,7 +213,7 @@ func (x *execution) errorf(kind Kind, err error) *Error {
 		Name: x.inst.Name, Action: x.req.Action, Err: err}
 }
 
-func (x *execution) mutate(ctx context.Context, action Action) error {
+func (x *execution) mutate(ctx context.Context, a action.Action) error {
 	client := x.a.ec2[x.req.Region]
 	asActor := func(o *ec2.Options) {
 		if x.a.actors != nil {
@@ -220,14 +222,14 @@ func (x *execution) mutate(ctx context.Context, action Action) error {
 	}
 	ids := []string{x.req.InstanceID}
 	var err error
-	switch action {
-	case ActionStart:
+	switch a {
+	case action.Start:
 		_, err = client.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: ids}, asActor)
-	case ActionStop:
+	case action.Stop:
 		_, err = client.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: ids}, asActor)
-	case ActionReboot:
+	case action.Reboot:
 		_, err = client.RebootInstances(ctx, &ec2.RebootInstancesInput{InstanceIds: ids}, asActor)
-	case ActionTerminate:
+	case action.Terminate:
 		_, err = client.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: ids}, asActor)
 	}
 	if err == nil {
@@ -235,7 +237,7 @@ func (x *execution) mutate(ctx context.Context, action Action) error {
 	}
 	e := x.f.awsErr(x.op, x.a, x.req.Region, x.req.InstanceID, err)
 	e.Name, e.Action = x.inst.Name, x.req.Action
-	if e.Kind == KindNotPermitted && action == ActionTerminate {
+	if e.Kind == KindNotPermitted && a == action.Terminate {
 		// Protection switched on after our check.
 		e.Kind = KindProtected
 	}

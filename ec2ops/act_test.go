@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/ec2ops/ec2sim"
 )
 
@@ -22,7 +23,7 @@ const (
 	db1  = "i-0000000000000a003" // running, termination protected
 )
 
-func prodReq(action ec2ops.Action, id string) ec2ops.ActionRequest {
+func prodReq(action action.Action, id string) ec2ops.ActionRequest {
 	return ec2ops.ActionRequest{Action: action, Account: "acme-prod", Region: "eu-west-1", InstanceID: id, Actor: "U42 (alice)"}
 }
 
@@ -39,18 +40,18 @@ func mutatingCalls(sim *ec2sim.Sim) []ec2sim.Call {
 
 func TestDo(t *testing.T) {
 	tests := []struct {
-		action    ec2ops.Action
+		action    action.Action
 		id        string
 		wantState string
 		wantCalls []string // mutating calls in order
 		wantSeen  []string // states progress must report, in order (others may be between)
 	}{
-		{ec2ops.ActionStart, web2, "running", []string{"StartInstances"}, []string{"pending", "running"}},
-		{ec2ops.ActionStop, web1, "stopped", []string{"StopInstances"}, []string{"stopping", "stopped"}},
-		{ec2ops.ActionReboot, web1, "running", []string{"RebootInstances"}, nil},
-		{ec2ops.ActionRestart, web1, "running", []string{"StopInstances", "StartInstances"}, []string{"stopping", "stopped", "pending", "running"}},
-		{ec2ops.ActionTerminate, web1, "terminated", []string{"TerminateInstances"}, []string{"shutting-down", "terminated"}},
-		{ec2ops.ActionStatus, web1, "running", nil, nil},
+		{action.Start, web2, "running", []string{"StartInstances"}, []string{"pending", "running"}},
+		{action.Stop, web1, "stopped", []string{"StopInstances"}, []string{"stopping", "stopped"}},
+		{action.Reboot, web1, "running", []string{"RebootInstances"}, nil},
+		{action.Restart, web1, "running", []string{"StopInstances", "StartInstances"}, []string{"stopping", "stopped", "pending", "running"}},
+		{action.Terminate, web1, "terminated", []string{"TerminateInstances"}, []string{"shutting-down", "terminated"}},
+		{action.Status, web1, "running", nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.action), func(t *testing.T) {
@@ -123,44 +124,44 @@ func TestDoRefusals(t *testing.T) {
 		kind    ec2ops.Kind
 		message string
 	}{
-		{name: "already stopped", req: prodReq(ec2ops.ActionStop, web2), kind: ec2ops.KindInvalidState,
+		{name: "already stopped", req: prodReq(action.Stop, web2), kind: ec2ops.KindInvalidState,
 			message: "web-2 is already stopped"},
-		{name: "already running", req: prodReq(ec2ops.ActionStart, web1), kind: ec2ops.KindInvalidState,
+		{name: "already running", req: prodReq(action.Start, web1), kind: ec2ops.KindInvalidState,
 			message: "web-1 is already running"},
-		{name: "reboot stopped", req: prodReq(ec2ops.ActionReboot, web2), kind: ec2ops.KindInvalidState,
+		{name: "reboot stopped", req: prodReq(action.Reboot, web2), kind: ec2ops.KindInvalidState,
 			message: "web-2 is stopped; start it instead"},
-		{name: "termination protection", req: prodReq(ec2ops.ActionTerminate, db1), kind: ec2ops.KindProtected,
+		{name: "termination protection", req: prodReq(action.Terminate, db1), kind: ec2ops.KindProtected,
 			message: "termination protection is on for db-1 — turn it off with `aws ec2 modify-instance-attribute --region eu-west-1 --instance-id " + db1 + " --no-disable-api-termination` or in the console, then try again"},
-		{name: "not found", req: prodReq(ec2ops.ActionStop, "i-0000000000000ffff"), kind: ec2ops.KindNotFound,
+		{name: "not found", req: prodReq(action.Stop, "i-0000000000000ffff"), kind: ec2ops.KindNotFound,
 			message: "there is no instance i-0000000000000ffff in acme-prod (eu-west-1) that Charlize can see"},
-		{name: "unauthorized", req: prodReq(ec2ops.ActionStop, web1), kind: ec2ops.KindAccessDenied,
+		{name: "unauthorized", req: prodReq(action.Stop, web1), kind: ec2ops.KindAccessDenied,
 			fault:   &ec2sim.Fault{Action: "StopInstances", Code: "UnauthorizedOperation"},
 			message: "the role " + prodRole + " lacks ec2:StopInstances in acme-prod (eu-west-1)"},
-		{name: "incorrect state from AWS", req: prodReq(ec2ops.ActionStop, web1), kind: ec2ops.KindInvalidState,
+		{name: "incorrect state from AWS", req: prodReq(action.Stop, web1), kind: ec2ops.KindInvalidState,
 			fault:   &ec2sim.Fault{Action: "StopInstances", Code: "IncorrectInstanceState"},
 			message: "web-1 is not in a state that allows stop"},
-		{name: "operation not permitted", req: prodReq(ec2ops.ActionStop, web1), kind: ec2ops.KindNotPermitted,
+		{name: "operation not permitted", req: prodReq(action.Stop, web1), kind: ec2ops.KindNotPermitted,
 			fault:   &ec2sim.Fault{Action: "StopInstances", Code: "OperationNotPermitted", Message: "Instances with instance store volumes cannot be stopped."},
 			message: "AWS does not allow stop on web-1: Instances with instance store volumes cannot be stopped."},
-		{name: "protection turned on after the check", req: prodReq(ec2ops.ActionTerminate, web1), kind: ec2ops.KindProtected,
+		{name: "protection turned on after the check", req: prodReq(action.Terminate, web1), kind: ec2ops.KindProtected,
 			fault:   &ec2sim.Fault{Action: "TerminateInstances", Code: "OperationNotPermitted"},
 			message: "termination protection is on for web-1 — turn it off with `aws ec2 modify-instance-attribute --region eu-west-1 --instance-id " + web1 + " --no-disable-api-termination` or in the console, then try again"},
-		{name: "throttled", req: prodReq(ec2ops.ActionStart, web2), kind: ec2ops.KindThrottled,
+		{name: "throttled", req: prodReq(action.Start, web2), kind: ec2ops.KindThrottled,
 			fault:   &ec2sim.Fault{Action: "StartInstances", Code: "RequestLimitExceeded"},
 			message: "AWS is throttling Charlize's requests in acme-prod (eu-west-1); try again in a minute"},
-		{name: "actor's assume role denied", req: prodReq(ec2ops.ActionStop, web1), kind: ec2ops.KindAssumeRole,
+		{name: "actor's assume role denied", req: prodReq(action.Stop, web1), kind: ec2ops.KindAssumeRole,
 			fault:   &ec2sim.Fault{Action: "AssumeRole", Code: "AccessDenied"},
 			message: "Charlize could not assume the role " + prodRole + " for acme-prod — check the role's trust policy and external id"},
-		{name: "expired token on assume role", req: prodReq(ec2ops.ActionStop, web1), kind: ec2ops.KindAssumeRole,
+		{name: "expired token on assume role", req: prodReq(action.Stop, web1), kind: ec2ops.KindAssumeRole,
 			fault:   &ec2sim.Fault{Action: "AssumeRole", Code: "ExpiredToken"},
 			message: "Charlize's AWS credentials have expired, so it cannot reach acme-prod; whoever runs Charlize needs to refresh them"},
-		{name: "no actor", req: ec2ops.ActionRequest{Action: ec2ops.ActionStop, Account: "acme-prod", Region: "eu-west-1", InstanceID: web1},
+		{name: "no actor", req: ec2ops.ActionRequest{Action: action.Stop, Account: "acme-prod", Region: "eu-west-1", InstanceID: web1},
 			kind: ec2ops.KindInvalidRequest, message: "an action needs the acting user, for the audit trail"},
-		{name: "unknown account", req: ec2ops.ActionRequest{Action: ec2ops.ActionStop, Account: "nope", Region: "eu-west-1", InstanceID: web1, Actor: "a"},
+		{name: "unknown account", req: ec2ops.ActionRequest{Action: action.Stop, Account: "nope", Region: "eu-west-1", InstanceID: web1, Actor: "a"},
 			kind: ec2ops.KindInvalidRequest, message: `there is no account named "nope"`},
-		{name: "region not configured", req: ec2ops.ActionRequest{Action: ec2ops.ActionStop, Account: "acme-prod", Region: "ap-south-1", InstanceID: web1, Actor: "a"},
+		{name: "region not configured", req: ec2ops.ActionRequest{Action: action.Stop, Account: "acme-prod", Region: "ap-south-1", InstanceID: web1, Actor: "a"},
 			kind: ec2ops.KindInvalidRequest, message: `account acme-prod is not configured for region "ap-south-1"`},
-		{name: "malformed id", req: prodReq(ec2ops.ActionStop, "web-1"), kind: ec2ops.KindInvalidRequest,
+		{name: "malformed id", req: prodReq(action.Stop, "web-1"), kind: ec2ops.KindInvalidRequest,
 			message: `"web-1" is not an instance id (i-…)`},
 	}
 	for _, tt := range tests {
@@ -203,14 +204,14 @@ func TestDoRefusals(t *testing.T) {
 func TestCheck(t *testing.T) {
 	env := mustEnv(t, envConfig{})
 	ctx := context.Background()
-	d, err := env.fleet.Check(ctx, prodReq(ec2ops.ActionStop, web1))
+	d, err := env.fleet.Check(ctx, prodReq(action.Stop, web1))
 	if err != nil || d.Name != "web-1" || d.State != "running" {
 		t.Errorf("Check(stop web-1) = %+v, %v", d, err)
 	}
-	if _, err := env.fleet.Check(ctx, prodReq(ec2ops.ActionTerminate, db1)); !errors.Is(err, ec2ops.KindProtected) {
+	if _, err := env.fleet.Check(ctx, prodReq(action.Terminate, db1)); !errors.Is(err, ec2ops.KindProtected) {
 		t.Errorf("Check(terminate db-1) = %v, want KindProtected", err)
 	}
-	if _, err := env.fleet.Check(ctx, prodReq(ec2ops.ActionStop, web2)); !errors.Is(err, ec2ops.KindInvalidState) {
+	if _, err := env.fleet.Check(ctx, prodReq(action.Stop, web2)); !errors.Is(err, ec2ops.KindInvalidState) {
 		t.Errorf("Check(stop web-2) = %v, want KindInvalidState", err)
 	}
 	if calls := mutatingCalls(env.sim); len(calls) > 0 {
@@ -228,7 +229,7 @@ func TestDoSourceIdentityDenied(t *testing.T) {
 	env := mustEnv(t, envConfig{fixture: fixture})
 	ctx := context.Background()
 	for _, actor := range []string{"alice", "bob"} {
-		req := prodReq(ec2ops.ActionReboot, web1)
+		req := prodReq(action.Reboot, web1)
 		req.Actor = actor
 		if _, err := env.fleet.Do(ctx, req, nil); err != nil {
 			t.Fatalf("Do(reboot as %s) = %v", actor, err)
@@ -258,7 +259,7 @@ func TestDoSourceIdentityDenied(t *testing.T) {
 func TestDoActorSessionsCached(t *testing.T) {
 	env := mustEnv(t, envConfig{})
 	ctx := context.Background()
-	for _, a := range []ec2ops.Action{ec2ops.ActionStop, ec2ops.ActionStart, ec2ops.ActionReboot} {
+	for _, a := range []action.Action{action.Stop, action.Start, action.Reboot} {
 		if _, err := env.fleet.Do(ctx, prodReq(a, web1), nil); err != nil {
 			t.Fatalf("Do(%s) = %v", a, err)
 		}
@@ -280,7 +281,7 @@ func TestDoConcurrentActors(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, inst := range insts {
 		wg.Go(func() {
-			req := prodReq(ec2ops.ActionStop, inst.ID)
+			req := prodReq(action.Stop, inst.ID)
 			req.Actor = "user" + string(rune('0'+i%3))
 			if _, err := env.fleet.Do(context.Background(), req, nil); err != nil {
 				t.Errorf("Do(stop %s) = %v", inst.ID, err)
@@ -304,7 +305,7 @@ func TestDoWaitTimeout(t *testing.T) {
 		sim:  ec2sim.Options{TransitionTime: time.Hour},
 		opts: ec2ops.Options{WaitTimeout: 100 * time.Millisecond, WaitPollInterval: 10 * time.Millisecond},
 	})
-	_, err := env.fleet.Do(context.Background(), prodReq(ec2ops.ActionStop, web1), nil)
+	_, err := env.fleet.Do(context.Background(), prodReq(action.Stop, web1), nil)
 	var e *ec2ops.Error
 	if !errors.As(err, &e) || e.Kind != ec2ops.KindTimeout {
 		t.Fatalf("Do(stop) = %v, want KindTimeout", err)
@@ -319,7 +320,7 @@ func TestDoWaitTimeout(t *testing.T) {
 func TestDoUnexpectedState(t *testing.T) {
 	env := mustEnv(t, envConfig{sim: ec2sim.Options{TransitionTime: 200 * time.Millisecond}})
 	once := sync.Once{}
-	_, err := env.fleet.Do(context.Background(), prodReq(ec2ops.ActionStart, web2), func(p ec2ops.Progress) {
+	_, err := env.fleet.Do(context.Background(), prodReq(action.Start, web2), func(p ec2ops.Progress) {
 		once.Do(func() {
 			inst, _ := env.sim.Get(prodID, "eu-west-1", web2)
 			inst.State = "shutting-down"
@@ -338,7 +339,7 @@ func TestDoUnexpectedState(t *testing.T) {
 func TestDoCanceled(t *testing.T) {
 	env := mustEnv(t, envConfig{sim: ec2sim.Options{TransitionTime: time.Hour}})
 	ctx, cancel := context.WithCancel(context.Background())
-	_, err := env.fleet.Do(ctx, prodReq(ec2ops.ActionStop, web1), func(ec2ops.Progress) { cancel() })
+	_, err := env.fleet.Do(ctx, prodReq(action.Stop, web1), func(ec2ops.Progress) { cancel() })
 	if !errors.Is(err, ec2ops.KindCanceled) {
 		t.Errorf("Do(stop) after cancel = %v, want KindCanceled", err)
 	}
@@ -351,7 +352,7 @@ func TestDoAuthorize(t *testing.T) {
 	ctx := context.Background()
 	refused := errors.New("policy says no")
 	var seen ec2ops.Detail
-	req := prodReq(ec2ops.ActionStop, web1)
+	req := prodReq(action.Stop, web1)
 	req.Authorize = func(d ec2ops.Detail) error { seen = d; return refused }
 	if _, err := env.fleet.Do(ctx, req, nil); !errors.Is(err, refused) {
 		t.Errorf("Do with a refusing Authorize = %v, want its error", err)
@@ -363,7 +364,7 @@ func TestDoAuthorize(t *testing.T) {
 		t.Errorf("refused Do made mutating calls %v", calls)
 	}
 	called := false
-	req = prodReq(ec2ops.ActionStop, web2) // already stopped: the checks refuse first
+	req = prodReq(action.Stop, web2) // already stopped: the checks refuse first
 	req.Authorize = func(ec2ops.Detail) error { called = true; return nil }
 	if _, err := env.fleet.Do(ctx, req, nil); !errors.Is(err, ec2ops.KindInvalidState) || called {
 		t.Errorf("Do(stop a stopped instance) = %v, Authorize called %v; want KindInvalidState before Authorize", err, called)

@@ -3,47 +3,18 @@ package ec2ops
 import (
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
+
+	"github.com/charlize-app/charlize/ec2ops/action"
 )
 
-// Action is something a user can do to an instance.
-type Action string
-
-// The actions Charlize offers.
-const (
-	ActionStart     Action = "start"
-	ActionStop      Action = "stop"
-	ActionReboot    Action = "reboot"
-	ActionRestart   Action = "restart" // stop, wait until stopped, start
-	ActionTerminate Action = "terminate"
-	ActionStatus    Action = "status"
-)
-
-// Actions lists every action in the order a UI should offer them.
-func Actions() []Action {
-	return []Action{ActionStart, ActionStop, ActionReboot, ActionRestart, ActionTerminate, ActionStatus}
-}
-
-// ParseAction parses an action name, ignoring case and surrounding space.
-func ParseAction(s string) (Action, error) {
-	if a := Action(strings.ToLower(strings.TrimSpace(s))); a.valid() {
+// ParseAction parses the name of an instance action, ignoring case and
+// surrounding space.
+func ParseAction(s string) (action.Action, error) {
+	if a, ok := action.ParseInstance(s); ok {
 		return a, nil
 	}
 	return "", &Error{Kind: KindInvalidRequest, Op: "ec2ops.ParseAction",
 		Err: fmt.Errorf("%q is not an action; use one of start, stop, reboot, restart, terminate, status", s)}
-}
-
-func (a Action) valid() bool { return slices.Contains(Actions(), a) }
-
-// Mutates reports whether the action changes the instance (and so runs under
-// the acting user's AssumeRole session).
-func (a Action) Mutates() bool {
-	switch a {
-	case ActionStart, ActionStop, ActionReboot, ActionRestart, ActionTerminate:
-		return true
-	}
-	return false
 }
 
 // Instance states as EC2 reports them.
@@ -59,36 +30,36 @@ const (
 // refusals says, per action and current state, why the action is not allowed;
 // a state that is absent for a known action allows it. The text completes a
 // sentence that starts with the instance's name.
-var refusals = map[Action]map[string]string{
-	ActionStart: {
+var refusals = map[action.Action]map[string]string{
+	action.Start: {
 		StateRunning:      "is already running",
 		StatePending:      "is already starting",
 		StateStopping:     "is still stopping; start it once it has stopped",
 		StateShuttingDown: "is being terminated and cannot be started",
 		StateTerminated:   "is terminated and cannot be started",
 	},
-	ActionStop: {
+	action.Stop: {
 		StateStopped:      "is already stopped",
 		StateStopping:     "is already stopping",
 		StatePending:      "is still starting; stop it once it is running",
 		StateShuttingDown: "is already being terminated",
 		StateTerminated:   "is terminated",
 	},
-	ActionReboot: {
+	action.Reboot: {
 		StateStopped:      "is stopped; start it instead",
 		StateStopping:     "is stopping; start it once it has stopped",
 		StatePending:      "is still starting; reboot it once it is running",
 		StateShuttingDown: "is being terminated and cannot be rebooted",
 		StateTerminated:   "is terminated and cannot be rebooted",
 	},
-	ActionRestart: {
+	action.Restart: {
 		StateStopped:      "is stopped; start it instead",
 		StateStopping:     "is stopping; start it once it has stopped",
 		StatePending:      "is still starting; restart it once it is running",
 		StateShuttingDown: "is being terminated and cannot be restarted",
 		StateTerminated:   "is terminated and cannot be restarted",
 	},
-	ActionTerminate: {
+	action.Terminate: {
 		StateShuttingDown: "is already being terminated",
 		StateTerminated:   "is already terminated",
 	},
@@ -100,7 +71,7 @@ var knownStates = map[string]bool{
 }
 
 // refusal returns why action a is not allowed in state, or "" if it is.
-func refusal(a Action, state string) string {
+func refusal(a action.Action, state string) string {
 	if !a.Mutates() {
 		return ""
 	}
@@ -116,18 +87,18 @@ func refusal(a Action, state string) string {
 }
 
 // actionVerb names an action inside a sentence ("does not allow a restart").
-func actionVerb(a Action) string {
+func actionVerb(a action.Action) string {
 	if a == "" {
 		return "that"
 	}
 	return string(a)
 }
 
-// Allowed reports whether the action may be applied to an instance in the
+// Allowed reports whether action a may be applied to an instance in the
 // given state; the error (KindInvalidState) says why not. UIs use it to offer
 // only buttons that can work.
-func (a Action) Allowed(state string) error {
-	if !a.valid() {
+func Allowed(a action.Action, state string) error {
+	if !a.OnInstance() {
 		return &Error{Kind: KindInvalidRequest, Op: "ec2ops.Allowed", Action: a,
 			Err: errors.New("unknown action " + string(a))}
 	}
@@ -139,13 +110,13 @@ func (a Action) Allowed(state string) error {
 }
 
 // targetState is the state an action waits for; "" means no wait.
-func (a Action) targetState() string {
+func targetState(a action.Action) string {
 	switch a {
-	case ActionStart, ActionRestart:
+	case action.Start, action.Restart:
 		return StateRunning
-	case ActionStop:
+	case action.Stop:
 		return StateStopped
-	case ActionTerminate:
+	case action.Terminate:
 		return StateTerminated
 	}
 	return ""

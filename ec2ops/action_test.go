@@ -5,17 +5,18 @@ import (
 	"testing"
 
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/action"
 )
 
 func TestParseAction(t *testing.T) {
 	for _, tt := range []struct {
 		in      string
-		want    ec2ops.Action
+		want    action.Action
 		wantErr bool
 	}{
-		{in: "stop", want: ec2ops.ActionStop},
-		{in: " Restart ", want: ec2ops.ActionRestart},
-		{in: "status", want: ec2ops.ActionStatus},
+		{in: "stop", want: action.Stop},
+		{in: " Restart ", want: action.Restart},
+		{in: "status", want: action.Status},
 		{in: "hibernate", wantErr: true},
 		{in: "", wantErr: true},
 	} {
@@ -30,8 +31,8 @@ func TestParseAction(t *testing.T) {
 }
 
 func TestActionMutates(t *testing.T) {
-	for _, a := range ec2ops.Actions() {
-		if got, want := a.Mutates(), a != ec2ops.ActionStatus; got != want {
+	for _, a := range action.OnInstance() {
+		if got, want := a.Mutates(), a != action.Status; got != want {
 			t.Errorf("%s.Mutates() = %v, want %v", a, got, want)
 		}
 	}
@@ -40,23 +41,23 @@ func TestActionMutates(t *testing.T) {
 func TestActionAllowed(t *testing.T) {
 	states := []string{"pending", "running", "stopping", "stopped", "shutting-down", "terminated"}
 	// allowed[action] lists the states the action may start from.
-	allowed := map[ec2ops.Action][]string{
-		ec2ops.ActionStart:     {"stopped"},
-		ec2ops.ActionStop:      {"running"},
-		ec2ops.ActionReboot:    {"running"},
-		ec2ops.ActionRestart:   {"running"},
-		ec2ops.ActionTerminate: {"pending", "running", "stopping", "stopped"},
-		ec2ops.ActionStatus:    states,
+	allowed := map[action.Action][]string{
+		action.Start:     {"stopped"},
+		action.Stop:      {"running"},
+		action.Reboot:    {"running"},
+		action.Restart:   {"running"},
+		action.Terminate: {"pending", "running", "stopping", "stopped"},
+		action.Status:    states,
 	}
-	for _, a := range ec2ops.Actions() {
+	for _, a := range action.OnInstance() {
 		for _, s := range states {
-			err := a.Allowed(s)
+			err := ec2ops.Allowed(a, s)
 			want := false
 			for _, ok := range allowed[a] {
 				want = want || ok == s
 			}
 			if (err == nil) != want {
-				t.Errorf("%s.Allowed(%s) = %v, want allowed %v", a, s, err, want)
+				t.Errorf("Allowed(%s, %s) = %v, want allowed %v", a, s, err, want)
 				continue
 			}
 			if err == nil {
@@ -64,31 +65,31 @@ func TestActionAllowed(t *testing.T) {
 			}
 			var e *ec2ops.Error
 			if !errors.As(err, &e) || e.Kind != ec2ops.KindInvalidState || e.UserMessage() == "" {
-				t.Errorf("%s.Allowed(%s) = %v, want KindInvalidState with a message", a, s, err)
+				t.Errorf("Allowed(%s, %s) = %v, want KindInvalidState with a message", a, s, err)
 			}
 		}
 	}
-	if err := ec2ops.Action("hibernate").Allowed("running"); !errors.Is(err, ec2ops.KindInvalidRequest) {
+	if err := ec2ops.Allowed(action.Action("hibernate"), "running"); !errors.Is(err, ec2ops.KindInvalidRequest) {
 		t.Errorf("hibernate.Allowed = %v, want KindInvalidRequest", err)
 	}
-	if err := ec2ops.ActionStop.Allowed("rebooting"); err == nil {
-		t.Error("stop.Allowed(unknown state) = nil, want refusal")
+	if err := ec2ops.Allowed(action.Stop, "rebooting"); err == nil {
+		t.Error("Allowed(stop, unknown state) = nil, want refusal")
 	}
 }
 
 func TestActionAllowedMessages(t *testing.T) {
 	for _, tt := range []struct {
-		action ec2ops.Action
+		action action.Action
 		state  string
 		want   string
 	}{
-		{ec2ops.ActionStop, "stopped", "the instance is already stopped"},
-		{ec2ops.ActionStart, "stopping", "the instance is still stopping; start it once it has stopped"},
-		{ec2ops.ActionTerminate, "terminated", "the instance is already terminated"},
+		{action.Stop, "stopped", "the instance is already stopped"},
+		{action.Start, "stopping", "the instance is still stopping; start it once it has stopped"},
+		{action.Terminate, "terminated", "the instance is already terminated"},
 	} {
 		var e *ec2ops.Error
-		if err := tt.action.Allowed(tt.state); !errors.As(err, &e) || e.UserMessage() != tt.want {
-			t.Errorf("%s.Allowed(%s) message = %v, want %q", tt.action, tt.state, err, tt.want)
+		if err := ec2ops.Allowed(tt.action, tt.state); !errors.As(err, &e) || e.UserMessage() != tt.want {
+			t.Errorf("Allowed(%s, %s) message = %v, want %q", tt.action, tt.state, err, tt.want)
 		}
 	}
 }

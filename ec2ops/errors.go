@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
+
+	"github.com/charlize-app/charlize/ec2ops/action"
 )
 
 // Kind classifies an error so that callers can choose a response with
@@ -74,12 +76,12 @@ type Error struct {
 	Account    string // account name
 	Region     string
 	InstanceID string
-	Name       string // the instance's Name tag, when known, so messages read "web-1"
-	Action     Action // the action refused or attempted, if any
-	State      string // the instance state that refused the action (KindInvalidState)
-	RoleARN    string // the role that lacks a permission or could not be assumed; "" for ambient credentials
-	IAMAction  string // the IAM action that was denied, e.g. "ec2:StopInstances"
-	Term       string // the offending query term (KindInvalidQuery)
+	Name       string        // the instance's Name tag, when known, so messages read "web-1"
+	Action     action.Action // the action refused or attempted, if any
+	State      string        // the instance state that refused the action (KindInvalidState)
+	RoleARN    string        // the role that lacks a permission or could not be assumed; "" for ambient credentials
+	IAMAction  string        // the IAM action that was denied, e.g. "ec2:StopInstances"
+	Term       string        // the offending query term (KindInvalidQuery)
 	Err        error
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/action"
 )
 
 func TestErrorKinds(t *testing.T) {
@@ -41,9 +42,9 @@ func TestUserMessage(t *testing.T) {
 			"the role arn:aws:iam::123456789012:role/charlize lacks ec2:StopInstances in acme-prod"},
 		{ec2ops.Error{Kind: ec2ops.KindAccessDenied, Account: "default", IAMAction: "ec2:DescribeInstances"},
 			"Charlize's AWS credentials lack ec2:DescribeInstances in default"},
-		{ec2ops.Error{Kind: ec2ops.KindInvalidState, Name: "web-1", Action: ec2ops.ActionStop, State: "stopped"},
+		{ec2ops.Error{Kind: ec2ops.KindInvalidState, Name: "web-1", Action: action.Stop, State: "stopped"},
 			"web-1 is already stopped"},
-		{ec2ops.Error{Kind: ec2ops.KindInvalidState, InstanceID: "i-0123abcd", Action: ec2ops.ActionReboot, State: "stopped"},
+		{ec2ops.Error{Kind: ec2ops.KindInvalidState, InstanceID: "i-0123abcd", Action: action.Reboot, State: "stopped"},
 			"i-0123abcd is stopped; start it instead"},
 		{ec2ops.Error{Kind: ec2ops.KindCanceled}, "the request was canceled"},
 		{ec2ops.Error{Kind: ec2ops.KindInvalidQuery, Term: "account:secret"}, "I couldn't use `account:secret` in that query"},

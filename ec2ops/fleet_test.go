@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/ec2ops/ec2sim"
 )
 
@@ -375,7 +376,7 @@ func TestManagedTagScope(t *testing.T) {
 		if _, err := env.fleet.Describe(ctx, "acme-dev", "eu-west-1", id); !errors.Is(err, ec2ops.KindNotFound) {
 			t.Errorf("Describe(%s) = %v, want KindNotFound", id, err)
 		}
-		_, err := env.fleet.Do(ctx, ec2ops.ActionRequest{Action: ec2ops.ActionStop, Account: "acme-dev", Region: "eu-west-1", InstanceID: id, Actor: "alice"}, nil)
+		_, err := env.fleet.Do(ctx, ec2ops.ActionRequest{Action: action.Stop, Account: "acme-dev", Region: "eu-west-1", InstanceID: id, Actor: "alice"}, nil)
 		if !errors.Is(err, ec2ops.KindNotFound) {
 			t.Errorf("Do(stop %s) = %v, want KindNotFound", id, err)
 		}
@@ -485,7 +486,7 @@ func TestAmbientAccount(t *testing.T) {
 	if err != nil || len(res.Failures) > 0 || len(res.Instances) != 1 {
 		t.Fatalf("List = %+v, %v", res, err)
 	}
-	if _, err := env.fleet.Do(context.Background(), ec2ops.ActionRequest{Action: ec2ops.ActionStop, Account: "default",
+	if _, err := env.fleet.Do(context.Background(), ec2ops.ActionRequest{Action: action.Stop, Account: "default",
 		Region: "eu-west-1", InstanceID: "i-0000000000000d001", Actor: "alice"}, nil); err != nil {
 		t.Fatalf("Do(stop) = %v", err)
 	}

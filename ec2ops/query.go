@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/charlize-app/charlize/ec2ops/glob"
 )
 
 // Query selects instances. Within one field the values are alternatives
@@ -330,12 +332,12 @@ func (q Query) match(inst Instance) bool {
 	if len(q.States) > 0 && !slices.Contains(q.States, inst.State) {
 		return false
 	}
-	if len(q.Types) > 0 && !slices.ContainsFunc(q.Types, func(p string) bool { return globMatch(p, inst.Type) }) {
+	if len(q.Types) > 0 && !slices.ContainsFunc(q.Types, func(p string) bool { return glob.Match(p, inst.Type) }) {
 		return false
 	}
 	if len(q.Names) > 0 {
 		name, ok := inst.Tags["Name"]
-		if !ok || !slices.ContainsFunc(q.Names, func(p string) bool { return globMatch(p, name) }) {
+		if !ok || !slices.ContainsFunc(q.Names, func(p string) bool { return glob.Match(p, name) }) {
 			return false
 		}
 	}
@@ -349,7 +351,7 @@ func (q Query) match(inst Instance) bool {
 		}
 		matched := false
 		for _, u := range q.Tags[i:] {
-			if u.Key == t.Key && globMatch(u.Value, v) {
+			if u.Key == t.Key && glob.Match(u.Value, v) {
 				matched = true
 				break
 			}
@@ -359,36 +361,6 @@ func (q Query) match(inst Instance) bool {
 		}
 	}
 	return true
-}
-
-// globMatch matches EC2 filter wildcards: * is any run of characters, ? is
-// exactly one. Unlike path.Match there are no character classes or escapes,
-// so every name is a valid pattern.
-func globMatch(pattern, s string) bool {
-	p, str := []rune(pattern), []rune(s)
-	// Iterative matcher with single backtrack point: linear-ish and cannot
-	// blow up on patterns like a*a*a*a*b.
-	pi, si, star, mark := 0, 0, -1, 0
-	for si < len(str) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == str[si]):
-			pi++
-			si++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, si
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			si = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
 }
 
 // ec2Escape escapes a pattern for an EC2 filter value, where backslash is the

@@ -2,32 +2,6 @@ package ec2ops
 
 import "testing"
 
-// The simulator filters server-side too, so these cases pin down the
-// client-side matcher on its own; it is what guarantees correctness when
-// a filter is left to the client.
-func TestGlobMatch(t *testing.T) {
-	for _, tt := range []struct {
-		pattern, s string
-		want       bool
-	}{
-		{"", "", true},
-		{"", "a", false},
-		{"*", "", true},
-		{"web*", "web-1", true},
-		{"web*", "db-1", false},
-		{"web-?", "web-1", true},
-		{"web-?", "web-10", false},
-		{"*-prod-*", "api-prod-3", true},
-		{"a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false},
-		{"ü?", "üx", true},
-		{`a\*`, `a\bc`, true}, // no escapes: backslash is literal
-	} {
-		if got := globMatch(tt.pattern, tt.s); got != tt.want {
-			t.Errorf("globMatch(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
-		}
-	}
-}
-
 func TestQueryMatch(t *testing.T) {
 	inst := Instance{ID: "i-0123abcd", State: "running", Type: "t3.micro",
 		Tags: map[string]string{"Name": "web-1", "env": "prod", "team": "web"}}

@@ -118,7 +118,7 @@ func TestApprovalApprove(t *testing.T) {
 		if got := req.call.Form.Get("channel"); got != channel {
 			t.Errorf("approval request posted in %q, want %s", got, channel)
 		}
-		for _, want := range []string{"@U0ALICE", "asks to *stop* *web-1*", "approval[0]"} {
+		for _, want := range []string{"@U0ALICE", "asks to *stop* *web-1*", "rule: stop on *-prod needs a second person's approval"} {
 			if !strings.Contains(req.msg, want) {
 				t.Errorf("approval request lacks %q: %s", want, short(req.msg))
 			}

@@ -86,15 +86,15 @@ func (w *world) auditCount(match func(store.AuditEntry) bool) int {
 // entry matches audit entries by user, action, decision and result ("" = any).
 func entry(user, action, decision, result string) func(store.AuditEntry) bool {
 	return func(e store.AuditEntry) bool {
-		return (user == "" || e.UserID == user) && (action == "" || e.Action == action) &&
-			(decision == "" || e.Decision == decision) && (result == "" || e.Result == result)
+		return (user == "" || e.UserID == user) && (action == "" || string(e.Action) == action) &&
+			(decision == "" || string(e.Decision) == decision) && (result == "" || string(e.Result) == result)
 	}
 }
 
 func auditDump(es []store.AuditEntry) string {
 	var b strings.Builder
 	for _, e := range es {
-		b.WriteString(strings.Join([]string{e.TeamID, e.UserID, e.Action, e.InstanceName, e.Decision, e.Result,
+		b.WriteString(strings.Join([]string{e.TeamID, e.UserID, string(e.Action), e.InstanceName, string(e.Decision), string(e.Result),
 			"rule=" + e.Rule, "by=" + e.ApprovedBy, e.Error}, " "))
 		b.WriteString("\n")
 	}

@@ -80,7 +80,7 @@ func waitAudit(t *testing.T, w *world, action, result string) {
 			t.Fatal(err)
 		}
 		for _, e := range entries {
-			if e.Action == action && e.Result == result {
+			if string(e.Action) == action && string(e.Result) == result {
 				return
 			}
 		}

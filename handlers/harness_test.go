@@ -53,7 +53,7 @@ type world struct {
 	// dispatcher is closed at cleanup; tests may close it earlier to act
 	// out a shutdown.
 	dispatcher        *app.Dispatcher
-	dispatcherOptions app.DispatcherOptions
+	dispatcherOptions app.Options
 }
 
 // restartDispatcher acts out a replica going away and another starting on
@@ -64,7 +64,7 @@ func (w *world) restartDispatcher() *app.Dispatcher {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = w.dispatcher.Close(ctx)
-	d := app.NewDispatcher(w.dispatcherOptions)
+	d := mustDispatcher(w.t, w.dispatcherOptions)
 	w.t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -162,7 +162,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	}
 	reg := prometheus.NewRegistry()
 	metrics := handlers.NewMetrics(reg)
-	dopts := app.DispatcherOptions{
+	dopts := app.Options{
 		Log: log, Store: st, Fleet: fleet, Metrics: metrics,
 		Clients:          slackclient.SingleWorkspace{API: api.Client(slacktest.BotToken)},
 		Policy:           pol,
@@ -172,7 +172,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		AuditChannel:     o.auditChannel,
 		ProgressInterval: time.Millisecond,
 	}
-	d := app.NewDispatcher(dopts)
+	d := mustDispatcher(t, dopts)
 	e := handlers.NewServer(handlers.Config{SigningSecret: secret}, log, st, d, reg, metrics)
 	srv := httptest.NewServer(e)
 	t.Cleanup(func() {
@@ -182,6 +182,16 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		_ = d.Close(ctx)
 	})
 	return &world{t: t, sim: sim, slack: api, store: st, server: srv, fleet: fleet, dispatcher: d, dispatcherOptions: dopts}
+}
+
+// mustDispatcher is app.New for tests.
+func mustDispatcher(t testing.TB, o app.Options) *app.Dispatcher {
+	t.Helper()
+	d, err := app.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 func openStore(t testing.TB, redis bool) store.Store {

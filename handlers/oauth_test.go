@@ -59,7 +59,7 @@ func newInstallWorld(t *testing.T) *installWorld {
 	}
 	reg := prometheus.NewRegistry()
 	metrics := handlers.NewMetrics(reg)
-	d := app.NewDispatcher(app.DispatcherOptions{
+	d := mustDispatcher(t, app.Options{
 		Log: log, Store: st, Metrics: metrics, Now: clock.Now,
 		Clients: slackclient.NewInstallations(slackclient.InstallationsOptions{
 			Store: st, APIURL: api.APIURL(), ClientID: oauthClientID, ClientSecret: oauthClientSecret, Log: log, Now: clock.Now,

@@ -22,11 +22,14 @@ func (s *Server) routes(e *echo.Echo) {
 
 	// Everything Slack POSTs is size-limited, then signature-verified on the
 	// raw body before any handler reads it.
+	// Each is decoded (slackhttp.go) and handed to the app core, whose
+	// route table (app/routes.go) leads on to the flow.
+	d := s.dispatcher
 	slack := e.Group("/slack", s.limitBody, s.verifySlack)
-	slack.POST("/commands", s.postCommand)
-	slack.POST("/interactions", s.postInteraction)
-	slack.POST("/options", s.postOptions)
-	slack.POST("/events", s.postEvent)
+	slack.POST("/commands", commands(d.Command))
+	slack.POST("/interactions", interactions(d.Interaction))
+	slack.POST("/options", interactions(d.Options))
+	slack.POST("/events", events(d.Event))
 
 	// Multi-workspace installs: browsers, not Slack, call these, so there
 	// is no Slack signature; the OAuth state and its cookie protect them.

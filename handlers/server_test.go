@@ -35,7 +35,7 @@ func newTestServer(t testing.TB, p handlers.Pinger) *echo.Echo {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	reg := prometheus.NewRegistry()
-	d := app.NewDispatcher(app.DispatcherOptions{Log: log})
+	d := mustDispatcher(t, app.Options{Log: log, Store: openStore(t, false)})
 	return handlers.NewServer(handlers.Config{SigningSecret: secret}, log, p, d, reg, handlers.NewMetrics(reg))
 }
 
@@ -209,7 +209,7 @@ func TestPanicBecomes500(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	reg := prometheus.NewRegistry()
-	e := handlers.NewServer(handlers.Config{SigningSecret: secret}, log, &pinger{}, app.NewDispatcher(app.DispatcherOptions{Log: log}), reg, handlers.NewMetrics(reg))
+	e := handlers.NewServer(handlers.Config{SigningSecret: secret}, log, &pinger{}, mustDispatcher(t, app.Options{Log: log, Store: openStore(t, false)}), reg, handlers.NewMetrics(reg))
 	e.GET("/boom", func(echo.Context) error { panic("kaboom") })
 	w := serve(e, httptest.NewRequest(http.MethodGet, "/boom", nil))
 	if w.Code != http.StatusInternalServerError {
@@ -240,7 +240,7 @@ func TestRequestLogLine(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	reg := prometheus.NewRegistry()
-	e := handlers.NewServer(handlers.Config{SigningSecret: secret}, log, &pinger{}, app.NewDispatcher(app.DispatcherOptions{Log: log}), reg, handlers.NewMetrics(reg))
+	e := handlers.NewServer(handlers.Config{SigningSecret: secret}, log, &pinger{}, mustDispatcher(t, app.Options{Log: log, Store: openStore(t, false)}), reg, handlers.NewMetrics(reg))
 	serve(e, commandRequest("help"))
 	var line map[string]any
 	if err := json.Unmarshal(logs.Bytes(), &line); err != nil {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -16,41 +17,44 @@ import (
 // These are the HTTP adapters: decode, dispatch, write the ack. The
 // signature middleware has already verified the body.
 
-func (s *Server) postCommand(c echo.Context) error {
-	cmd, err := slack.SlashCommandParse(c.Request())
-	if err != nil || cmd.TeamID == "" || cmd.UserID == "" {
-		return echo.NewHTTPError(http.StatusBadRequest, "malformed slash command")
+// commands adapts a slash command handler: the form decoded by slack-go.
+func commands(handle func(context.Context, slack.SlashCommand) app.Ack) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		cmd, err := slack.SlashCommandParse(c.Request())
+		if err != nil || cmd.TeamID == "" || cmd.UserID == "" {
+			return echo.NewHTTPError(http.StatusBadRequest, "malformed slash command")
+		}
+		return writeAck(c, handle(c.Request().Context(), cmd))
 	}
-	return writeAck(c, s.dispatcher.Command(c.Request().Context(), cmd))
 }
 
-func (s *Server) postInteraction(c echo.Context) error {
-	cb, err := decodeInteraction(c)
-	if err != nil {
-		return err
+// interactions adapts an interactivity or options handler: the JSON in
+// the form field "payload".
+func interactions(handle func(context.Context, slack.InteractionCallback) app.Ack) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		cb, err := decodeInteraction(c)
+		if err != nil {
+			return err
+		}
+		return writeAck(c, handle(c.Request().Context(), cb))
 	}
-	return writeAck(c, s.dispatcher.Interaction(c.Request().Context(), cb))
 }
 
-func (s *Server) postOptions(c echo.Context) error {
-	cb, err := decodeInteraction(c)
-	if err != nil {
-		return err
+// events adapts an Events API handler: the JSON body, and Slack's retry
+// count.
+func events(handle func(context.Context, slackevents.EventsAPIEvent, int) app.Ack) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		body, err := io.ReadAll(c.Request().Body)
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, "could not read body")
+		}
+		ev, err := slackevents.ParseEvent(body, slackevents.OptionNoVerifyToken())
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, "malformed event")
+		}
+		retry, _ := strconv.Atoi(c.Request().Header.Get("X-Slack-Retry-Num"))
+		return writeAck(c, handle(c.Request().Context(), ev, retry))
 	}
-	return writeAck(c, s.dispatcher.Options(c.Request().Context(), cb))
-}
-
-func (s *Server) postEvent(c echo.Context) error {
-	body, err := io.ReadAll(c.Request().Body)
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "could not read body")
-	}
-	ev, err := slackevents.ParseEvent(body, slackevents.OptionNoVerifyToken())
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "malformed event")
-	}
-	retry, _ := strconv.Atoi(c.Request().Header.Get("X-Slack-Retry-Num"))
-	return writeAck(c, s.dispatcher.Event(c.Request().Context(), ev, retry))
 }
 
 // decodeInteraction reads the form field "payload" that carries the JSON of

@@ -129,7 +129,7 @@ func TestSocketMode(t *testing.T) {
 	if os.Getenv("CHARLIZE_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	d := app.NewDispatcher(app.DispatcherOptions{
+	d := mustDispatcher(t, app.Options{
 		Log: log, Store: openStore(t, false), Clients: slackclient.SingleWorkspace{API: api.Client(slacktest.BotToken)},
 	})
 	reg := prometheus.NewRegistry()

@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/charlize-app/charlize/ec2ops/action"
 )
 
 // Sentinel errors; callers test them with errors.Is.
@@ -55,6 +57,31 @@ type Session struct {
 	Data   []byte `json:"data"`
 }
 
+// Decision is what was decided about an attempted action.
+type Decision string
+
+// Audit decisions.
+const (
+	DecisionAllowed           Decision = "allowed"
+	DecisionRefused           Decision = "refused"
+	DecisionApprovalRequested Decision = "approval_requested"
+	DecisionApproved          Decision = "approved"
+	DecisionDenied            Decision = "denied"
+	DecisionExpired           Decision = "expired" // nobody decided on an approval request in time
+)
+
+// Result is what became of an attempted action.
+type Result string
+
+// Audit results.
+const (
+	ResultDone        Result = "done"
+	ResultFailed      Result = "failed"
+	ResultRefused     Result = "refused" // nothing was done
+	ResultPending     Result = "pending" // waiting for approval, or approved and about to run
+	ResultInterrupted Result = "interrupted"
+)
+
 // AuditEntry records one attempted action and what became of it.
 type AuditEntry struct {
 	Time         time.Time     `json:"time"`
@@ -66,11 +93,11 @@ type AuditEntry struct {
 	Region       string        `json:"region,omitempty"`
 	InstanceID   string        `json:"instance_id,omitempty"`
 	InstanceName string        `json:"instance_name,omitempty"`
-	Action       string        `json:"action"`
-	Decision     string        `json:"decision,omitempty"` // allowed, refused, approved, denied
+	Action       action.Action `json:"action"`
+	Decision     Decision      `json:"decision,omitempty"`
 	Rule         string        `json:"rule,omitempty"`
 	ApprovedBy   string        `json:"approved_by,omitempty"` // second person of a two-person action
-	Result       string        `json:"result,omitempty"`      // done, failed, pending
+	Result       Result        `json:"result,omitempty"`
 	Error        string        `json:"error,omitempty"`
 	Duration     time.Duration `json:"duration,omitempty"`
 }

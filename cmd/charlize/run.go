@@ -131,7 +131,10 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	log.Info("policy loaded", "policy", pol.Summary())
-	dispatcher := app.NewDispatcher(app.DispatcherOptions{
+	for _, w := range pol.Warnings() {
+		log.Warn("policy: "+w, "policy", cfg.PolicyFile)
+	}
+	dispatcher, err := app.New(app.Options{
 		Log:           log,
 		Store:         st,
 		Fleet:         fleet,
@@ -142,6 +145,9 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		AuditChannel:  cfg.AuditChannel,
 		ApprovalTTL:   cfg.ApprovalTTL,
 	})
+	if err != nil {
+		return err
+	}
 	// Approval requests opened before this start still expire on time.
 	if err := dispatcher.ResumeApprovals(ctx); err != nil {
 		log.Warn("could not resume open approval requests; they expire when clicked", "err", err)

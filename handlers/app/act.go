@@ -4,87 +4,110 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
+	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/slack-go/slack"
 
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/handlers/reqctx"
-	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/store"
 )
 
-// actionJob is one requested action on one instance.
-type actionJob struct {
-	action   ec2ops.Action
-	inst     ec2ops.Instance
-	team     slackclient.Team
-	user     string
-	channel  string
-	origin   origin
-	clickKey string // the claim that makes this click act at most once
-	approver string // the second person, when a two-person rule applied
-	// request is the claim of the click that asked for approval (held by
-	// user): an approved action that does nothing frees that button too.
-	request string
-}
+// The act flow: a button press (or a terminate modal, or an approval)
+// becomes an action record, claimed once; the action then goes through its
+// steps, claim → decide → describe → act → wait → report, and every way
+// it can end goes through settle.
 
 // click handles an instance button: status shows, terminate asks through a
 // modal, the others act (Slack has already shown their confirm dialog).
-func (d *Dispatcher) click(ctx context.Context, cb slack.InteractionCallback, kind, value string) error {
-	action, err := ec2ops.ParseAction(kind)
-	if err != nil {
+// Its action_id is "act:<kind>:<n>", its value names the rendered item.
+func (d *Dispatcher) click(ctx context.Context, cb slack.InteractionCallback, p pressed) error {
+	kind, _, _ := strings.Cut(p.sub, ":")
+	a, ok := action.ParseInstance(kind)
+	if !ok {
 		return errBadValue
 	}
-	_, id, n, inst, err := d.loadItem(ctx, cb.Team.ID, value)
+	_, id, n, inst, err := d.loadItem(ctx, cb.Team.ID, p.value)
 	if err != nil {
 		return err
 	}
 	org := origin{ChannelID: channelOf(cb), TS: cb.Container.MessageTs, Ephemeral: cb.Container.IsEphemeral, ResponseURL: cb.ResponseURL}
-	team := slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}
 	// Decided for whoever clicked, not whoever ran the command.
 	v := d.viewerOfCallback(ctx, cb)
-	if dec := d.decide(v, string(action), inst); !dec.Allowed {
-		d.tell(ctx, cb.ResponseURL, blocks.Refusal(fmt.Sprintf("You can't %s %s: %s.", action, blocks.Escape(displayName(inst)), blocks.Escape(dec.Reason))))
-		d.audit(ctx, auditEntry(ctx, d.now(), v, inst, string(action), "refused", "refused", dec.Reason))
-		d.observeAction(action, "refused")
+	rec := d.newRecord(a, inst, v, org, store.ClickKey(id, n, a))
+	if dec := d.decide(v, a, inst); !dec.Allowed {
+		r := d.newRun(rec, d.replyToClick(cb))
+		r.inRequest = true
+		r.settle(ctx, outcome{result: store.ResultRefused, err: &deniedError{action: a, target: displayName(inst), reason: dec.Reason}})
 		return nil
 	}
-	switch action {
-	case ec2ops.ActionStatus:
+	switch a {
+	case action.Status:
 		return d.showCard(ctx, cb, inst, "")
-	case ec2ops.ActionTerminate:
-		return d.openTerminate(ctx, cb, team, inst, org)
+	case action.Terminate:
+		return d.openTerminate(ctx, cb, rec)
 	}
-	return d.startAction(ctx, actionJob{
-		action: action, inst: inst, team: team, user: cb.User.ID, channel: org.ChannelID, origin: org,
-		clickKey: "click:" + id + ":" + strconv.Itoa(n) + ":" + string(action),
-	})
+	return d.startAction(ctx, rec, d.replyToClick(cb))
+}
+
+// newRecord starts the record of action a on inst, asked by v from the
+// message org, claimed under clickKey.
+func (d *Dispatcher) newRecord(a action.Action, inst ec2ops.Instance, v viewer, org origin, clickKey string) *actionRecord {
+	return &actionRecord{
+		ID: uuid.NewString(), State: stateQueued, Action: a, Instance: inst,
+		TeamID: v.team.ID, Enterprise: v.team.EnterpriseID, Requester: v.user, Channel: v.channel,
+		Origin: org, ClickKey: clickKey, RequestedAt: d.now(),
+	}
 }
 
 // startAction claims the click, so that double clicks, two people and
-// Slack's redeliveries run it once, and queues the AWS work.
-func (d *Dispatcher) startAction(ctx context.Context, job actionJob) error {
-	won, holder, err := d.store.Claim(ctx, job.clickKey, job.user, d.sessionTTL)
+// Slack's redeliveries run it once, records it, and queues the work: the
+// action itself, or the request for a second person's approval.
+func (d *Dispatcher) startAction(ctx context.Context, rec *actionRecord, via *reply) error {
+	won, holder, err := d.store.Claim(ctx, rec.ClickKey, rec.holder(), d.sessionTTL)
 	if err != nil {
 		return fmt.Errorf("claim click: %w", err)
 	}
 	if !won {
-		d.tell(ctx, job.origin.ResponseURL, blocks.Refusal(fmt.Sprintf(
-			"%s %s is already in progress (by <@%s>).", actionLabel(job.action), blocks.Escape(displayName(job.inst)), holder)))
+		via.refuseSoon(ctx, "act "+string(rec.Action), d.claimedBy(ctx, rec, holder))
 		return nil
 	}
-	run := func(ctx context.Context) { d.act(ctx, job) }
-	if rule, needed := d.policy.Approval(string(job.action), job.inst.Account); needed && job.approver == "" {
-		run = func(ctx context.Context) { d.requestApproval(ctx, job, rule) }
+	r := d.newRun(rec, via)
+	r.claimed = true
+	job := r.execute
+	if approval, needed := d.policy.Approval(rec.Action, rec.Instance.Account); needed && rec.Approver == "" {
+		rec.Approval = &approval
+		job = r.requestApproval
 	}
-	if err := d.workers.Go(ctx, run); err != nil {
-		d.releaseClaim(ctx, job.clickKey, job.user)
+	if err := d.saveRecord(ctx, rec); err != nil {
+		d.releaseClaim(ctx, rec.ClickKey, rec.holder())
+		return err
+	}
+	r.saved = true
+	if err := d.workers.Go(ctx, job); err != nil {
+		d.releaseClaim(ctx, rec.ClickKey, rec.holder())
 		return err
 	}
 	return nil
+}
+
+// claimedBy explains a lost click claim: the action the holder's record
+// describes is still running, or it has ended (when, and how).
+func (d *Dispatcher) claimedBy(ctx context.Context, rec *actionRecord, holder string) error {
+	id, user := parseHolder(holder)
+	c := &claimedError{action: rec.Action, name: displayName(rec.Instance), requester: user}
+	if id == "" {
+		return c
+	}
+	// A record not written yet belongs to an action that has just started.
+	if held, err := d.loadRecord(ctx, id, ""); err == nil && held.State == stateSettled {
+		c.done, c.at, c.result = true, held.SettledAt, held.Result
+	}
+	return c
 }
 
 // releaseClaim frees key if holder still holds it; "" is no claim.
@@ -97,140 +120,276 @@ func (d *Dispatcher) releaseClaim(ctx context.Context, key, holder string) {
 	}
 }
 
-// act runs one action after the ack: at most one action per instance at a
-// time, the state and protection checks, the AWS call, progress while it
-// waits, the result, and an audit entry.
-func (d *Dispatcher) act(ctx context.Context, job actionJob) {
+// run is one action's life in this process.
+type run struct {
+	d   *Dispatcher
+	rec *actionRecord
+	// via answers the person whose click drives this step (the requester,
+	// or the approver once approved); it has no response_url after an
+	// expiry, which nobody clicked.
+	via *reply
+	// inRequest: settle runs before the ack, so its answers are posted
+	// after it.
+	inRequest bool
+
+	saved   bool // the record is in the store
+	claimed bool // this run holds rec.ClickKey
+	locked  bool // this run holds the instance lock
+	rep     *reporter
+	start   time.Time
+}
+
+func (d *Dispatcher) newRun(rec *actionRecord, via *reply) *run {
+	if via == nil {
+		via = &reply{d: d}
+	}
+	return &run{d: d, rec: rec, via: via}
+}
+
+// outcome is how one step of an action ended.
+type outcome struct {
+	result   store.Result
+	decision store.Decision // "" = as the record says (allowed, or approved)
+	err      error          // why it was not done
+	inst     ec2ops.Instance
+	elapsed  time.Duration
+}
+
+// execute performs the action: the instance lock, the policy on fresh
+// tags, the state and protection checks, the AWS call, progress while it
+// waits, and the result. Whatever happens, it ends in settle.
+func (r *run) execute(ctx context.Context) {
+	d, rec := r.d, r.rec
 	ctx, cancel := context.WithTimeout(ctx, d.actionTimeout)
 	defer cancel()
-	start := d.now()
-	entry := store.AuditEntry{
-		Time: start, RequestID: reqctx.ID(ctx), TeamID: job.team.ID, ChannelID: job.channel, UserID: job.user,
-		Account: job.inst.Account, Region: job.inst.Region, InstanceID: job.inst.ID, InstanceName: job.inst.Name,
-		Action: string(job.action), Decision: "allowed", ApprovedBy: job.approver,
-	}
-	if job.approver != "" {
-		entry.Decision = "approved"
-	}
-	refuse := func(err error) {
-		var denied *deniedError
-		if errors.As(err, &denied) {
-			entry.Decision = "refused"
-		}
-		// Nothing was done: the same button may be pressed again.
-		d.releaseClaim(ctx, job.clickKey, job.user)
-		d.releaseClaim(ctx, job.request, job.user)
-		msg := d.failure(ctx, "act "+string(job.action), err)
-		d.tell(ctx, job.origin.ResponseURL, blocks.Refusal(msg.Text))
-		entry.Result, entry.Error = "refused", msg.Text
-		d.audit(ctx, entry)
-		d.observeAction(job.action, "refused")
-	}
+	r.start = d.now()
 
-	api, err := d.clients.Client(ctx, job.team)
+	api, err := d.clients.Client(ctx, rec.team())
 	if err != nil {
-		refuse(err)
+		r.settle(ctx, outcome{result: store.ResultRefused, err: err})
 		return
 	}
-	lockKey := "inflight:" + instanceKey(job.inst)
-	won, holder, err := d.store.Claim(ctx, lockKey, job.user, d.actionTimeout)
+	lockKey := store.InstanceLockKey(rec.Instance.Account, rec.Instance.Region, rec.Instance.ID)
+	won, holder, err := d.store.Claim(ctx, lockKey, rec.holder(), d.actionTimeout)
 	if err != nil {
-		refuse(err)
+		r.settle(ctx, outcome{result: store.ResultRefused, err: err})
 		return
 	}
 	if !won {
-		refuse(fmt.Errorf("%w", &busyInstanceError{name: displayName(job.inst), holder: holder}))
+		_, user := parseHolder(holder)
+		r.settle(ctx, outcome{result: store.ResultRefused, err: &busyInstanceError{name: displayName(rec.Instance), holder: user}})
 		return
 	}
-	defer d.releaseClaim(ctx, lockKey, job.user)
+	r.locked = true
 
-	decider := job.user
-	if job.approver != "" {
-		decider = job.approver
+	decider := rec.Requester
+	if rec.Approver != "" {
+		decider = rec.Approver
 	}
-	who := d.viewerOf(ctx, job.team, decider, job.channel)
-	inst := job.inst
-	rep := &reporter{d: d, api: api, job: job}
+	who := d.viewerOf(ctx, rec.team(), decider, rec.Channel)
 	var progress blocks.ProgressView
-	started := false
-	req := ec2ops.ActionRequest{Action: job.action, Account: job.inst.Account, Region: job.inst.Region, InstanceID: job.inst.ID, Actor: job.user,
+	req := ec2ops.ActionRequest{Action: rec.Action, Account: rec.Instance.Account, Region: rec.Instance.Region,
+		InstanceID: rec.Instance.ID, Actor: rec.Requester,
 		// Decided again right before the AWS call, on the tags AWS has just
 		// described, for the person whose click makes it happen; the same
 		// describe serves ec2ops' state and protection checks.
 		Authorize: func(detail ec2ops.Detail) error {
-			dec, err := d.require(who, string(job.action), detail.Instance)
+			dec, err := d.require(who, rec.Action, detail.Instance)
 			if err != nil {
 				return err
 			}
-			inst, entry.Rule = detail.Instance, dec.Rule
-			progress = blocks.ProgressView{Action: string(job.action), Verb: progressVerb(job.action), Instance: instanceView(inst, ""),
-				Requester: job.user, State: inst.State}
-			rep.start(ctx, progress)
-			started = true
+			// Once approved, the approver's rule is the one that acts.
+			rec.Instance, rec.State, rec.Rule = detail.Instance, stateActing, dec.Rule
+			r.save(ctx)
+			progress = blocks.ProgressView{Action: rec.Action, Instance: instanceView(rec.Instance, ""),
+				Requester: rec.Requester, Approver: rec.Approver, State: rec.Instance.State}
+			r.rep = d.newReporter(api, rec, r.via)
+			rec.Progress = r.rep.start(ctx, progress)
 			return nil
 		},
 	}
 	res, err := d.fleet.Do(ctx, req, func(p ec2ops.Progress) {
+		if rec.State != stateWaiting {
+			rec.State = stateWaiting
+			r.save(ctx)
+		}
 		progress.State, progress.Elapsed = p.State, p.Elapsed
-		rep.progress(ctx, progress)
+		r.rep.progress(ctx, progress)
 	})
-	if err != nil && !started {
+	switch {
+	case err != nil && r.rep == nil:
 		// Refused before anything was shown or done: state, protection,
 		// policy, or AWS could not describe the instance.
-		refuse(err)
-		return
-	}
-	entry.Duration = d.now().Sub(start)
-	// The outcome is reported even when the wait was cut short (shutdown):
-	// otherwise the channel would show "Stopping…" forever.
-	interrupted := ctx.Err() != nil
-	ctx, cancelReport := context.WithTimeout(context.WithoutCancel(ctx), reportTimeout)
-	defer cancelReport()
-	result := blocks.ResultView{Action: string(job.action), Instance: instanceView(inst, ""), Requester: job.user}
-	switch {
-	case err != nil && interrupted && errors.Is(err, ec2ops.KindCanceled):
-		name := displayName(inst)
-		result.Message = fmt.Sprintf("Charlize was interrupted (it is restarting) while %s was %s. Run `%s status %s` to see where it got to.",
-			name, progress.State, d.slashCommand, name)
-		entry.Result, entry.Error = "interrupted", result.Message
-		d.observeAction(job.action, "interrupted")
+		r.settle(ctx, outcome{result: store.ResultRefused, err: err})
+	case err != nil && ctx.Err() != nil && errors.Is(err, ec2ops.KindCanceled):
+		// The wait was cut short (shutdown): say so rather than leave
+		// "Stopping…" in the channel forever.
+		r.settle(ctx, outcome{result: store.ResultInterrupted, err: &interruptedError{name: displayName(rec.Instance), state: progress.State}})
 	case err != nil:
-		// The attempt is over: pressing the button again tries again
-		// rather than hearing that this one is still in progress.
-		d.releaseClaim(ctx, job.clickKey, job.user)
-		d.releaseClaim(ctx, job.request, job.user)
-		msg := d.failure(ctx, "act "+string(job.action), err)
-		result.Message = msg.Text
-		entry.Result, entry.Error = "failed", msg.Text
-		d.observeAction(job.action, "failed")
+		r.settle(ctx, outcome{result: store.ResultFailed, err: err})
 	default:
-		result.OK, result.Elapsed = true, res.Elapsed
-		st := flowState{Kind: "card", TeamID: job.team.ID, ChannelID: job.channel, UserID: job.user, Items: []ec2ops.Instance{res.Instance}}
-		if id, err := d.saveFlow(ctx, st); err == nil {
-			result.Instance = instanceView(res.Instance, itemValue(id, 0))
-			result.Buttons = result.Instance.Buttons
-		} else {
-			result.Instance = instanceView(res.Instance, "")
-		}
-		entry.Result = "done"
-		d.observeAction(job.action, "done")
+		r.settle(ctx, outcome{result: store.ResultDone, inst: res.Instance, elapsed: res.Elapsed})
 	}
-	rep.finish(ctx, blocks.Result(result))
-	d.audit(ctx, entry)
 }
 
-// reportTimeout bounds posting an action's outcome after its own context
+// save writes the record, when it is kept at all; a failure is logged, as
+// the action goes on regardless.
+func (r *run) save(ctx context.Context) {
+	if !r.saved {
+		return
+	}
+	if err := r.d.saveRecord(context.WithoutCancel(ctx), r.rec); err != nil {
+		r.d.log.WarnContext(ctx, "could not save action record", "request_id", reqctx.ID(ctx), "action_id", r.rec.ID, "err", err)
+	}
+}
+
+// reportTimeout bounds reporting an outcome after the action's own context
 // ended.
 const reportTimeout = 10 * time.Second
 
-// busyInstanceError refuses an action while another runs on the instance.
-type busyInstanceError struct{ name, holder string }
+// settle is where every step of an action ends: it frees what the action
+// holds (the instance lock, and the click's claim when nothing was done, so
+// the button may be pressed again), records the outcome, audits it, counts
+// it, and edits every message that speaks of the action. A pending outcome
+// (approval requested, or approved and about to run) releases nothing.
+func (r *run) settle(ctx context.Context, o outcome) {
+	d, rec := r.d, r.rec
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportTimeout)
+	defer cancel()
 
-func (e *busyInstanceError) Error() string {
-	return fmt.Sprintf("An action on %s is already in progress (by <@%s>).", e.name, e.holder)
+	text := ""
+	if o.err != nil {
+		text = d.failureText(ctx, "act "+string(rec.Action), o.err)
+	}
+	if r.locked {
+		d.releaseClaim(ctx, store.InstanceLockKey(rec.Instance.Account, rec.Instance.Region, rec.Instance.ID), rec.holder())
+		r.locked = false
+	}
+	nothingDone := o.result == store.ResultRefused || o.result == store.ResultFailed
+	if nothingDone && r.claimed {
+		d.releaseClaim(ctx, rec.ClickKey, rec.holder())
+		r.claimed = false
+	}
+
+	decision := o.decision
+	var denied *deniedError
+	switch {
+	case decision != "":
+	case o.result == store.ResultRefused && errors.As(o.err, &denied):
+		decision = store.DecisionRefused
+	case rec.Approver != "":
+		decision = store.DecisionApproved
+	default:
+		decision = store.DecisionAllowed
+	}
+	rec.Decision, rec.Result, rec.Outcome = decision, o.result, text
+	if o.result != store.ResultPending {
+		rec.State, rec.SettledAt = stateSettled, d.now()
+	}
+	r.save(ctx)
+
+	d.audit(ctx, r.auditEntry(ctx, o, decision, text))
+	metric := string(o.result)
+	if o.result == store.ResultPending || decision == store.DecisionDenied || decision == store.DecisionExpired {
+		metric = string(decision)
+	}
+	d.observeAction(rec.Action, metric)
+
+	if o.result != store.ResultPending {
+		r.report(ctx, o, decision, text)
+	}
 }
 
-func (d *Dispatcher) observeAction(a ec2ops.Action, result string) {
+// auditEntry is the audit log's line for an outcome.
+func (r *run) auditEntry(ctx context.Context, o outcome, decision store.Decision, text string) store.AuditEntry {
+	rec, now := r.rec, r.d.now()
+	e := store.AuditEntry{
+		Time: now, RequestID: reqctx.ID(ctx), TeamID: rec.TeamID, ChannelID: rec.Channel, UserID: rec.Requester,
+		Account: rec.Instance.Account, Region: rec.Instance.Region, InstanceID: rec.Instance.ID, InstanceName: rec.Instance.Name,
+		Action: rec.Action, Decision: decision, Rule: rec.Rule, ApprovedBy: rec.Approver, Result: o.result, Error: text,
+	}
+	if !r.start.IsZero() {
+		e.Time = r.start
+		if o.result != store.ResultRefused {
+			e.Duration = now.Sub(r.start)
+		}
+	}
+	switch decision {
+	case store.DecisionApprovalRequested, store.DecisionExpired:
+		e.Rule = rec.Approval.ID
+	case store.DecisionApproved:
+		if o.result == store.ResultPending {
+			e.Rule = strings.TrimPrefix(rec.Rule+", "+rec.Approval.ID, ", ")
+		}
+	case store.DecisionDenied:
+		e.UserID, e.ApprovedBy, e.Rule = rec.DecidedBy, "", rec.Approval.ID
+	}
+	return e
+}
+
+// report edits every message that speaks of a settled action and tells the
+// people it concerns: the progress message (the approval request, once
+// approved) shows the result; an approval request that ends without
+// running says why, without buttons; whoever clicked hears privately of a
+// refusal, and a requester who did not click hears of it too.
+func (r *run) report(ctx context.Context, o outcome, decision store.Decision, text string) {
+	d, rec := r.d, r.rec
+	if r.rep != nil {
+		r.rep.finish(ctx, r.resultMessage(ctx, o, text))
+		return
+	}
+	if rec.Request.TS != "" {
+		view := approvalView(rec)
+		var msg slack.WebhookMessage
+		switch decision {
+		case store.DecisionDenied:
+			msg = blocks.ApprovalDecided(view, rec.DecidedBy, false)
+		case store.DecisionExpired:
+			msg = blocks.ApprovalExpired(view)
+		default: // approved, then refused when it was to run
+			msg = blocks.ApprovalNotDone(view, rec.Approver, text)
+		}
+		d.editPosted(ctx, rec.team(), rec.Request, msg, r.via)
+	}
+	if text != "" && r.via.responseURL != "" {
+		refusal := blocks.Refusal(text)
+		if r.inRequest {
+			r.via.soon(ctx, func(ctx context.Context, v *reply) { v.refuse(ctx, refusal) })
+		} else {
+			r.via.refuse(ctx, refusal)
+		}
+	}
+	switch {
+	case decision == store.DecisionExpired:
+		d.tellPrivately(ctx, rec.team(), rec.Channel, rec.Requester, blocks.ApprovalExpired(approvalView(rec)))
+	case rec.Approver != "" && text != "":
+		d.tellPrivately(ctx, rec.team(), rec.Channel, rec.Requester, blocks.Refusal(fmt.Sprintf(
+			"%s approved your request to %s %s, but it was not done: %s", requester(rec.Approver), rec.Action,
+			blocks.Escape(displayName(rec.Instance)), text)))
+	}
+}
+
+// resultMessage renders how a started action ended, with the buttons of
+// the instance's new state on a fresh card session.
+func (r *run) resultMessage(ctx context.Context, o outcome, text string) slack.WebhookMessage {
+	d, rec := r.d, r.rec
+	result := blocks.ResultView{Action: rec.Action, Instance: instanceView(rec.Instance, ""), Requester: rec.Requester, Approver: rec.Approver}
+	if o.result != store.ResultDone {
+		result.Message = text
+		return blocks.Result(result)
+	}
+	result.OK, result.Elapsed = true, o.elapsed
+	st := flowState{Kind: "card", TeamID: rec.TeamID, ChannelID: rec.Channel, UserID: rec.Requester, Items: []ec2ops.Instance{o.inst}}
+	if id, err := d.saveFlow(ctx, st); err == nil {
+		result.Instance = instanceView(o.inst, itemValue(id, 0))
+		result.Buttons = result.Instance.Buttons
+	} else {
+		result.Instance = instanceView(o.inst, "")
+	}
+	return blocks.Result(result)
+}
+
+func (d *Dispatcher) observeAction(a action.Action, result string) {
 	if d.metrics != nil {
 		d.metrics.ObserveAction(string(a), result)
 	}

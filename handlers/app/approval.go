@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,145 +18,136 @@ import (
 	"github.com/charlize-app/charlize/store"
 )
 
+// The approval flow: a two-person rule turns an action into a request
+// posted in the channel. The request is the action's record waiting for a
+// decision; Approve runs it (the request message then shows its progress),
+// Deny and expiry end it through settle like every other exit.
+
 // requestApproval posts an Approve / Deny request in the channel instead of
-// acting: the policy's two-person rule asks for a second person.
-func (d *Dispatcher) requestApproval(ctx context.Context, job actionJob, rule string) {
-	v := viewer{team: job.team, user: job.user, channel: job.channel}
-	entry := auditEntry(ctx, d.now(), v, job.inst, string(job.action), "approval_requested", "pending", "")
-	entry.Rule = rule
-	fail := func(text string) {
-		d.releaseClaim(ctx, job.clickKey, job.user) // nothing happened; the button may be pressed again
-		d.tellNow(ctx, job.origin.ResponseURL, blocks.Refusal(text))
-		entry.Result, entry.Error = "refused", text
-		d.audit(ctx, entry)
-	}
-	api, err := d.clients.Client(ctx, job.team)
+// acting. What would be refused when approved (the instance's state, its
+// termination protection) is refused now, as it would be without approval.
+func (r *run) requestApproval(ctx context.Context) {
+	d, rec := r.d, r.rec
+	api, err := d.clients.Client(ctx, rec.team())
 	if err != nil {
-		fail(d.failure(ctx, "approval", err).Text)
+		r.settle(ctx, outcome{result: store.ResultRefused, err: err})
 		return
 	}
-	expires := d.now().Add(d.approvalTTL)
-	st := flowState{Kind: "approval", TeamID: job.team.ID, ChannelID: job.channel, UserID: job.user,
-		Action: job.action, Items: []ec2ops.Instance{job.inst}, Origin: job.origin, Rule: rule, ExpiresAt: expires,
-		ClickKey: job.clickKey}
-	id, err := d.saveFlow(ctx, st)
+	detail, err := d.fleet.Check(ctx, ec2ops.ActionRequest{Action: rec.Action, Account: rec.Instance.Account,
+		Region: rec.Instance.Region, InstanceID: rec.Instance.ID, Actor: rec.Requester})
 	if err != nil {
-		fail(d.failure(ctx, "approval", err).Text)
+		r.settle(ctx, outcome{result: store.ResultRefused, err: err})
 		return
 	}
-	view := approvalView(st, id)
-	ts, err := slackclient.PostMessage(ctx, api, job.channel, blocks.ApprovalRequest(view))
+	rec.Instance = detail.Instance
+	rec.State, rec.ExpiresAt = stateAwaitingApproval, d.now().Add(d.approvalTTL)
+	r.save(ctx)
+	view := approvalView(rec)
+	ts, err := slackclient.PostMessage(ctx, api, rec.Channel, blocks.ApprovalRequest(view))
 	if err != nil {
-		text := "I couldn't post the approval request in the channel."
-		if slackclient.CannotPost(err) {
-			text = "This action needs a second person's approval, and I can't post the request in this channel. Invite me (`/invite @Charlize`) and try again."
-		}
 		d.log.InfoContext(ctx, "approval request not posted", "request_id", reqctx.ID(ctx), "slack_error", slackclient.ErrorCode(err))
-		fail(text)
+		r.settle(ctx, outcome{result: store.ResultRefused, err: &approvalNotPostedError{cannotPost: slackclient.CannotPost(err), err: err}})
 		return
 	}
-	st.Posted = origin{ChannelID: job.channel, TS: ts}
-	if err := d.putFlow(ctx, id, st); err != nil {
-		d.log.ErrorContext(ctx, "could not record where the approval request is", "request_id", reqctx.ID(ctx), "err", err)
+	rec.Request = origin{ChannelID: rec.Channel, TS: ts}
+	if rec.Origin.Ephemeral {
+		r.via.replace(ctx, blocks.ApprovalPending(view))
+	} else {
+		r.via.private(ctx, blocks.ApprovalPending(view))
 	}
-	pending := blocks.ApprovalPending(view)
-	if job.origin.Ephemeral {
-		pending = replacing(pending)
-	}
-	d.tellNow(ctx, job.origin.ResponseURL, pending)
-	d.audit(ctx, entry)
-	d.trackApproval(ctx, id, expires)
+	r.settle(ctx, outcome{result: store.ResultPending, decision: store.DecisionApprovalRequested})
+	d.trackApproval(ctx, rec.ID, rec.ExpiresAt)
 }
 
-func approvalView(st flowState, id string) blocks.ApprovalView {
-	var inst ec2ops.Instance
-	if len(st.Items) > 0 {
-		inst = st.Items[0]
+func approvalView(rec *actionRecord) blocks.ApprovalView {
+	v := blocks.ApprovalView{Action: rec.Action, Instance: instanceView(rec.Instance, ""), Requester: rec.Requester,
+		ExpiresAt: rec.ExpiresAt, Value: rec.ID}
+	if rec.Approval != nil {
+		v.Rule = rec.Approval.Says
 	}
-	return blocks.ApprovalView{Action: string(st.Action), Instance: instanceView(inst, ""), Requester: st.UserID,
-		Rule: st.Rule, ExpiresAt: st.ExpiresAt, Value: id}
+	return v
 }
 
 // decideApproval handles Approve and Deny. Only a different person whom
 // the policy allows to perform the action may approve; the requester may
 // withdraw with Deny. The first decision wins, once.
-func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCallback, verb, value string) error {
+// Its action_id is "approval:approve" or "approval:deny", its value the
+// request's record id.
+func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCallback, p pressed) error {
+	verb, value := p.sub, p.value
 	if _, err := uuid.Parse(value); err != nil {
 		return errBadValue
 	}
-	st, err := d.loadFlow(ctx, value, cb.Team.ID)
+	rec, err := d.loadRecord(ctx, value, cb.Team.ID)
 	if err != nil {
 		return err
 	}
-	inst, err := st.item(0)
-	if err != nil {
-		return err
-	}
-	action := st.Action
-	if !action.Mutates() {
+	if !rec.Action.Mutates() || rec.Approval == nil {
 		return errBadValue
 	}
 	v := d.viewerOfCallback(ctx, cb)
-	refuse := func(text string) error {
-		d.tell(ctx, cb.ResponseURL, blocks.Refusal(text))
-		e := auditEntry(ctx, d.now(), v, inst, string(action), "refused", "refused", text)
-		e.Rule = st.Rule
+	refuse := func(err error) error {
+		e := auditEntry(ctx, d.now(), v, rec.Instance, rec.Action, store.DecisionRefused, store.ResultRefused, d.failureText(ctx, "approval", err))
+		e.Rule = rec.Approval.ID
 		d.audit(ctx, e)
-		return nil
+		return err
 	}
-	if !d.now().Before(st.ExpiresAt) {
+	switch {
+	case rec.Decision == store.DecisionExpired:
+		return errApprovalGone
+	case rec.State != stateAwaitingApproval:
+		return &decidedError{by: rec.DecidedBy}
+	}
+	if !d.now().Before(rec.ExpiresAt) {
 		d.expireApproval(ctx, value)
-		d.tell(ctx, cb.ResponseURL, blocks.Refusal("This approval request has expired; ask again if it is still needed."))
-		return nil
+		return errApprovalGone
 	}
 	approve := verb == "approve"
-	withdraw := !approve && cb.User.ID == st.UserID
-	if approve && cb.User.ID == st.UserID {
-		return refuse(fmt.Sprintf("You can't approve your own request: another person allowed to %s must.", action))
+	withdraw := !approve && cb.User.ID == rec.Requester
+	if approve && cb.User.ID == rec.Requester {
+		return refuse(&selfApprovalError{action: rec.Action})
 	}
-	dec := d.decide(v, string(action), inst)
+	dec := d.decide(v, rec.Action, rec.Instance)
 	if !dec.Allowed && !withdraw {
-		return refuse(fmt.Sprintf("You can't decide on this request: %s.", blocks.Escape(dec.Reason)))
+		return refuse(&deniedError{what: "decide on this request", reason: dec.Reason})
 	}
-	won, holder, err := d.store.Claim(ctx, "approval:"+value, cb.User.ID, d.approvalTTL+time.Hour)
+	won, holder, err := d.store.Claim(ctx, store.ApprovalDecisionKey(value), cb.User.ID, d.approvalTTL+time.Hour)
 	if err != nil {
 		return fmt.Errorf("claim approval: %w", err)
 	}
 	if !won {
 		if holder == expiredHolder {
-			d.tell(ctx, cb.ResponseURL, blocks.Refusal("This approval request has expired; ask again if it is still needed."))
-			return nil
+			return errApprovalGone
 		}
-		d.tell(ctx, cb.ResponseURL, blocks.Refusal(fmt.Sprintf("This request was already decided (by <@%s>).", holder)))
-		return nil
+		return &decidedError{by: holder}
 	}
 	d.untrackApproval(ctx, value)
-	view := approvalView(st, value)
-	posted := st.Posted
-	if posted.TS == "" {
-		posted = origin{ChannelID: channelOf(cb), TS: cb.Container.MessageTs}
+	if rec.Request.TS == "" {
+		rec.Request = origin{ChannelID: channelOf(cb), TS: cb.Container.MessageTs}
 	}
-	posted.ResponseURL = cb.ResponseURL
-	entry := auditEntry(ctx, d.now(), v, inst, string(action), "denied", "refused", "")
-	entry.Rule = st.Rule
+	r := d.newRun(rec, d.replyToClick(cb))
+	r.saved, r.claimed = true, true
+	rec.DecidedBy = cb.User.ID
 	if !approve {
-		d.updatePosted(ctx, slackclient.Team{ID: st.TeamID, EnterpriseID: cb.Enterprise.ID}, posted, blocks.ApprovalDecided(view, cb.User.ID, false))
-		d.releaseClaim(ctx, st.ClickKey, st.UserID) // nothing was done: the button may ask again
-		d.audit(ctx, entry)
-		return nil
+		return d.workers.Go(ctx, func(ctx context.Context) {
+			r.settle(ctx, outcome{result: store.ResultRefused, decision: store.DecisionDenied})
+		})
 	}
-	// Like the action's own entry: the requester's action, approved by
-	// the second person, so filtering on either finds it.
-	entry.UserID, entry.ApprovedBy = st.UserID, cb.User.ID
-	entry.Decision, entry.Result, entry.Rule = "approved", "pending", strings.TrimPrefix(dec.Rule+", "+st.Rule, ", ")
-	d.audit(ctx, entry)
-	// The approval message itself shows the progress and the result.
-	return d.startAction(ctx, actionJob{
-		action: action, inst: inst, team: slackclient.Team{ID: st.TeamID, EnterpriseID: cb.Enterprise.ID},
-		user: st.UserID, approver: cb.User.ID, channel: st.ChannelID, request: st.ClickKey,
-		origin:   origin{ChannelID: posted.ChannelID, TS: posted.TS, ResponseURL: cb.ResponseURL},
-		clickKey: "approved:" + value,
-	})
+	// Like the action's own entry: the requester's action, approved by the
+	// second person, so filtering on either finds it. The request message
+	// itself then shows the progress and the result.
+	rec.Approver, rec.Rule, rec.State = cb.User.ID, dec.Rule, stateQueued
+	rec.Origin = origin{ChannelID: rec.Request.ChannelID, TS: rec.Request.TS, ResponseURL: cb.ResponseURL}
+	r.settle(ctx, outcome{result: store.ResultPending, decision: store.DecisionApproved})
+	if err := d.workers.Go(ctx, r.execute); err != nil {
+		// Nobody acts: let the request be decided again.
+		rec.Approver, rec.State = "", stateAwaitingApproval
+		r.save(ctx)
+		d.releaseClaim(ctx, store.ApprovalDecisionKey(value), cb.User.ID)
+		d.trackApproval(ctx, rec.ID, rec.ExpiresAt)
+		return err
+	}
+	return nil
 }
 
 // expiredHolder marks an approval claim taken by its expiry.
@@ -165,44 +155,19 @@ const expiredHolder = "expired"
 
 // expireApproval closes an undecided request and says so, once.
 func (d *Dispatcher) expireApproval(ctx context.Context, id string) {
-	won, _, err := d.store.Claim(ctx, "approval:"+id, expiredHolder, d.approvalTTL+time.Hour)
+	won, _, err := d.store.Claim(ctx, store.ApprovalDecisionKey(id), expiredHolder, d.approvalTTL+time.Hour)
 	if err != nil || !won {
 		return
 	}
 	d.untrackApproval(ctx, id)
-	s, err := d.store.Session(ctx, id)
+	rec, err := d.loadRecord(ctx, id, "")
 	if err != nil {
+		d.log.WarnContext(ctx, "expired approval request has no record", "request_id", reqctx.ID(ctx), "action_id", id, "err", err)
 		return
 	}
-	st, err := decodeFlow(s.Data)
-	if err != nil || len(st.Items) == 0 {
-		return
-	}
-	d.updatePosted(ctx, slackclient.Team{ID: st.TeamID}, st.Posted, blocks.ApprovalExpired(approvalView(st, id)))
-	d.releaseClaim(ctx, st.ClickKey, st.UserID) // nothing was done: the button may ask again
-	v := viewer{team: slackclient.Team{ID: st.TeamID}, user: st.UserID, channel: st.ChannelID}
-	e := auditEntry(ctx, d.now(), v, st.Items[0], string(st.Action), "expired", "refused", "")
-	e.Rule = st.Rule
-	d.audit(ctx, e)
-}
-
-// updatePosted edits a message Charlize posted in a channel, or replaces it
-// through the response_url when it cannot.
-func (d *Dispatcher) updatePosted(ctx context.Context, team slackclient.Team, at origin, msg slack.WebhookMessage) {
-	if at.TS != "" {
-		api, err := d.clients.Client(ctx, team)
-		if err == nil {
-			err = slackclient.UpdateMessage(ctx, api, at.ChannelID, at.TS, msg)
-		}
-		if err == nil {
-			return
-		}
-		d.log.WarnContext(ctx, "could not edit posted message", "request_id", reqctx.ID(ctx), "slack_error", slackclient.ErrorCode(err))
-	}
-	if at.ResponseURL != "" {
-		msg.ReplaceOriginal, msg.ResponseType = true, slack.ResponseTypeInChannel
-		d.tellNow(ctx, at.ResponseURL, msg)
-	}
+	r := d.newRun(rec, nil)
+	r.saved, r.claimed = true, true
+	r.settle(ctx, outcome{result: store.ResultRefused, decision: store.DecisionExpired})
 }
 
 // expiryTimers closes approval requests when their time is up; a click
@@ -251,7 +216,6 @@ func (t *expiryTimers) stopAll() {
 // while nobody clicks; the expiry claim keeps that to once across replicas.
 const (
 	pendingApprovalsID = "charlize:pending-approvals"
-	pendingLockKey     = "lock:pending-approvals"
 	pendingLockTTL     = 5 * time.Second
 	pendingLockWait    = 3 * time.Second
 )
@@ -265,7 +229,7 @@ func (d *Dispatcher) updatePending(ctx context.Context, change func(pendingAppro
 	holder := uuid.NewString()
 	deadline := time.Now().Add(pendingLockWait)
 	for {
-		won, _, err := d.store.Claim(ctx, pendingLockKey, holder, pendingLockTTL)
+		won, _, err := d.store.Claim(ctx, store.PendingApprovalsLockKey, holder, pendingLockTTL)
 		if err != nil {
 			return fmt.Errorf("lock pending approvals: %w", err)
 		}
@@ -281,7 +245,7 @@ func (d *Dispatcher) updatePending(ctx context.Context, change func(pendingAppro
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	defer d.releaseClaim(ctx, pendingLockKey, holder)
+	defer d.releaseClaim(ctx, store.PendingApprovalsLockKey, holder)
 
 	pending, err := d.loadPending(ctx)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/handlers/policy"
 	"github.com/charlize-app/charlize/handlers/reqctx"
 	"github.com/charlize-app/charlize/handlers/slackclient"
@@ -26,11 +27,11 @@ const (
 )
 
 // auditEntry starts an entry for something v attempted on inst.
-func auditEntry(ctx context.Context, now time.Time, v viewer, inst ec2ops.Instance, action, decision, result, errText string) store.AuditEntry {
+func auditEntry(ctx context.Context, now time.Time, v viewer, inst ec2ops.Instance, a action.Action, decision store.Decision, result store.Result, errText string) store.AuditEntry {
 	return store.AuditEntry{
 		Time: now, RequestID: reqctx.ID(ctx), TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user,
 		Account: inst.Account, Region: inst.Region, InstanceID: inst.ID, InstanceName: inst.Name,
-		Action: action, Decision: decision, Result: result, Error: errText,
+		Action: a, Decision: decision, Result: result, Error: errText,
 	}
 }
 
@@ -41,17 +42,11 @@ func (d *Dispatcher) audit(ctx context.Context, e store.AuditEntry) {
 	if err := d.store.AppendAudit(ctx, e); err != nil {
 		d.log.ErrorContext(ctx, "audit append failed", "request_id", e.RequestID, "err", err)
 	}
-	d.log.LogAttrs(ctx, slog.LevelInfo, "audit",
-		slog.Time("time", e.Time), slog.String("request_id", e.RequestID), slog.String("team", e.TeamID),
-		slog.String("channel", e.ChannelID), slog.String("user", e.UserID), slog.String("account", e.Account),
-		slog.String("region", e.Region), slog.String("instance_id", e.InstanceID), slog.String("instance_name", e.InstanceName),
-		slog.String("action", e.Action), slog.String("decision", e.Decision), slog.String("rule", e.Rule),
-		slog.String("approved_by", e.ApprovedBy), slog.String("result", e.Result), slog.String("error", e.Error),
-		slog.Duration("duration", e.Duration))
-	if d.auditChannel == "" || !ec2ops.Action(e.Action).Mutates() || e.Result == "pending" {
+	d.logAudit(ctx, e)
+	if d.auditChannel == "" || !e.Action.Mutates() || e.Result == store.ResultPending {
 		return
 	}
-	msg := blocks.Audit(blocks.AuditView{Entries: []blocks.AuditEntryView{auditView(e)}, Limit: 1, Now: d.now()})
+	msg := blocks.AuditPost(auditView(e))
 	team := slackclient.Team{ID: e.TeamID}
 	err := d.workers.Go(ctx, func(ctx context.Context) {
 		api, err := d.clients.Client(ctx, team)
@@ -64,6 +59,24 @@ func (d *Dispatcher) audit(ctx context.Context, e store.AuditEntry) {
 	})
 	if err != nil {
 		d.log.WarnContext(ctx, "could not queue the audit channel post", "request_id", e.RequestID, "err", err)
+	}
+}
+
+// logAudit writes e as one JSON log line for log shippers. The line's time
+// is the entry's, so it carries one "time" key.
+func (d *Dispatcher) logAudit(ctx context.Context, e store.AuditEntry) {
+	if !d.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	r := slog.NewRecord(e.Time, slog.LevelInfo, "audit", 0)
+	r.AddAttrs(slog.String("request_id", e.RequestID), slog.String("team", e.TeamID),
+		slog.String("channel", e.ChannelID), slog.String("user", e.UserID), slog.String("account", e.Account),
+		slog.String("region", e.Region), slog.String("instance_id", e.InstanceID), slog.String("instance_name", e.InstanceName),
+		slog.String("action", string(e.Action)), slog.String("decision", string(e.Decision)), slog.String("rule", e.Rule),
+		slog.String("approved_by", e.ApprovedBy), slog.String("result", string(e.Result)), slog.String("error", e.Error),
+		slog.Duration("duration", e.Duration))
+	if err := d.log.Handler().Handle(ctx, r); err != nil {
+		d.log.WarnContext(ctx, "could not write audit log line", "request_id", e.RequestID, "err", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/handlers/policy"
 	"github.com/charlize-app/charlize/handlers/slackclient"
 )
@@ -20,15 +21,6 @@ type viewer struct {
 	channel string
 	who     policy.Principal
 }
-
-// deniedError is a policy refusal; its reason is what the user reads.
-type deniedError struct {
-	action string
-	target string // the instance's name or id; "" when not about one
-	reason string
-}
-
-func (e *deniedError) Error() string { return "policy refused " + e.action + ": " + e.reason }
 
 // groupLookupBudget bounds reading user group memberships in a request.
 const groupLookupBudget = 1200 * time.Millisecond
@@ -60,15 +52,15 @@ func (d *Dispatcher) viewerOfCallback(ctx context.Context, cb slack.InteractionC
 }
 
 // decide asks the policy whether v may do action on inst.
-func (d *Dispatcher) decide(v viewer, action string, inst ec2ops.Instance) policy.Decision {
-	return d.policy.Decide(v.who, action, policy.Target{Account: inst.Account, Tags: inst.Tags})
+func (d *Dispatcher) decide(v viewer, a action.Action, inst ec2ops.Instance) policy.Decision {
+	return d.policy.Decide(v.who, a, policy.Target{Account: inst.Account, Tags: inst.Tags})
 }
 
 // require returns a *deniedError when v may not do action on inst.
-func (d *Dispatcher) require(v viewer, action string, inst ec2ops.Instance) (policy.Decision, error) {
-	dec := d.decide(v, action, inst)
+func (d *Dispatcher) require(v viewer, a action.Action, inst ec2ops.Instance) (policy.Decision, error) {
+	dec := d.decide(v, a, inst)
 	if !dec.Allowed {
-		return dec, &deniedError{action: action, target: displayName(inst), reason: dec.Reason}
+		return dec, &deniedError{action: a, target: displayName(inst), reason: dec.Reason}
 	}
 	return dec, nil
 }
@@ -76,11 +68,11 @@ func (d *Dispatcher) require(v viewer, action string, inst ec2ops.Instance) (pol
 // mayAct filters an instance's buttons down to what v may press, for
 // messages only v sees; nil v keeps them all (shared messages decide at
 // click time).
-func (d *Dispatcher) mayAct(v *viewer) func(ec2ops.Instance, ec2ops.Action) bool {
+func (d *Dispatcher) mayAct(v *viewer) func(ec2ops.Instance, action.Action) bool {
 	if v == nil {
 		return nil
 	}
-	return func(i ec2ops.Instance, a ec2ops.Action) bool {
-		return d.decide(*v, string(a), i).Allowed
+	return func(i ec2ops.Instance, a action.Action) bool {
+		return d.decide(*v, a, i).Allowed
 	}
 }

@@ -11,8 +11,9 @@ import (
 
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
-	"github.com/charlize-app/charlize/handlers/reqctx"
+	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/handlers/slackclient"
+	"github.com/charlize-app/charlize/handlers/typo"
 )
 
 // maxClosestNames is how many near names a "no match" answer suggests.
@@ -21,7 +22,7 @@ const maxClosestNames = 3
 // instanceCommand answers `/charlize status|start|stop|… <instance>`:
 // commands never act from text, they answer with the instance's card whose
 // buttons act.
-func (d *Dispatcher) instanceCommand(verb ec2ops.Action) func(context.Context, slack.SlashCommand, string) (Ack, error) {
+func (d *Dispatcher) instanceCommand(verb action.Action) func(context.Context, slack.SlashCommand, string) (Ack, error) {
 	return func(ctx context.Context, cmd slack.SlashCommand, args string) (Ack, error) {
 		if args == "" {
 			return Ack{Body: ephemeral(fmt.Sprintf("Which instance? For example `%s %s web-1` or `%s %s i-0abc…`.",
@@ -32,14 +33,8 @@ func (d *Dispatcher) instanceCommand(verb ec2ops.Action) func(context.Context, s
 			return Ack{}, err
 		}
 		v := d.viewerOf(ctx, slackclient.Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}, cmd.UserID, cmd.ChannelID)
-		err = d.workers.Go(ctx, func(ctx context.Context) {
-			msg, err := d.resolve(ctx, v, args, q, verb)
-			if err != nil {
-				msg = d.failure(ctx, "resolve", err)
-			}
-			if err := d.respond.Post(ctx, cmd.ResponseURL, replacing(msg)); err != nil {
-				d.log.WarnContext(ctx, "could not post instance", "request_id", reqctx.ID(ctx), "err", err)
-			}
+		err = d.later(ctx, "resolve", d.replyToCommand(cmd), func(ctx context.Context) (slack.WebhookMessage, error) {
+			return d.resolve(ctx, v, args, q, verb)
 		})
 		if err != nil {
 			return Ack{}, err
@@ -50,7 +45,7 @@ func (d *Dispatcher) instanceCommand(verb ec2ops.Action) func(context.Context, s
 
 // resolve finds the instance args names: one match gives its card, several
 // a short picker, none the closest names.
-func (d *Dispatcher) resolve(ctx context.Context, v viewer, args string, q ec2ops.Query, verb ec2ops.Action) (slack.WebhookMessage, error) {
+func (d *Dispatcher) resolve(ctx context.Context, v viewer, args string, q ec2ops.Query, verb action.Action) (slack.WebhookMessage, error) {
 	res, err := d.list(ctx, v, q)
 	if err != nil {
 		return slack.WebhookMessage{}, err
@@ -93,7 +88,7 @@ func (d *Dispatcher) resolve(ctx context.Context, v viewer, args string, q ec2op
 
 // cardMessage describes one instance and renders its card for v; on a
 // shared message every valid button is kept for the click-time decision.
-func (d *Dispatcher) cardMessage(ctx context.Context, v viewer, inst ec2ops.Instance, verb ec2ops.Action, shared bool) (slack.WebhookMessage, error) {
+func (d *Dispatcher) cardMessage(ctx context.Context, v viewer, inst ec2ops.Instance, verb action.Action, shared bool) (slack.WebhookMessage, error) {
 	if _, err := d.require(v, "status", inst); err != nil {
 		return slack.WebhookMessage{}, err
 	}
@@ -108,18 +103,18 @@ func (d *Dispatcher) cardMessage(ctx context.Context, v viewer, inst ec2ops.Inst
 	}
 	note := ""
 	name := displayName(detail.Instance)
-	if verb != "" && verb != ec2ops.ActionStatus {
-		if why := verb.Allowed(detail.State); why != nil {
+	if verb != "" && verb != action.Status {
+		if why := ec2ops.Allowed(verb, detail.State); why != nil {
 			note = fmt.Sprintf("You asked to %s %s, but it is %s.", verb, name, detail.State)
 		} else {
 			note = fmt.Sprintf("Press %s to %s %s.", actionLabel(verb), verb, name)
 		}
 	}
-	var may func(ec2ops.Instance, ec2ops.Action) bool
+	var may func(ec2ops.Instance, action.Action) bool
 	if !shared {
 		may = d.mayAct(&v)
 		if verb != "" {
-			if dec := d.decide(v, string(verb), detail.Instance); !dec.Allowed {
+			if dec := d.decide(v, verb, detail.Instance); !dec.Allowed {
 				note = dec.Reason
 			}
 		}
@@ -128,8 +123,8 @@ func (d *Dispatcher) cardMessage(ctx context.Context, v viewer, inst ec2ops.Inst
 }
 
 // pick shows the card of one of several matches.
-func (d *Dispatcher) pick(ctx context.Context, cb slack.InteractionCallback, value string) error {
-	st, _, _, inst, err := d.loadItem(ctx, cb.Team.ID, value)
+func (d *Dispatcher) pick(ctx context.Context, cb slack.InteractionCallback, p pressed) error {
+	st, _, _, inst, err := d.loadItem(ctx, cb.Team.ID, p.value)
 	if err != nil {
 		return err
 	}
@@ -137,19 +132,11 @@ func (d *Dispatcher) pick(ctx context.Context, cb slack.InteractionCallback, val
 }
 
 // showCard replaces the clicked message with inst's card, after the ack.
-func (d *Dispatcher) showCard(ctx context.Context, cb slack.InteractionCallback, inst ec2ops.Instance, verb ec2ops.Action) error {
+func (d *Dispatcher) showCard(ctx context.Context, cb slack.InteractionCallback, inst ec2ops.Instance, verb action.Action) error {
 	v := d.viewerOfCallback(ctx, cb)
 	shared := !cb.Container.IsEphemeral && cb.Container.MessageTs != ""
-	return d.workers.Go(ctx, func(ctx context.Context) {
-		msg, err := d.cardMessage(ctx, v, inst, verb, shared)
-		if err != nil {
-			msg = d.failure(ctx, "card", err)
-		} else {
-			msg = d.inPlace(cb, msg)
-		}
-		if err := d.respond.Post(ctx, cb.ResponseURL, msg); err != nil {
-			d.log.WarnContext(ctx, "could not post card", "request_id", reqctx.ID(ctx), "err", err)
-		}
+	return d.later(ctx, "card", d.replyToClick(cb), func(ctx context.Context) (slack.WebhookMessage, error) {
+		return d.cardMessage(ctx, v, inst, verb, shared)
 	})
 }
 
@@ -167,7 +154,7 @@ func closestNames(s string, all []ec2ops.Instance) []string {
 			continue
 		}
 		seen[i.Name] = true
-		names = append(names, scored{i.Name, editDistance(s, strings.ToLower(i.Name))})
+		names = append(names, scored{i.Name, typo.Distance(s, strings.ToLower(i.Name))})
 	}
 	sort.SliceStable(names, func(a, b int) bool {
 		if names[a].dist != names[b].dist {
@@ -192,7 +179,7 @@ func displayName(i ec2ops.Instance) string {
 	return i.ID
 }
 
-func actionLabel(a ec2ops.Action) string {
+func actionLabel(a action.Action) string {
 	s := string(a)
 	if s == "" {
 		return s

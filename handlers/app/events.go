@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -16,36 +15,14 @@ import (
 	"github.com/charlize-app/charlize/store"
 )
 
-// eventDedupeTTL covers Slack's retries of one event (minutes apart).
-const eventDedupeTTL = 24 * time.Hour
-
-// callbackEvent handles an Events API event_callback once: retries
-// (X-Slack-Retry-Num) of an event already taken are acknowledged only.
-func (d *Dispatcher) callbackEvent(ctx context.Context, ev slackevents.EventsAPIEvent, retry int) error {
-	outer, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
+// mentioned answers an app_mention, after the ack.
+func (d *Dispatcher) mentioned(ctx context.Context, ev slackevents.EventsAPIEvent) error {
+	inner, ok := ev.InnerEvent.Data.(*slackevents.AppMentionEvent)
 	if !ok {
 		return nil
 	}
-	if outer.EventID != "" {
-		won, _, err := d.store.Claim(ctx, "event:"+outer.EventID, "charlize", eventDedupeTTL)
-		if err != nil {
-			return fmt.Errorf("dedupe event: %w", err)
-		}
-		if !won {
-			d.log.InfoContext(ctx, "duplicate event ignored", "request_id", reqctx.ID(ctx), "event_id", outer.EventID, "retry", retry)
-			return nil
-		}
-	}
-	switch inner := ev.InnerEvent.Data.(type) {
-	case *slackevents.AppMentionEvent:
-		team := slackclient.Team{ID: ev.TeamID, EnterpriseID: ev.EnterpriseID}
-		return d.workers.Go(ctx, func(ctx context.Context) { d.replyToMention(ctx, team, inner) })
-	case *slackevents.AppUninstalledEvent:
-		return d.uninstalled(ctx, ev)
-	case *slackevents.TokensRevokedEvent:
-		return d.tokensRevoked(ctx, ev, inner)
-	}
-	return nil
+	team := slackclient.Team{ID: ev.TeamID, EnterpriseID: ev.EnterpriseID}
+	return d.workers.Go(ctx, func(ctx context.Context) { d.replyToMention(ctx, team, inner) })
 }
 
 // replyToMention guides people who talk to the bot toward the picker, in
@@ -82,8 +59,9 @@ func (d *Dispatcher) uninstalled(ctx context.Context, ev slackevents.EventsAPIEv
 // tokensRevoked handles tokens_revoked: when our bot's token is among
 // those revoked the installation is useless, so it goes like an uninstall.
 // Revoked user tokens are none of ours (Charlize keeps none).
-func (d *Dispatcher) tokensRevoked(ctx context.Context, ev slackevents.EventsAPIEvent, inner *slackevents.TokensRevokedEvent) error {
-	if len(inner.Tokens.Bot) == 0 {
+func (d *Dispatcher) tokensRevoked(ctx context.Context, ev slackevents.EventsAPIEvent) error {
+	inner, ok := ev.InnerEvent.Data.(*slackevents.TokensRevokedEvent)
+	if !ok || len(inner.Tokens.Bot) == 0 {
 		return nil
 	}
 	for _, key := range installationKeys(ev) {

@@ -3,12 +3,13 @@ package app
 import (
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/action"
 )
 
 // buttonOrder is the order of an instance's buttons.
-var buttonOrder = []ec2ops.Action{
-	ec2ops.ActionStatus, ec2ops.ActionStart, ec2ops.ActionStop,
-	ec2ops.ActionReboot, ec2ops.ActionRestart, ec2ops.ActionTerminate,
+var buttonOrder = []action.Action{
+	action.Status, action.Start, action.Stop,
+	action.Reboot, action.Restart, action.Terminate,
 }
 
 // instanceView maps an instance to its view with the buttons its state
@@ -19,7 +20,7 @@ func instanceView(i ec2ops.Instance, value string) blocks.InstanceView {
 
 // actionableView is instanceView keeping only the buttons may allows
 // (nil: all that the state allows).
-func actionableView(i ec2ops.Instance, value string, may func(ec2ops.Instance, ec2ops.Action) bool) blocks.InstanceView {
+func actionableView(i ec2ops.Instance, value string, may func(ec2ops.Instance, action.Action) bool) blocks.InstanceView {
 	v := blocks.InstanceView{
 		ID: i.ID, Name: i.Name, State: i.State, Type: i.Type,
 		Account: i.Account, Region: i.Region, AZ: i.AZ,
@@ -30,15 +31,15 @@ func actionableView(i ec2ops.Instance, value string, may func(ec2ops.Instance, e
 		return v
 	}
 	for _, a := range buttonOrder {
-		if a.Allowed(i.State) == nil && (may == nil || may(i, a)) {
-			v.Buttons = append(v.Buttons, blocks.Button{Kind: string(a), Value: value})
+		if ec2ops.Allowed(a, i.State) == nil && (may == nil || may(i, a)) {
+			v.Buttons = append(v.Buttons, blocks.Button{Kind: a, Value: value})
 		}
 	}
 	return v
 }
 
 // detailView is actionableView plus what Describe knows.
-func detailView(d ec2ops.Detail, value string, may func(ec2ops.Instance, ec2ops.Action) bool) blocks.InstanceView {
+func detailView(d ec2ops.Detail, value string, may func(ec2ops.Instance, action.Action) bool) blocks.InstanceView {
 	v := actionableView(d.Instance, value, may)
 	protected := d.TerminationProtected
 	v.TerminationProtected = &protected

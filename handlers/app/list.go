@@ -9,7 +9,6 @@ import (
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/handlers/policy"
-	"github.com/charlize-app/charlize/handlers/reqctx"
 	"github.com/charlize-app/charlize/handlers/slackclient"
 )
 
@@ -69,14 +68,8 @@ func (d *Dispatcher) listCommand(ctx context.Context, cmd slack.SlashCommand, ar
 		return Ack{}, err
 	}
 	v := d.viewerOf(ctx, slackclient.Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}, cmd.UserID, cmd.ChannelID)
-	err = d.workers.Go(ctx, func(ctx context.Context) {
-		msg, err := d.listMessage(ctx, v, cmd.ResponseURL, args, q, false)
-		if err != nil {
-			msg = d.failure(ctx, "list", err)
-		}
-		if err := d.respond.Post(ctx, cmd.ResponseURL, replacing(msg)); err != nil {
-			d.log.WarnContext(ctx, "could not post list", "request_id", reqctx.ID(ctx), "err", err)
-		}
+	err = d.later(ctx, "list", d.replyToCommand(cmd), func(ctx context.Context) (slack.WebhookMessage, error) {
+		return d.listMessage(ctx, v, cmd.ResponseURL, args, q, false)
 	})
 	if err != nil {
 		return Ack{}, err
@@ -144,8 +137,8 @@ func (d *Dispatcher) renderList(st flowState, id string, v *viewer) slack.Webhoo
 }
 
 // turnPage shows another page of a stored listing, with no AWS call.
-func (d *Dispatcher) turnPage(ctx context.Context, cb slack.InteractionCallback, value string) error {
-	id, page, err := parseItemValue(value)
+func (d *Dispatcher) turnPage(ctx context.Context, cb slack.InteractionCallback, p pressed) error {
+	id, page, err := parseItemValue(p.value)
 	if err != nil {
 		return err
 	}
@@ -158,13 +151,14 @@ func (d *Dispatcher) turnPage(ctx context.Context, cb slack.InteractionCallback,
 		return err
 	}
 	v := d.viewerOfCallback(ctx, cb)
-	d.tell(ctx, cb.ResponseURL, d.inPlace(cb, d.renderList(st, id, &v)))
+	msg := d.renderList(st, id, &v)
+	d.replyToClick(cb).soon(ctx, func(ctx context.Context, r *reply) { r.replace(ctx, msg) })
 	return nil
 }
 
 // refresh re-runs a listing's query and replaces the message.
-func (d *Dispatcher) refresh(ctx context.Context, cb slack.InteractionCallback, value string) error {
-	id, err := parseSessionID(value)
+func (d *Dispatcher) refresh(ctx context.Context, cb slack.InteractionCallback, p pressed) error {
+	id, err := parseSessionID(p.value)
 	if err != nil {
 		return err
 	}
@@ -177,15 +171,7 @@ func (d *Dispatcher) refresh(ctx context.Context, cb slack.InteractionCallback, 
 		return err
 	}
 	v := d.viewerOfCallback(ctx, cb)
-	return d.workers.Go(ctx, func(ctx context.Context) {
-		msg, err := d.listMessage(ctx, v, cb.ResponseURL, st.Query, q, st.Shared)
-		if err != nil {
-			msg = d.failure(ctx, "refresh", err)
-		} else {
-			msg = d.inPlace(cb, msg)
-		}
-		if err := d.respond.Post(ctx, cb.ResponseURL, msg); err != nil {
-			d.log.WarnContext(ctx, "could not post refreshed list", "request_id", reqctx.ID(ctx), "err", err)
-		}
+	return d.later(ctx, "refresh", d.replyToClick(cb), func(ctx context.Context) (slack.WebhookMessage, error) {
+		return d.listMessage(ctx, v, cb.ResponseURL, st.Query, q, st.Shared)
 	})
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -38,6 +37,13 @@ func (d *Dispatcher) openPickerCommand(ctx context.Context, cmd slack.SlashComma
 	return Ack{}, err
 }
 
+// pickerButton opens the picker from a button (a mention's reply).
+func (d *Dispatcher) pickerButton(ctx context.Context, cb slack.InteractionCallback, _ pressed) error {
+	return d.openPicker(ctx, cb.TriggerID, pickerTarget{
+		team: slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, channel: channelOf(cb), user: cb.User.ID, responseURL: cb.ResponseURL,
+	})
+}
+
 // openPicker opens the picker modal within the request: the trigger_id
 // lives 3 s, and the accounts it offers come from configuration, so no AWS
 // (or user group) call stands in the way; the policy decides on what the
@@ -70,9 +76,6 @@ func (d *Dispatcher) openPicker(ctx context.Context, triggerID string, t pickerT
 	d.inventory.get(ctx, visible, 0)
 	return nil
 }
-
-// errTriggerExpired means Slack's 3-second window to open a modal passed.
-var errTriggerExpired = errors.New("trigger_id expired")
 
 // viewsOpenError words a views.open failure; for an expired trigger it
 // logs how long after the request views.open was called, which is what an
@@ -168,14 +171,11 @@ func (d *Dispatcher) submitPicker(ctx context.Context, cb slack.InteractionCallb
 		q.Accounts, q.Regions, q.IDs = parts[:1], parts[1:2], parts[2:]
 	}
 	team := slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}
-	err = d.workers.Go(ctx, func(ctx context.Context) {
+	// The modal has no response_url: the picker kept the one of the
+	// command or button that opened it.
+	via := &reply{d: d, team: team, channel: st.ChannelID, responseURL: st.ResponseURL, mode: shareInChannel}
+	return Ack{}, d.later(ctx, "picker", via, func(ctx context.Context) (slack.WebhookMessage, error) {
 		v := d.viewerOf(ctx, team, cb.User.ID, st.ChannelID)
-		msg, err := d.listMessage(ctx, v, st.ResponseURL, q.String(), q, true)
-		if err != nil {
-			d.tellNow(ctx, st.ResponseURL, d.failure(ctx, "picker", err))
-			return
-		}
-		d.postInChannel(ctx, team, st.ChannelID, st.ResponseURL, msg)
+		return d.listMessage(ctx, v, st.ResponseURL, q.String(), q, true)
 	})
-	return Ack{}, err
 }

@@ -8,67 +8,61 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/charlize-app/charlize/blocks"
-	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/handlers/reqctx"
 	"github.com/charlize-app/charlize/handlers/slackclient"
 )
 
-func progressVerb(a ec2ops.Action) string {
-	switch a {
-	case ec2ops.ActionStart:
-		return "Starting"
-	case ec2ops.ActionStop:
-		return "Stopping"
-	case ec2ops.ActionReboot:
-		return "Rebooting"
-	case ec2ops.ActionRestart:
-		return "Restarting"
-	case ec2ops.ActionTerminate:
-		return "Terminating"
-	}
-	return "Checking"
-}
-
-// responseURLPosts is Slack's limit of posts to one response_url.
-const responseURLPosts = 5
-
 // reporter shows an action's progress and result where the channel sees
-// it: the in-channel message that held the button is edited with
-// chat.update; a button on an ephemeral message gets a new channel message
-// (and its own message replaced through the response_url). When the bot
-// cannot post in the channel, everything goes through the response_url,
-// within its 5 posts, with a note saying how to fix it.
+// it: the in-channel message that held the button (or the approval request)
+// is edited with chat.update; a button on an ephemeral message gets a new
+// channel message, and its own message replaced through the response_url.
+// When the bot cannot post in the channel, everything goes through the
+// response_url, keeping one of its 5 posts for the result, with a note
+// saying how to fix it.
 type reporter struct {
-	d   *Dispatcher
-	api slackclient.API
-	job actionJob
+	d       *Dispatcher
+	api     slackclient.API
+	origin  origin // the message whose button asked
+	channel string // where a new message goes when the origin cannot be edited
+	via     *reply // the response_url of the click; nil when there is none
 
-	channel, ts string // the channel message being edited; "" when none
-	viaURL      bool   // also show through the origin's response_url
-	urlPosts    int
-	note        string
-	last        time.Time
-	lastState   string
+	at        origin // the channel message being edited; TS "" when none
+	viaURL    bool   // also show through the response_url
+	note      string
+	last      time.Time
+	lastState string
 }
 
-func (r *reporter) start(ctx context.Context, v blocks.ProgressView) {
-	o := r.job.origin
+func (d *Dispatcher) newReporter(api slackclient.API, rec *actionRecord, via *reply) *reporter {
+	if via == nil {
+		via = &reply{d: d}
+	}
+	// Through the response_url, progress replaces the clicked message for
+	// the clicker alone; the channel sees its own message.
+	via.fromChannel = false
+	return &reporter{d: d, api: api, origin: rec.Origin, channel: rec.Channel, via: via}
+}
+
+// start shows the first progress and returns the channel message that
+// will carry the rest ("" TS when there is none).
+func (r *reporter) start(ctx context.Context, v blocks.ProgressView) origin {
+	o := r.origin
 	if !o.Ephemeral && o.TS != "" && o.ChannelID != "" {
-		if err := r.update(ctx, o.ChannelID, o.TS, blocks.Progress(v)); err == nil {
-			r.channel, r.ts = o.ChannelID, o.TS
+		if err := slackclient.UpdateMessage(ctx, r.api, o.ChannelID, o.TS, blocks.Progress(v)); err == nil {
+			r.at = origin{ChannelID: o.ChannelID, TS: o.TS}
 			r.mark(v)
-			return
+			return r.at
 		}
 	}
 	channel := o.ChannelID
 	if channel == "" {
-		channel = r.job.channel
+		channel = r.channel
 	}
 	r.viaURL = true
 	ts, err := slackclient.PostMessage(ctx, r.api, channel, blocks.Progress(v))
 	switch {
 	case err == nil:
-		r.channel, r.ts = channel, ts
+		r.at = origin{ChannelID: channel, TS: ts}
 	case slackclient.CannotPost(err):
 		// The note is escaped when rendered, so it names no channel link.
 		r.note = "I can't post in this channel, so only you see this. Invite me (`/invite @Charlize`) so the channel sees who did what."
@@ -78,8 +72,9 @@ func (r *reporter) start(ctx context.Context, v blocks.ProgressView) {
 		r.d.log.WarnContext(ctx, "post progress failed", "request_id", reqctx.ID(ctx), "err", err)
 	}
 	v.FallbackNote = r.note
-	r.postURL(ctx, blocks.Progress(v))
+	r.via.replace(ctx, blocks.Progress(v))
 	r.mark(v)
+	return r.at
 }
 
 // progress updates on a change of state, at most once per interval.
@@ -89,24 +84,25 @@ func (r *reporter) progress(ctx context.Context, v blocks.ProgressView) {
 	}
 	v.FallbackNote = r.note
 	switch {
-	case r.ts != "":
-		if err := r.update(ctx, r.channel, r.ts, blocks.Progress(v)); err != nil {
+	case r.at.TS != "":
+		if err := slackclient.UpdateMessage(ctx, r.api, r.at.ChannelID, r.at.TS, blocks.Progress(v)); err != nil {
 			r.d.log.WarnContext(ctx, "progress update failed", "request_id", reqctx.ID(ctx), "err", err)
 		}
-	case r.viaURL && r.urlPosts < responseURLPosts-1: // keep one post for the result
-		r.postURL(ctx, blocks.Progress(v))
+	case r.viaURL && r.via.left() > 1: // keep one post for the result
+		r.via.replace(ctx, blocks.Progress(v))
 	}
 	r.mark(v)
 }
 
+// finish shows how the action ended, where its progress was.
 func (r *reporter) finish(ctx context.Context, msg slack.WebhookMessage) {
-	if r.ts != "" {
-		if err := r.update(ctx, r.channel, r.ts, msg); err != nil {
+	if r.at.TS != "" {
+		if err := slackclient.UpdateMessage(ctx, r.api, r.at.ChannelID, r.at.TS, msg); err != nil {
 			r.d.log.WarnContext(ctx, "result update failed", "request_id", reqctx.ID(ctx), "err", err)
 		}
 	}
 	if r.viaURL {
-		r.postURL(ctx, withNote(msg, r.note))
+		r.via.replace(ctx, withNote(msg, r.note))
 	}
 }
 
@@ -124,18 +120,4 @@ func withNote(msg slack.WebhookMessage, note string) slack.WebhookMessage {
 
 func (r *reporter) mark(v blocks.ProgressView) {
 	r.last, r.lastState = r.d.now(), v.State
-}
-
-func (r *reporter) update(ctx context.Context, channel, ts string, msg slack.WebhookMessage) error {
-	return slackclient.UpdateMessage(ctx, r.api, channel, ts, msg)
-}
-
-func (r *reporter) postURL(ctx context.Context, msg slack.WebhookMessage) {
-	if r.job.origin.ResponseURL == "" || r.urlPosts >= responseURLPosts {
-		return
-	}
-	r.urlPosts++
-	if err := r.d.respond.Post(ctx, r.job.origin.ResponseURL, replacing(msg)); err != nil {
-		r.d.log.WarnContext(ctx, "response_url post failed", "request_id", reqctx.ID(ctx), "err", err)
-	}
 }

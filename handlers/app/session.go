@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -29,7 +30,7 @@ type flowState struct {
 	ResponseURL string `json:"response_url,omitempty"`
 	Query       string `json:"query,omitempty"` // a listing's query, as typed
 	// Action is what a matches chooser or an approval request is about.
-	Action   ec2ops.Action     `json:"action,omitempty"`
+	Action   action.Action     `json:"action,omitempty"`
 	Page     int               `json:"page,omitempty"`
 	Items    []ec2ops.Instance `json:"items,omitempty"`
 	Failures []string          `json:"failures,omitempty"`
@@ -55,13 +56,6 @@ type origin struct {
 	Ephemeral   bool   `json:"ephemeral,omitempty"`
 	ResponseURL string `json:"response_url,omitempty"`
 }
-
-// Errors a click can meet before any AWS call; errors.go words them.
-var (
-	errExpired     = errors.New("session expired or unknown")
-	errForeignTeam = errors.New("session belongs to another workspace")
-	errBadValue    = errors.New("malformed button value")
-)
 
 func (d *Dispatcher) saveFlow(ctx context.Context, st flowState) (string, error) {
 	id := uuid.NewString()

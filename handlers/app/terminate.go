@@ -9,20 +9,23 @@ import (
 
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/handlers/reqctx"
 	"github.com/charlize-app/charlize/handlers/slackclient"
+	"github.com/charlize-app/charlize/store"
 )
 
 // openTerminate opens the terminate modal at once, before any AWS call, for
 // the trigger_id's sake; termination protection is filled in when AWS
 // has answered.
-func (d *Dispatcher) openTerminate(ctx context.Context, cb slack.InteractionCallback, team slackclient.Team, inst ec2ops.Instance, org origin) error {
-	api, err := d.clients.Client(ctx, team)
+func (d *Dispatcher) openTerminate(ctx context.Context, cb slack.InteractionCallback, rec *actionRecord) error {
+	api, err := d.clients.Client(ctx, rec.team())
 	if err != nil {
 		return err
 	}
-	id, err := d.saveFlow(ctx, flowState{Kind: "terminate", TeamID: team.ID, ChannelID: org.ChannelID, UserID: cb.User.ID,
-		Items: []ec2ops.Instance{inst}, Origin: org})
+	inst := rec.Instance
+	id, err := d.saveFlow(ctx, flowState{Kind: "terminate", TeamID: rec.TeamID, ChannelID: rec.Origin.ChannelID, UserID: rec.Requester,
+		Items: []ec2ops.Instance{inst}, Origin: rec.Origin})
 	if err != nil {
 		return err
 	}
@@ -32,13 +35,13 @@ func (d *Dispatcher) openTerminate(ctx context.Context, cb slack.InteractionCall
 		return d.viewsOpenError(ctx, "terminate modal", err)
 	}
 	return d.workers.Go(ctx, func(ctx context.Context) {
-		detail, err := d.fleet.Check(ctx, ec2ops.ActionRequest{Action: ec2ops.ActionTerminate,
+		detail, err := d.fleet.Check(ctx, ec2ops.ActionRequest{Action: action.Terminate,
 			Account: inst.Account, Region: inst.Region, InstanceID: inst.ID, Actor: cb.User.ID})
 		if detail.ID != "" {
 			view.Instance = detailView(detail, "", nil)
 		}
 		if err != nil {
-			view.ErrorText = d.failure(ctx, "terminate check", err).Text
+			view.ErrorText = d.failureText(ctx, "terminate check", err)
 		}
 		_, err = api.UpdateViewContext(ctx, blocks.TerminateModal(view), "", resp.Hash, resp.ID)
 		if err != nil {
@@ -69,10 +72,12 @@ func (d *Dispatcher) submitTerminate(ctx context.Context, cb slack.InteractionCa
 			blocks.TerminateInputBlock: fmt.Sprintf("That doesn't match. Type %s exactly to terminate it.", blocks.Truncate(want, 100)),
 		})}, nil
 	}
-	err = d.startAction(ctx, actionJob{
-		action: ec2ops.ActionTerminate, inst: inst, team: slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID},
-		user: cb.User.ID, channel: st.ChannelID, origin: st.Origin,
-		clickKey: "click:" + id + ":0:terminate",
-	})
-	return Ack{}, err
+	team := slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}
+	v := viewer{team: team, user: cb.User.ID, channel: st.ChannelID}
+	rec := d.newRecord(action.Terminate, inst, v, st.Origin, store.ClickKey(id, 0, action.Terminate))
+	// The modal has no response_url: answers go to the message whose
+	// button opened it.
+	via := &reply{d: d, team: team, channel: st.ChannelID, responseURL: st.Origin.ResponseURL, mode: replaceClicked,
+		fromChannel: !st.Origin.Ephemeral && st.Origin.TS != ""}
+	return Ack{}, d.startAction(ctx, rec, via)
 }

@@ -2,14 +2,9 @@ package app
 
 import (
 	"context"
-	"errors"
 	"runtime/debug"
 	"sync"
 )
-
-// ErrBusy means the background queue is full; the user is asked to retry
-// rather than left waiting on work that may never start.
-var ErrBusy = errors.New("charlize is busy")
 
 // workers runs slow work (AWS calls, waiting for states) after the ack, at
 // most size jobs at a time, with at most queue jobs waiting. Jobs get a

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/handlers/policy"
 )
 
@@ -42,10 +43,10 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		who := policy.Principal{User: "U1", Channel: "C1", Groups: p.UserGroups()}
-		for _, action := range []string{"list", "stop", "terminate", "audit"} {
-			p.Decide(who, action, policy.Target{Account: "acme-prod", Tags: map[string]string{"env": "staging"}})
-			p.Decide(who, action, policy.Target{AnyInstance: true})
-			p.Approval(action, "acme-prod")
+		for _, a := range []action.Action{action.List, action.Stop, action.Terminate, action.Audit} {
+			p.Decide(who, a, policy.Target{Account: "acme-prod", Tags: map[string]string{"env": "staging"}})
+			p.Decide(who, a, policy.Target{AnyInstance: true})
+			p.Approval(a, "acme-prod")
 		}
 		_ = p.Summary()
 	})

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"regexp"
 	"slices"
 	"sort"
@@ -12,6 +11,9 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/charlize-app/charlize/ec2ops/action"
+	"github.com/charlize-app/charlize/handlers/typo"
 )
 
 // Load reads and parses the policy file at path; an empty path means no
@@ -246,10 +248,10 @@ func (v *validator) rule(i int, c *yaml.Node) *rule {
 	if af, ok := f["actions"]; !ok {
 		v.add(label, "actions", c.Line, "missing (list the actions the rule grants)")
 	} else {
-		r.actions = map[string]bool{}
+		r.actions = map[action.Action]bool{}
 		for _, it := range v.list(label, "actions", af) {
-			if v.action(label, "actions", it, knownActions) {
-				r.actions[it.value] = true
+			if v.action(label, "actions", it, action.All()) {
+				r.actions[action.Action(it.value)] = true
 			}
 		}
 	}
@@ -342,10 +344,6 @@ func (v *validator) tags(label string, f field) []tagCond {
 			v.add(label, name, m.Content[i+1].Line, "tag value must be a string or glob, got %s", kindName(val))
 			continue
 		}
-		if _, err := path.Match(val.Value, ""); err != nil {
-			v.add(label, name, m.Content[i+1].Line, "bad glob %q: %v", val.Value, err)
-			continue
-		}
 		conds = append(conds, tagCond{key: k.Value, pattern: val.Value})
 	}
 	sort.Slice(conds, func(i, j int) bool { return conds[i].key < conds[j].key })
@@ -357,28 +355,28 @@ func (v *validator) tags(label string, f field) []tagCond {
 func (v *validator) globs(label, name string, f field) []string {
 	out := []string{}
 	for _, it := range v.list(label, name, f) {
-		if _, err := path.Match(it.value, ""); err != nil {
-			v.add(label, name, it.line, "bad glob %q: %v", it.value, err)
-			continue
-		}
 		out = append(out, it.value)
 	}
 	return out
 }
 
 // action reports whether it names one of allowed, and reports it if not.
-func (v *validator) action(label, name string, it item, allowed []string) bool {
-	if slices.Contains(allowed, it.value) {
+func (v *validator) action(label, name string, it item, allowed []action.Action) bool {
+	if slices.Contains(allowed, action.Action(it.value)) {
 		return true
 	}
-	if slices.Contains(knownActions, it.value) {
-		v.add(label, name, it.line, "%s is not a mutating action; approval applies only to %s", it.value, strings.Join(allowed, ", "))
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		names[i] = string(a)
+	}
+	if slices.Contains(action.All(), action.Action(it.value)) {
+		v.add(label, name, it.line, "%s is not a mutating action; approval applies only to %s", it.value, strings.Join(names, ", "))
 		return false
 	}
-	if s := closest(it.value, allowed); s != "" {
+	if s := typo.Closest(it.value, names, func(string) int { return 2 }); s != "" {
 		v.add(label, name, it.line, "unknown action %q (did you mean %s?)", it.value, s)
 	} else {
-		v.add(label, name, it.line, "unknown action %q (known: %s)", it.value, strings.Join(allowed, ", "))
+		v.add(label, name, it.line, "unknown action %q (known: %s)", it.value, strings.Join(names, ", "))
 	}
 	return false
 }
@@ -392,13 +390,13 @@ func (v *validator) approval(i int, c *yaml.Node) *approvalRule {
 	}
 	errsBefore := len(v.errs)
 	f := v.fields(n, label, "", "actions", "accounts")
-	a := &approvalRule{name: label, actions: map[string]bool{}}
+	a := &approvalRule{name: label, actions: map[action.Action]bool{}}
 	if af, ok := f["actions"]; !ok {
 		v.add(label, "actions", c.Line, "missing (list the actions that need approval)")
 	} else {
 		for _, it := range v.list(label, "actions", af) {
-			if v.action(label, "actions", it, mutatingActions) {
-				a.actions[it.value] = true
+			if v.action(label, "actions", it, action.Mutating()) {
+				a.actions[action.Action(it.value)] = true
 			}
 		}
 	}
@@ -423,48 +421,6 @@ func slackID(id, prefixes string) bool {
 		}
 	}
 	return true
-}
-
-// closest suggests the candidate nearest to word, ignoring case, or ""
-// when none is near enough to be a plausible typo.
-func closest(word string, candidates []string) string {
-	w := strings.ToLower(word)
-	best, bestDist := "", 3 // more than two edits is not a typo
-	for _, c := range candidates {
-		if d := editDistance(w, c); d < bestDist && d < len(w) {
-			best, bestDist = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the optimal-string-alignment distance, so a swapped pair
-// of letters ("stpo") counts as one edit.
-func editDistance(a, b string) int {
-	if len(a) > 64 {
-		return len(a) // far from every action; bounds the work on hostile input
-	}
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }
 
 // resolve follows aliases to the node they name. The bound guards against

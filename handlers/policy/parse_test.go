@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/handlers/policy"
 )
 
@@ -103,10 +104,8 @@ rules:
 		{"unknown action", "rules: [{name: a, who: {users: [U1]}, actions: [frobnicate]}]\n", "a", "actions", 1, `unknown action "frobnicate" (known: list, status`},
 
 		// accounts and tags
-		{"bad account glob", "rules: [{name: a, who: {users: [U1]}, actions: [list], accounts: ['acme-[']}]\n", "a", "accounts", 1, `bad glob "acme-["`},
 		{"empty accounts", "rules: [{name: a, who: {users: [U1]}, actions: [list], accounts: []}]\n", "a", "accounts", 1, "empty list"},
 		{"empty account", "rules: [{name: a, who: {users: [U1]}, actions: [list], accounts: ['']}]\n", "a", "accounts", 1, "empty entry"},
-		{"bad tag glob", "rules: [{name: a, who: {users: [U1]}, actions: [stop], where: {tags: {env: 'stag[ing'}}}]\n", "a", "where.tags.env", 1, `bad glob "stag[ing"`},
 		{"empty where", "rules: [{name: a, who: {users: [U1]}, actions: [stop], where: {}}]\n", "a", "where", 1, "empty"},
 		{"empty tags", "rules: [{name: a, who: {users: [U1]}, actions: [stop], where: {tags: {}}}]\n", "a", "where.tags", 1, "empty"},
 		{"null tag value", "rules: [{name: a, who: {users: [U1]}, actions: [stop], where: {tags: {env: }}}]\n", "a", "where.tags.env", 1, "must be a string"},
@@ -118,7 +117,6 @@ rules:
 		{"approval read-only action", "rules: [{name: a, who: {users: [U1]}, actions: [stop]}]\napproval: [{actions: [terminate]}, {actions: [list]}]\n", "approval[1]", "actions", 2, "list is not a mutating action"},
 		{"approval audit", "rules: [{name: a, who: {users: [U1]}, actions: [stop]}]\napproval: [{actions: [audit]}]\n", "approval[0]", "actions", 2, "audit is not a mutating action"},
 		{"approval typo", "rules: [{name: a, who: {users: [U1]}, actions: [stop]}]\napproval: [{actions: [terminte]}]\n", "approval[0]", "actions", 2, `unknown action "terminte" (did you mean terminate?)`},
-		{"approval bad glob", "rules: [{name: a, who: {users: [U1]}, actions: [stop]}]\napproval: [{actions: [stop], accounts: ['[']}]\n", "approval[0]", "accounts", 2, "bad glob"},
 		{"approval not a list", "rules: [{name: a, who: {users: [U1]}, actions: [stop]}]\napproval: {actions: [stop]}\n", "", "approval", 2, "must be a list"},
 		{"approval null", "rules: [{name: a, who: {users: [U1]}, actions: [stop]}]\napproval:\n", "", "approval", 2, "empty list"},
 	}
@@ -201,7 +199,7 @@ func TestParseValid(t *testing.T) {
 		name   string
 		src    string
 		who    policy.Principal
-		action string
+		action action.Action
 		target policy.Target
 		want   string // granting rule
 	}{

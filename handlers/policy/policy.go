@@ -8,16 +8,12 @@ package policy
 
 import (
 	"fmt"
-	"path"
 	"slices"
 	"sort"
 	"strings"
-)
 
-// Actions Charlize knows. Approval rules may name only the mutating ones.
-var (
-	knownActions    = []string{"list", "status", "start", "stop", "reboot", "restart", "terminate", "audit"}
-	mutatingActions = []string{"start", "stop", "reboot", "restart", "terminate"}
+	"github.com/charlize-app/charlize/ec2ops/action"
+	"github.com/charlize-app/charlize/ec2ops/glob"
 )
 
 // Principal is who is asking: a Slack user, the channel they asked from and
@@ -61,7 +57,7 @@ type rule struct {
 	groups   map[string]bool
 	channels map[string]bool
 	accounts []string // globs; nil means every account
-	actions  map[string]bool
+	actions  map[action.Action]bool
 	tags     []tagCond // sorted by key so refusals read the same every time
 }
 
@@ -71,7 +67,7 @@ type tagCond struct{ key, pattern string }
 // approvalRule is one compiled entry of approval:.
 type approvalRule struct {
 	name     string // "approval[i]"
-	actions  map[string]bool
+	actions  map[action.Action]bool
 	accounts []string // globs; nil means every account
 }
 
@@ -86,7 +82,7 @@ func Default() *Policy {
 		rules: []*rule{{
 			name:    defaultRule,
 			anyUser: true,
-			actions: setOf("list", "status", "start", "stop", "reboot", "restart"),
+			actions: setOf(action.List, action.Status, action.Start, action.Stop, action.Reboot, action.Restart),
 		}},
 		isDefault: true,
 	}
@@ -94,10 +90,10 @@ func Default() *Policy {
 
 // Decide says whether who may perform action on t. The first rule in file
 // order that matches grants; refusals explain what was missing.
-func (p *Policy) Decide(who Principal, action string, t Target) Decision {
+func (p *Policy) Decide(who Principal, a action.Action, t Target) Decision {
 	var near *rule // first rule refused only by its tag conditions
 	for _, r := range p.ruleList() {
-		if !r.actions[action] || !r.admits(who) || !matchAny(r.accounts, t.Account) {
+		if !r.actions[a] || !r.admits(who) || !matchAny(r.accounts, t.Account) {
 			continue
 		}
 		if t.AnyInstance || r.fits(t.Tags) {
@@ -107,7 +103,7 @@ func (p *Policy) Decide(who Principal, action string, t Target) Decision {
 			near = r
 		}
 	}
-	reason := "no rule grants " + action
+	reason := "no rule grants " + string(a)
 	if t.Account != "" {
 		reason += " on " + t.Account
 	}
@@ -118,19 +114,62 @@ func (p *Policy) Decide(who Principal, action string, t Target) Decision {
 	return Decision{Reason: reason}
 }
 
-// Approval reports whether action on account needs a second person's
-// approval, and which entry says so ("approval[i]", i counting from 0 in
-// file order). The first matching entry wins.
-func (p *Policy) Approval(action, account string) (rule string, needed bool) {
+// Approval is a two-person rule that applies to an action.
+type Approval struct {
+	// ID names the entry in the file: "approval[i]", i counting from 0 in
+	// file order. The audit log keeps it.
+	ID string
+	// Says is what the entry says, for the people reading the request:
+	// "stop and terminate on acme-prod need a second person's approval".
+	Says string
+}
+
+// Approval reports whether action a on account needs a second person's
+// approval, and which entry says so. The first matching entry wins.
+func (p *Policy) Approval(a action.Action, account string) (Approval, bool) {
 	if p == nil {
-		return "", false
+		return Approval{}, false
 	}
-	for _, a := range p.approvals {
-		if a.actions[action] && matchAny(a.accounts, account) {
-			return a.name, true
+	for _, r := range p.approvals {
+		if r.actions[a] && matchAny(r.accounts, account) {
+			return Approval{ID: r.name, Says: r.says()}, true
 		}
 	}
-	return "", false
+	return Approval{}, false
+}
+
+// says words an approval rule: its actions in the usual order, and the
+// accounts it covers.
+func (r *approvalRule) says() string {
+	var acts []string
+	for _, a := range action.Mutating() {
+		if r.actions[a] {
+			acts = append(acts, string(a))
+		}
+	}
+	where := "every account"
+	if r.accounts != nil {
+		where = strings.Join(r.accounts, ", ")
+	}
+	return fmt.Sprintf("%s on %s %s a second person's approval", joinAnd(acts), where, plural2(len(acts), "needs", "need"))
+}
+
+// joinAnd joins words as a sentence does: "a", "a and b", "a, b and c".
+func joinAnd(words []string) string {
+	switch len(words) {
+	case 0:
+		return ""
+	case 1:
+		return words[0]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
+func plural2(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // UserGroups returns every user group id any rule names, sorted and unique,
@@ -188,7 +227,7 @@ func (r *rule) fits(tags map[string]string) bool {
 		if !ok {
 			return false
 		}
-		if m, _ := path.Match(c.pattern, v); !m {
+		if !glob.Match(c.pattern, v) {
 			return false
 		}
 	}
@@ -205,21 +244,12 @@ func (r *rule) conditions() string {
 }
 
 // matchAny reports whether name matches one of globs; nil globs match all.
-// Patterns were validated at parse time, so errors cannot occur here.
 func matchAny(globs []string, name string) bool {
-	if globs == nil {
-		return true
-	}
-	for _, g := range globs {
-		if m, _ := path.Match(g, name); m {
-			return true
-		}
-	}
-	return false
+	return globs == nil || glob.MatchAny(globs, name)
 }
 
-func setOf(xs ...string) map[string]bool {
-	m := make(map[string]bool, len(xs))
+func setOf(xs ...action.Action) map[action.Action]bool {
+	m := make(map[action.Action]bool, len(xs))
 	for _, x := range xs {
 		m[x] = true
 	}
@@ -240,4 +270,71 @@ func plural(n int, word string) string {
 		return word
 	}
 	return word + "s"
+}
+
+// Warnings lists what in p is valid but cannot work, for the start-up
+// log: an approval rule whose action at most one person may perform, so
+// nobody can ever be the second person.
+func (p *Policy) Warnings() []string {
+	if p == nil {
+		return nil
+	}
+	var out []string
+	for _, ap := range p.approvals {
+		for _, a := range action.Mutating() {
+			if !ap.actions[a] {
+				continue
+			}
+			users, open := p.performers(a, ap.accounts)
+			if open || len(users) > 1 {
+				continue
+			}
+			who := "nobody"
+			if len(users) == 1 {
+				who = "only " + users[0]
+			}
+			out = append(out, fmt.Sprintf("%s (%s): %s may %s there, so no second person can approve it", ap.name, ap.says(), who, a))
+		}
+	}
+	return out
+}
+
+// performers lists the users that rules name for action a on accounts
+// (nil: every account) that could overlap; open reports a rule that grants
+// it to every user, a user group or a channel, whose members may be many.
+func (p *Policy) performers(a action.Action, accounts []string) (users []string, open bool) {
+	seen := map[string]bool{}
+	for _, r := range p.rules {
+		if !r.actions[a] || !overlap(r.accounts, accounts) {
+			continue
+		}
+		if r.anyUser || len(r.groups) > 0 || len(r.channels) > 0 {
+			return nil, true
+		}
+		for u := range r.users {
+			if !seen[u] {
+				seen[u] = true
+				users = append(users, u)
+			}
+		}
+	}
+	sort.Strings(users)
+	return users, false
+}
+
+// overlap reports whether two account lists (nil: every account) may name
+// a common account; patterns are compared with each other, which is exact
+// for plain names and generous for two wildcards.
+func overlap(a, b []string) bool {
+	if a == nil || b == nil {
+		return true
+	}
+	for _, x := range a {
+		for _, y := range b {
+			if glob.Match(x, y) || glob.Match(y, x) || glob.HasWildcard(x) && glob.HasWildcard(y) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/handlers/policy"
 )
 
@@ -57,7 +58,7 @@ approval:
 type decideCase struct {
 	name   string
 	who    policy.Principal
-	action string
+	action action.Action
 	target policy.Target
 	want   policy.Decision
 }
@@ -98,7 +99,7 @@ func TestDefault(t *testing.T) {
 		t.Errorf("Default().Summary() = %q, want %q", got, want)
 	}
 	if rule, needed := p.Approval("terminate", "acme-prod"); needed {
-		t.Errorf("Default().Approval(terminate, acme-prod) = %q, true, want \"\", false", rule)
+		t.Errorf("Default().Approval(terminate, acme-prod) = %+v, true, want none", rule)
 	}
 	if got := p.UserGroups(); len(got) != 0 {
 		t.Errorf("Default().UserGroups() = %v, want none", got)
@@ -177,22 +178,23 @@ rules:
 func TestApproval(t *testing.T) {
 	p := mustParse(t, testPolicy)
 	tests := []struct {
-		action, account string
-		rule            string
-		needed          bool
+		action  action.Action
+		account string
+		want    policy.Approval
+		needed  bool
 	}{
-		{"stop", "acme-dev", "approval[0]", true},
-		{"stop", "acme-prod", "approval[1]", true},
-		{"terminate", "acme-prod", "approval[1]", true},
-		{"terminate", "acme-dev", "", false},
-		{"reboot", "anything", "approval[2]", true},
-		{"start", "acme-prod", "", false},
-		{"list", "acme-prod", "", false},
+		{"stop", "acme-dev", policy.Approval{ID: "approval[0]", Says: "stop on acme-dev needs a second person's approval"}, true},
+		{"stop", "acme-prod", policy.Approval{ID: "approval[1]", Says: "stop and terminate on *-prod need a second person's approval"}, true},
+		{"terminate", "acme-prod", policy.Approval{ID: "approval[1]", Says: "stop and terminate on *-prod need a second person's approval"}, true},
+		{"terminate", "acme-dev", policy.Approval{}, false},
+		{"reboot", "anything", policy.Approval{ID: "approval[2]", Says: "reboot on every account needs a second person's approval"}, true},
+		{"start", "acme-prod", policy.Approval{}, false},
+		{"list", "acme-prod", policy.Approval{}, false},
 	}
 	for _, tt := range tests {
-		rule, needed := p.Approval(tt.action, tt.account)
-		if rule != tt.rule || needed != tt.needed {
-			t.Errorf("Approval(%q, %q) = %q, %v, want %q, %v", tt.action, tt.account, rule, needed, tt.rule, tt.needed)
+		got, needed := p.Approval(tt.action, tt.account)
+		if got != tt.want || needed != tt.needed {
+			t.Errorf("Approval(%q, %q) = %+v, %v, want %+v, %v", tt.action, tt.account, got, needed, tt.want, tt.needed)
 		}
 	}
 }
@@ -268,8 +270,8 @@ func TestExample(t *testing.T) {
 			refused("no rule grants stop on acme-dev to you")},
 		{"nobody audits", policy.Principal{User: "U111"}, "audit", policy.Target{}, refused("no rule grants audit to you")},
 	})
-	if rule, needed := p.Approval("terminate", "acme-prod"); rule != "approval[0]" || !needed {
-		t.Errorf("Approval(terminate, acme-prod) = %q, %v, want approval[0], true", rule, needed)
+	if rule, needed := p.Approval("terminate", "acme-prod"); rule.ID != "approval[0]" || !needed {
+		t.Errorf("Approval(terminate, acme-prod) = %+v, %v, want approval[0], true", rule, needed)
 	}
 	if got, want := p.UserGroups(), []string{"S0SRE"}; !slices.Equal(got, want) {
 		t.Errorf("UserGroups() = %v, want %v", got, want)
@@ -344,4 +346,79 @@ func TestDecideConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestWarnings(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      []string
+	}{
+		{"one person may terminate", `
+rules:
+  - name: ops
+    who: {users: [U1]}
+    actions: [list, stop, terminate]
+  - name: devs
+    who: {users: [U2, U3]}
+    actions: [stop]
+    accounts: [acme-dev]
+approval:
+  - actions: [terminate]
+    accounts: [acme-prod]
+`, []string{"approval[0] (terminate on acme-prod needs a second person's approval): only U1 may terminate there, so no second person can approve it"}},
+		{"two people may", `
+rules:
+  - name: ops
+    who: {users: [U1, U2]}
+    actions: [terminate]
+approval:
+  - actions: [terminate]
+`, nil},
+		{"a group may be many", `
+rules:
+  - name: ops
+    who: {usergroups: [S1]}
+    actions: [stop]
+approval:
+  - actions: [stop]
+`, nil},
+		{"nobody may, on the approval's accounts", `
+rules:
+  - name: devs
+    who: {users: [U2, U3]}
+    actions: [stop]
+    accounts: [acme-dev]
+approval:
+  - actions: [stop]
+    accounts: [acme-prod]
+`, []string{"approval[0] (stop on acme-prod needs a second person's approval): nobody may stop there, so no second person can approve it"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := mustParse(t, tt.src).Warnings()
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Warnings() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// Brackets and backslashes are literal: the policy shares the query
+// language's glob dialect, where only * and ? are wildcards.
+func TestGlobDialect(t *testing.T) {
+	p := mustParse(t, `
+rules:
+  - name: odd
+    who: {users: [U1]}
+    actions: [stop]
+    accounts: ["acme-[prod]", "lab-*"]
+`)
+	for _, tt := range []struct {
+		account string
+		want    bool
+	}{{"acme-[prod]", true}, {"acme-p", false}, {"lab-1", true}} {
+		if got := p.Decide(policy.Principal{User: "U1"}, action.Stop, policy.Target{Account: tt.account}).Allowed; got != tt.want {
+			t.Errorf("Decide(stop on %q).Allowed = %v, want %v", tt.account, got, tt.want)
+		}
+	}
 }

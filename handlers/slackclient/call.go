@@ -56,7 +56,7 @@ func CannotPost(err error) bool {
 func PostMessage(ctx context.Context, api API, channel string, msg slack.WebhookMessage, extra ...slack.MsgOption) (string, error) {
 	var ts string
 	err := Call(ctx, func() (err error) {
-		_, ts, err = api.PostMessageContext(ctx, channel, append(msgOptions(msg), extra...)...)
+		_, ts, err = api.PostMessageContext(ctx, channel, append(MsgOptions(msg), extra...)...)
 		return err
 	})
 	return ts, err
@@ -66,12 +66,13 @@ func PostMessage(ctx context.Context, api API, channel string, msg slack.Webhook
 // rate limits.
 func UpdateMessage(ctx context.Context, api API, channel, ts string, msg slack.WebhookMessage) error {
 	return Call(ctx, func() error {
-		_, _, _, err := api.UpdateMessageContext(ctx, channel, ts, msgOptions(msg)...)
+		_, _, _, err := api.UpdateMessageContext(ctx, channel, ts, MsgOptions(msg)...)
 		return err
 	})
 }
 
-func msgOptions(msg slack.WebhookMessage) []slack.MsgOption {
+// MsgOptions turns a rendered message into chat.* options.
+func MsgOptions(msg slack.WebhookMessage) []slack.MsgOption {
 	opts := []slack.MsgOption{slack.MsgOptionText(msg.Text, false)}
 	if msg.Blocks != nil {
 		opts = append(opts, slack.MsgOptionBlocks(msg.Blocks.BlockSet...))

@@ -122,7 +122,7 @@ func (i *Installations) needsRefresh(inst store.Installation) bool {
 // replicas: the store's Claim is a short lock; whoever loses it waits for
 // the winner's result (or, while the old token is still valid, uses it).
 func (i *Installations) refresh(ctx context.Context, inst store.Installation) (store.Installation, error) {
-	lock := "refresh:" + inst.Key
+	lock := store.RefreshKey(inst.Key)
 	for {
 		won, _, err := i.o.Store.Claim(ctx, lock, i.o.Holder, refreshClaimTTL)
 		if err != nil {

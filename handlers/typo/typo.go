@@ -1,0 +1,59 @@
+// Package typo suggests what someone probably meant: the known word nearest
+// to a mistyped one ("stpo" → "stop"), for unknown subcommands, policy
+// fields and actions, and instance names that match nothing.
+package typo
+
+import "strings"
+
+// maxRunes bounds the work on hostile input: a word longer than this is far
+// from every candidate.
+const maxRunes = 64
+
+// Distance is the optimal-string-alignment distance between a and b, in
+// runes: the edits that turn one into the other, where swapping two
+// neighbours counts once.
+func Distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) > maxRunes || len(rb) > maxRunes {
+		return max(len(ra), len(rb))
+	}
+	prev2 := make([]int, len(rb)+1)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(rb)]
+}
+
+// Closest returns the candidate nearest to word, ignoring case, when it is
+// within limit(candidate) edits (and nearer than the word is long), or "".
+// The first candidate wins a tie.
+func Closest(word string, candidates []string, limit func(candidate string) int) string {
+	w := strings.ToLower(word)
+	best, bestDist := "", -1
+	for _, c := range candidates {
+		d := Distance(w, strings.ToLower(c))
+		if d > limit(c) || d >= len([]rune(w)) {
+			continue
+		}
+		if bestDist < 0 || d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
