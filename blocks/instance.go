@@ -187,8 +187,8 @@ func instanceLine(inst InstanceView, now time.Time) string {
 			b.WriteString(" · " + p)
 		}
 	}
-	if a := age(now, inst.LaunchTime); a != "" && !now.IsZero() {
-		b.WriteString(" · launched " + a + " ago")
+	if a := ago(now, inst.LaunchTime); a != "" && !now.IsZero() {
+		b.WriteString(" · launched " + a)
 	}
 	return Truncate(b.String(), MaxSectionText)
 }
@@ -349,21 +349,22 @@ func stateEmoji(state string) string {
 	return "❔"
 }
 
-// age is how long ago t was, coarsely: "3d", "5h", "12m"; "" when t is zero.
-func age(now, t time.Time) string {
+// ago is how long ago t was, coarsely: "3d ago", "5h ago", "12m ago",
+// "just now" within a minute; "" when t is zero.
+func ago(now, t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
 	d := now.Sub(t)
 	switch {
 	case d >= 24*time.Hour:
-		return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+		return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
 	case d >= time.Hour:
-		return fmt.Sprintf("%dh", int(d/time.Hour))
+		return fmt.Sprintf("%dh ago", int(d/time.Hour))
 	case d >= time.Minute:
-		return fmt.Sprintf("%dm", int(d/time.Minute))
+		return fmt.Sprintf("%dm ago", int(d/time.Minute))
 	}
-	return "0m"
+	return "just now"
 }
 
 // duration renders an elapsed time: "41 s", "2 min 5 s", "1 h 3 min".
@@ -392,7 +393,7 @@ func launched(t, now time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s> (%s ago)", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"), age(now, t))
+	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s> (%s)", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"), ago(now, t))
 }
 
 // where is the region, or the AZ when it names the region too.

@@ -1,6 +1,7 @@
 package blocks_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -204,5 +205,25 @@ func TestNoMatchGolden(t *testing.T) {
 	mustPassMessage(t, "NoMatch", bare)
 	if got := bare.Blocks.BlockSet[0].(*slack.SectionBlock).Text.Text; got != "No instance matches `x`." {
 		t.Errorf("NoMatch(x, nil) = %q, want %q", got, "No instance matches `x`.")
+	}
+}
+
+// An instance launched seconds ago reads "just now", not "0m ago".
+func TestLaunchedAgo(t *testing.T) {
+	for _, tt := range []struct {
+		age  time.Duration
+		want string
+	}{
+		{20 * time.Second, "launched just now"},
+		{3 * time.Minute, "launched 3m ago"},
+		{5 * time.Hour, "launched 5h ago"},
+		{50 * time.Hour, "launched 2d ago"},
+	} {
+		inst := blocks.InstanceView{ID: "i-1", Name: "web-1", State: "running", LaunchTime: now.Add(-tt.age)}
+		msg := blocks.List(blocks.ListView{Now: now, Instances: []blocks.InstanceView{inst}, Page: 1, Pages: 1, Total: 1})
+		raw, _ := json.Marshal(msg)
+		if !strings.Contains(string(raw), tt.want) || strings.Contains(string(raw), "0m ago") {
+			t.Errorf("launched %s before: %s, want %q", tt.age, raw, tt.want)
+		}
 	}
 }

@@ -126,7 +126,7 @@ func optionalInput(blockID, label string, el slack.BlockElement) *slack.InputBlo
 }
 
 // Options answers a block_suggestion for the picker's instance search:
-// instance i is offered as "name (id) · account/region" with value
+// instance i is offered as "name (id) · state · account/region" with value
 // values[i]. At most MaxOptions are returned; instances without a value, or
 // with one longer than MaxOptionValue, are left out.
 func Options(instances []InstanceView, values []string) *slack.OptionsResponse {
@@ -141,6 +141,10 @@ func Options(instances []InstanceView, values []string) *slack.OptionsResponse {
 		text := inst.ID
 		if inst.Name != "" {
 			text = Truncate(clean(inst.Name), 40) + " (" + inst.ID + ")"
+		}
+		if inst.State != "" {
+			// A terminated instance looks like any other without it.
+			text += " · " + stateEmoji(inst.State) + " " + clean(inst.State)
 		}
 		loc := inst.Account
 		if inst.Region != "" {

@@ -74,15 +74,7 @@ func NewOAuth(o OAuthOptions) (*OAuth, error) {
 	if len(o.Scopes) == 0 {
 		o.Scopes = []string{"commands", "chat:write", "app_mentions:read"}
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 15 * time.Second}
-	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.HTTPClient, o.Log, o.Now = slackclient.Defaults(o.HTTPClient, o.Log, o.Now)
 	o.StateTTL = cmp.Or(o.StateTTL, DefaultOAuthStateTTL)
 	if o.SlashCommand == "" {
 		o.SlashCommand = "/charlize"

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -310,5 +311,25 @@ func TestServeRefusesBadPolicy(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("policy error %q does not mention %s", err, want)
 		}
+	}
+}
+
+// A policy whose approval rule nobody can satisfy is accepted, with a
+// warning at start-up that names the rule.
+func TestUnsatisfiableApprovalIsWarnedAtStart(t *testing.T) {
+	pol := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(pol, []byte(`rules:
+  - name: ops
+    who: {users: [U0ALICE]}
+    actions: [list, status, stop]
+approval:
+  - actions: [stop]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := mustStart(t, map[string]string{"CHARLIZE_POLICY_FILE": pol, "SLACK_BOT_TOKEN": "xoxb-test"})
+	logs := p.logs.String()
+	if !strings.Contains(logs, `"level":"WARN"`) || !strings.Contains(logs, "approval[0] (stop on every account needs a second person's approval): only U0ALICE may stop there") {
+		t.Errorf("no start-up warning naming approval[0]; logs:\n%s", logs)
 	}
 }

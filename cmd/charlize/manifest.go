@@ -101,6 +101,9 @@ func buildManifest(base string, socketMode, tokenRotation bool, scopes []string)
 				URL:         at("/slack/commands"),
 				Description: "List, start, stop and reboot EC2 instances",
 				UsageHint:   "[list|start|stop|reboot|help] [query]",
+				// Mentions then arrive as <@U…|name>, so `audit @alice` names
+				// a user id Charlize can filter on.
+				ShouldEscape: true,
 			}},
 		},
 		OAuthConfig: manifestOAuth{Scopes: manifestScopes{Bot: scopes}},

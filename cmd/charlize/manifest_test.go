@@ -54,6 +54,9 @@ func TestManifest(t *testing.T) {
 			t.Errorf("manifest %s = %q, want %q", c.name, c.got, c.want)
 		}
 	}
+	if !cmd.ShouldEscape {
+		t.Errorf("slash command should_escape = false; `audit @alice` then sends a name, not a user id")
+	}
 	if !m.Settings.Interactivity.IsEnabled || m.Settings.SocketModeEnabled || m.Settings.TokenRotationEnabled {
 		t.Errorf("settings = %+v, want interactivity on, socket mode and token rotation off", m.Settings)
 	}

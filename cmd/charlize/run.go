@@ -241,7 +241,7 @@ func slackClients(cfg config, st store.Store, log *slog.Logger) slackclient.Clie
 	if cfg.BotToken == "" {
 		return slackclient.SingleWorkspace{}
 	}
-	return slackclient.SingleWorkspace{API: slack.New(cfg.BotToken, slack.OptionAPIURL(cfg.SlackAPIURL))}
+	return slackclient.SingleWorkspace{API: slack.New(cfg.BotToken, slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionHTTPClient(slackclient.NewHTTPClient()))}
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {

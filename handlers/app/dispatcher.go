@@ -47,8 +47,7 @@ type Options struct {
 	// are told.
 	Fleet   Fleet
 	Clients slackclient.Clients // default: no Slack token (every flow says so)
-	// HTTPClient posts to response_urls (default: a client with a 10 s
-	// timeout).
+	// HTTPClient posts to response_urls (default slackclient.NewHTTPClient).
 	HTTPClient *http.Client
 	Metrics    Metrics // may be nil
 	// SlashCommand is the command as installed, shown in help ("/charlize").
@@ -132,15 +131,7 @@ func New(o Options) (*Dispatcher, error) {
 		return nil, fmt.Errorf("app.New: %s", strings.Join(problems, "; "))
 	}
 	o.SlashCommand = cmp.Or(o.SlashCommand, "/charlize")
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
+	o.HTTPClient, o.Log, o.Now = slackclient.Defaults(o.HTTPClient, o.Log, o.Now)
 	if o.Clients == nil {
 		o.Clients = slackclient.SingleWorkspace{}
 	}

@@ -87,10 +87,7 @@ func (d *Dispatcher) listMessage(ctx context.Context, v viewer, responseURL, tex
 	st := flowState{Kind: "list", TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user, ResponseURL: responseURL,
 		Query: text, Page: 1, Items: res.Instances, Shared: shared}
 	for _, f := range res.Failures {
-		reason := f.Err.Error()
-		if t, ok := d.userText(f.Err); ok {
-			reason = t
-		}
+		reason := d.failureText(ctx, "list "+f.Account+"/"+f.Region, f.Err)
 		st.Failures = append(st.Failures, f.Account+"/"+f.Region+": "+reason)
 	}
 	id, err := d.saveFlow(ctx, st)

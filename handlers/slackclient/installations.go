@@ -52,15 +52,7 @@ var _ Clients = (*Installations)(nil)
 
 // NewInstallations builds store-backed clients.
 func NewInstallations(o InstallationsOptions) *Installations {
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 15 * time.Second}
-	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.HTTPClient, o.Log, o.Now = Defaults(o.HTTPClient, o.Log, o.Now)
 	o.RefreshBefore = cmp.Or(o.RefreshBefore, DefaultRefreshBefore)
 	if o.Holder == "" {
 		o.Holder = uuid.NewString()
