@@ -57,9 +57,10 @@ var (
 	bucketClaims        = []byte("claims")
 	bucketOAuthStates   = []byte("oauth_states")
 	bucketAudit         = []byte("audit") // big-endian sequence -> entry
+	bucketActions       = []byte("actions")
 
 	allBuckets = [][]byte{bucketInstallations, bucketSessions, bucketTeamSessions,
-		bucketClaims, bucketOAuthStates, bucketAudit}
+		bucketClaims, bucketOAuthStates, bucketAudit, bucketActions}
 )
 
 // Records with a lifetime share the expires_at field, which sweep reads.
@@ -75,6 +76,10 @@ type (
 	oauthRecord struct {
 		Data      []byte    `json:"data"`
 		ExpiresAt time.Time `json:"expires_at"`
+	}
+	actionRecord struct {
+		Action    ActionRecord `json:"action"`
+		ExpiresAt time.Time    `json:"expires_at"`
 	}
 )
 
@@ -352,6 +357,97 @@ func (e *Embedded) ReleaseClaim(ctx context.Context, key, holder string) error {
 	return nil
 }
 
+// RenewClaim extends holder's live claim on key to now+ttl.
+func (e *Embedded) RenewClaim(ctx context.Context, key, holder string, ttl time.Duration) (bool, error) {
+	if err := checkTTL(ttl); err != nil {
+		return false, fmt.Errorf("store.Embedded.RenewClaim %s: %w", key, err)
+	}
+	var renewed bool
+	err := e.update(ctx, func(tx *bolt.Tx) error {
+		now := e.now()
+		current, err := liveClaim(tx, key, now)
+		if err != nil || current != holder {
+			return err
+		}
+		b, err := json.Marshal(claimRecord{Holder: holder, ExpiresAt: now.Add(ttl)})
+		if err != nil {
+			return err
+		}
+		renewed = true
+		return tx.Bucket(bucketClaims).Put([]byte(key), b)
+	})
+	if err != nil {
+		return false, fmt.Errorf("store.Embedded.RenewClaim %s: %w", key, err)
+	}
+	return renewed, nil
+}
+
+// SaveAction stores a until now+ttl.
+func (e *Embedded) SaveAction(ctx context.Context, a ActionRecord, ttl time.Duration) error {
+	if a.ID == "" {
+		return fmt.Errorf("store.Embedded.SaveAction: %w", errEmptyKey)
+	}
+	if err := checkTTL(ttl); err != nil {
+		return fmt.Errorf("store.Embedded.SaveAction %s: %w", a.ID, err)
+	}
+	b, err := json.Marshal(actionRecord{Action: a, ExpiresAt: e.now().Add(ttl)})
+	if err != nil {
+		return fmt.Errorf("store.Embedded.SaveAction %s: %w", a.ID, err)
+	}
+	err = e.update(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketActions).Put([]byte(a.ID), b)
+	})
+	if err != nil {
+		return fmt.Errorf("store.Embedded.SaveAction %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// Action returns the live action id.
+func (e *Embedded) Action(ctx context.Context, id string) (ActionRecord, error) {
+	var rec actionRecord
+	err := e.view(ctx, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketActions).Get([]byte(id))
+		if v == nil {
+			return ErrNotFound
+		}
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("decode: %w", err)
+		}
+		if !e.now().Before(rec.ExpiresAt) {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return ActionRecord{}, fmt.Errorf("store.Embedded.Action %s: %w", id, err)
+	}
+	return rec.Action, nil
+}
+
+// OpenActions returns every unexpired action saved open. Open actions are
+// few (those running or waiting for approval), so a scan is cheap.
+func (e *Embedded) OpenActions(ctx context.Context) ([]ActionRecord, error) {
+	var out []ActionRecord
+	err := e.view(ctx, func(tx *bolt.Tx) error {
+		now := e.now()
+		return tx.Bucket(bucketActions).ForEach(func(_, v []byte) error {
+			var rec actionRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return nil // never readable either; the sweep removes it
+			}
+			if rec.Action.Open && now.Before(rec.ExpiresAt) {
+				out = append(out, rec.Action)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store.Embedded.OpenActions: %w", err)
+	}
+	return out, nil
+}
+
 // PutOAuthState stores a single-use state value until now+ttl. The state
 // is a CSRF secret, so it never appears in errors.
 func (e *Embedded) PutOAuthState(ctx context.Context, state string, data []byte, ttl time.Duration) error {
@@ -504,13 +600,13 @@ func (e *Embedded) sweepLoop(interval time.Duration) {
 	}
 }
 
-// sweep deletes expired sessions (with their index entries), claims and
-// OAuth states, and reports how many it deleted.
+// sweep deletes expired sessions (with their index entries), claims,
+// OAuth states and actions, and reports how many it deleted.
 func (e *Embedded) sweep() (int, error) {
 	n := 0
 	err := e.db.Update(func(tx *bolt.Tx) error {
 		now := e.now()
-		for _, name := range [][]byte{bucketSessions, bucketClaims, bucketOAuthStates} {
+		for _, name := range [][]byte{bucketSessions, bucketClaims, bucketOAuthStates, bucketActions} {
 			var expired [][]byte
 			c := tx.Bucket(name).Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {

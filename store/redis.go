@@ -56,6 +56,9 @@ func OpenRedis(rawURL string, opts RedisOptions) (*Redis, error) {
 		}
 		return nil, fmt.Errorf("store.OpenRedis: parse URL: %w", err)
 	}
+	// Without this go-redis ignores context deadlines on a connection that
+	// hangs, and a request waits for its 3 s read timeout.
+	o.ContextTimeoutEnabled = true
 	return NewRedis(redis.NewClient(o), opts), nil
 }
 
@@ -72,6 +75,13 @@ return {0, redis.call('GET', KEYS[1])}`)
 	releaseScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
 	return redis.call('DEL', KEYS[1])
+end
+return 0`)
+
+	// renewScript extends the claim only if ARGV[1] still holds it.
+	renewScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+	return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0`)
 
@@ -240,6 +250,109 @@ func (r *Redis) ReleaseClaim(ctx context.Context, key, holder string) error {
 		return fmt.Errorf("store.Redis.ReleaseClaim %s: %w", key, redisErr(err))
 	}
 	return nil
+}
+
+// RenewClaim extends holder's live claim on key to ttl from now.
+func (r *Redis) RenewClaim(ctx context.Context, key, holder string, ttl time.Duration) (bool, error) {
+	if err := checkTTL(ttl); err != nil {
+		return false, fmt.Errorf("store.Redis.RenewClaim %s: %w", key, err)
+	}
+	n, err := renewScript.Run(ctx, r.client, []string{r.key("claim", key)}, holder, millis(ttl)).Int64()
+	if err != nil {
+		return false, fmt.Errorf("store.Redis.RenewClaim %s: %w", key, redisErr(err))
+	}
+	return n == 1, nil
+}
+
+// SaveAction stores a for ttl and keeps the open index in step: an open
+// action is a member of a sorted set scored by its expiry, so OpenActions
+// skips (and trims) members whose record has expired.
+func (r *Redis) SaveAction(ctx context.Context, a ActionRecord, ttl time.Duration) error {
+	if a.ID == "" {
+		return fmt.Errorf("store.Redis.SaveAction: %w", errEmptyKey)
+	}
+	if err := checkTTL(ttl); err != nil {
+		return fmt.Errorf("store.Redis.SaveAction %s: %w", a.ID, err)
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("store.Redis.SaveAction %s: %w", a.ID, err)
+	}
+	ms := millis(ttl)
+	expires := float64(time.Now().Add(ttl).UnixMilli())
+	// Index first when opening and last when closing, so a failure halfway
+	// leaves an index member without an open record (skipped), never an
+	// open record missing from the index.
+	_, err = r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if a.Open {
+			p.ZAdd(ctx, r.prefix+"open-actions", redis.Z{Score: expires, Member: a.ID})
+		}
+		p.Set(ctx, r.key("action", a.ID), b, time.Duration(ms)*time.Millisecond)
+		if !a.Open {
+			p.ZRem(ctx, r.prefix+"open-actions", a.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store.Redis.SaveAction %s: %w", a.ID, redisErr(err))
+	}
+	return nil
+}
+
+// Action returns the live action id.
+func (r *Redis) Action(ctx context.Context, id string) (ActionRecord, error) {
+	b, err := r.client.Get(ctx, r.key("action", id)).Bytes()
+	if err != nil {
+		return ActionRecord{}, fmt.Errorf("store.Redis.Action %s: %w", id, redisErr(err))
+	}
+	var a ActionRecord
+	if err := json.Unmarshal(b, &a); err != nil {
+		return ActionRecord{}, fmt.Errorf("store.Redis.Action %s: decode: %w", id, err)
+	}
+	return a, nil
+}
+
+// OpenActions returns every unexpired action saved open.
+func (r *Redis) OpenActions(ctx context.Context) ([]ActionRecord, error) {
+	index := r.prefix + "open-actions"
+	now := time.Now().UnixMilli()
+	if err := r.client.ZRemRangeByScore(ctx, index, "-inf", fmt.Sprint(now)).Err(); err != nil {
+		return nil, fmt.Errorf("store.Redis.OpenActions: %w", redisErr(err))
+	}
+	ids, err := r.client.ZRange(ctx, index, 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store.Redis.OpenActions: %w", redisErr(err))
+	}
+	// One GET per id in a pipeline rather than MGET, which Redis Cluster
+	// refuses across slots.
+	cmds := make([]*redis.StringCmd, len(ids))
+	_, err = r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.Get(ctx, r.key("action", id))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("store.Redis.OpenActions: %w", redisErr(err))
+	}
+	var out []ActionRecord
+	for i, cmd := range cmds {
+		b, err := cmd.Bytes()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store.Redis.OpenActions %s: %w", ids[i], redisErr(err))
+		}
+		var a ActionRecord
+		if err := json.Unmarshal(b, &a); err != nil {
+			return nil, fmt.Errorf("store.Redis.OpenActions %s: decode: %w", ids[i], err)
+		}
+		if a.Open {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // PutOAuthState stores a single-use state value for ttl. The state is a

@@ -102,6 +102,18 @@ type AuditEntry struct {
 	Duration     time.Duration `json:"duration,omitempty"`
 }
 
+// ActionRecord is a durable action: the app's record of it, kept so that
+// whichever replica runs it, and any replica that outlives that one, can
+// carry it to its end. The store reads only ID, TeamID and Open.
+type ActionRecord struct {
+	ID     string `json:"id"`
+	TeamID string `json:"team_id"`
+	// Open means the action has not ended: OpenActions lists it until it is
+	// saved closed or expires.
+	Open bool   `json:"open"`
+	Data []byte `json:"data"`
+}
+
 // Store is everything Charlize keeps. Implementations are safe for
 // concurrent use, and expired values are never returned.
 type Store interface {
@@ -126,6 +138,17 @@ type Store interface {
 	Claim(ctx context.Context, key, holder string, ttl time.Duration) (won bool, current string, err error)
 	// ReleaseClaim frees key if holder still owns it.
 	ReleaseClaim(ctx context.Context, key, holder string) error
+	// RenewClaim extends holder's live claim on key to ttl from now, which
+	// makes a claim a lease; it reports false (and changes nothing) when
+	// the claim has expired or someone else holds it.
+	RenewClaim(ctx context.Context, key, holder string, ttl time.Duration) (bool, error)
+
+	// SaveAction stores a for ttl, replacing any earlier version.
+	SaveAction(ctx context.Context, a ActionRecord, ttl time.Duration) error
+	// Action returns ErrNotFound when id is unknown or expired.
+	Action(ctx context.Context, id string) (ActionRecord, error)
+	// OpenActions returns every unexpired action saved open, in no order.
+	OpenActions(ctx context.Context) ([]ActionRecord, error)
 
 	// PutOAuthState stores a single-use OAuth state value.
 	PutOAuthState(ctx context.Context, state string, data []byte, ttl time.Duration) error

@@ -7,6 +7,8 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -61,6 +63,12 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"ClaimExpiry", testClaimExpiry},
 		{"ReleaseClaim", testReleaseClaim},
 		{"ClaimRace", testClaimRace},
+		{"LeaseRenewal", testLeaseRenewal},
+		{"LeaseTakeover", testLeaseTakeover},
+		{"LeaseOneOwnerRace", testLeaseOneOwnerRace},
+		{"ActionRoundTrip", testActionRoundTrip},
+		{"ActionExpiry", testActionExpiry},
+		{"OpenActions", testOpenActions},
 		{"OAuthStateConsumeOnce", testOAuthStateConsumeOnce},
 		{"OAuthStateUnknown", testOAuthStateUnknown},
 		{"OAuthStateExpired", testOAuthStateExpired},
@@ -307,6 +315,145 @@ func testClaimRace(t *testing.T, h Harness) {
 		if r.current != winners[0] {
 			t.Errorf("Claim(contended, %s) current = %q, want winner %q", r.holder, r.current, winners[0])
 		}
+	}
+}
+
+// A claim renewed by its holder is a lease: it outlives its first TTL
+// while renewed, nobody else can renew it, and it ends when renewals stop.
+func testLeaseRenewal(t *testing.T, h Harness) {
+	ctx := t.Context()
+	mustClaim(t, h.Store, "lease", "replica-a", shortTTL, true, "replica-a")
+	if ok, err := h.Store.RenewClaim(ctx, "lease", "replica-b", longTTL); err != nil || ok {
+		t.Fatalf("RenewClaim(lease, replica-b) = %v, %v, want false: only the holder renews", ok, err)
+	}
+	h.Advance(shortTTL / 2)
+	if ok, err := h.Store.RenewClaim(ctx, "lease", "replica-a", shortTTL); err != nil || !ok {
+		t.Fatalf("RenewClaim(lease, replica-a) = %v, %v, want true", ok, err)
+	}
+	h.Advance(shortTTL/2 + shortTTL/4)
+	// Past the first TTL, inside the renewed one.
+	mustClaim(t, h.Store, "lease", "replica-b", shortTTL, false, "replica-a")
+	if ok, err := h.Store.RenewClaim(ctx, "unclaimed", "replica-a", shortTTL); err != nil || ok {
+		t.Errorf("RenewClaim(unclaimed) = %v, %v, want false", ok, err)
+	}
+}
+
+// A lease whose holder stopped renewing (it died) can be taken over, and
+// the dead holder cannot renew it back.
+func testLeaseTakeover(t *testing.T, h Harness) {
+	ctx := t.Context()
+	mustClaim(t, h.Store, "lease", "dead", shortTTL, true, "dead")
+	h.Advance(pastTTL)
+	if ok, err := h.Store.RenewClaim(ctx, "lease", "dead", longTTL); err != nil || ok {
+		t.Fatalf("RenewClaim of an expired lease = %v, %v, want false", ok, err)
+	}
+	mustClaim(t, h.Store, "lease", "taker", longTTL, true, "taker")
+	if ok, err := h.Store.RenewClaim(ctx, "lease", "taker", longTTL); err != nil || !ok {
+		t.Errorf("RenewClaim by the taker = %v, %v, want true", ok, err)
+	}
+}
+
+// Of many replicas taking over one expired lease at once, one owns it.
+func testLeaseOneOwnerRace(t *testing.T, h Harness) {
+	mustClaim(t, h.Store, "lease", "dead", shortTTL, true, "dead")
+	h.Advance(pastTTL)
+	const n = 20
+	var wg sync.WaitGroup
+	var owners atomic.Int32
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			won, _, err := h.Store.Claim(t.Context(), "lease", "replica-"+strconv.Itoa(i), longTTL)
+			if err != nil {
+				t.Errorf("Claim = %v", err)
+			}
+			if won {
+				owners.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if got := owners.Load(); got != 1 {
+		t.Errorf("%d replicas own the lease after a takeover race, want 1", got)
+	}
+}
+
+func testActionRoundTrip(t *testing.T, h Harness) {
+	ctx := t.Context()
+	want := store.ActionRecord{ID: "a1", TeamID: "T1", Open: true, Data: []byte(`{"state":"acting"}`)}
+	if err := h.Store.SaveAction(ctx, want, longTTL); err != nil {
+		t.Fatalf("SaveAction = %v", err)
+	}
+	got, err := h.Store.Action(ctx, "a1")
+	if err != nil {
+		t.Fatalf("Action(a1) = %v", err)
+	}
+	if diff := cmp.Diff(want, got, opts); diff != "" {
+		t.Errorf("Action(a1) mismatch (-want +got):\n%s", diff)
+	}
+	want.Open, want.Data = false, []byte(`{"state":"settled"}`)
+	if err := h.Store.SaveAction(ctx, want, longTTL); err != nil {
+		t.Fatalf("SaveAction (settled) = %v", err)
+	}
+	if got, _ := h.Store.Action(ctx, "a1"); got.Open || string(got.Data) != `{"state":"settled"}` {
+		t.Errorf("Action(a1) after settling = %+v", got)
+	}
+	if _, err := h.Store.Action(ctx, "unknown"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Action(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+func testActionExpiry(t *testing.T, h Harness) {
+	ctx := t.Context()
+	if err := h.Store.SaveAction(ctx, store.ActionRecord{ID: "a1", TeamID: "T1", Open: true}, shortTTL); err != nil {
+		t.Fatal(err)
+	}
+	h.Advance(pastTTL)
+	if _, err := h.Store.Action(ctx, "a1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Action(a1) after its TTL = %v, want ErrNotFound", err)
+	}
+	open, err := h.Store.OpenActions(ctx)
+	if err != nil || len(open) != 0 {
+		t.Errorf("OpenActions after expiry = %+v, %v, want none", open, err)
+	}
+}
+
+// OpenActions lists what has not ended, whoever saved it, and drops an
+// action once it is saved closed.
+func testOpenActions(t *testing.T, h Harness) {
+	ctx := t.Context()
+	for _, a := range []store.ActionRecord{
+		{ID: "a1", TeamID: "T1", Open: true, Data: []byte("1")},
+		{ID: "a2", TeamID: "T2", Open: true, Data: []byte("2")},
+		{ID: "a3", TeamID: "T1", Open: false, Data: []byte("3")},
+	} {
+		if err := h.Store.SaveAction(ctx, a, longTTL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func() []string {
+		t.Helper()
+		open, err := h.Store.OpenActions(ctx)
+		if err != nil {
+			t.Fatalf("OpenActions = %v", err)
+		}
+		var out []string
+		for _, a := range open {
+			out = append(out, a.ID+"="+string(a.Data))
+		}
+		sort.Strings(out)
+		return out
+	}
+	if got, want := ids(), []string{"a1=1", "a2=2"}; !slices.Equal(got, want) {
+		t.Errorf("OpenActions = %v, want %v", got, want)
+	}
+	if err := h.Store.SaveAction(ctx, store.ActionRecord{ID: "a1", TeamID: "T1", Open: false, Data: []byte("1")}, longTTL); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ids(), []string{"a2=2"}; !slices.Equal(got, want) {
+		t.Errorf("OpenActions after closing a1 = %v, want %v", got, want)
 	}
 }
 
