@@ -29,6 +29,16 @@ type ActionRequest struct {
 	// any mutating call; an error it returns refuses the action unchanged.
 	// It lets a caller decide on fresh tags without describing twice.
 	Authorize func(Detail) error
+	// Sending, when set, is called right before each mutating call with
+	// the call about to be sent (a restart sends stop, then start), so a
+	// caller can record how far the action got.
+	Sending func(action.Action)
+	// Resume says an earlier Do of this request may have sent some of its
+	// calls before it was cut off (its process died): a fresh describe
+	// decides what is left, so nothing is sent twice. ResumeAt is the call
+	// Sending last announced ("" = none was announced).
+	Resume   bool
+	ResumeAt action.Action
 }
 
 // Progress reports the instance's state while Do waits for the target state.
@@ -74,7 +84,18 @@ func (f *Fleet) Do(ctx context.Context, req ActionRequest, progress func(Progres
 		return Result{}, &Error{Kind: KindInvalidRequest, Op: op, Account: req.Account, Region: req.Region, InstanceID: req.InstanceID,
 			Action: req.Action, Err: errors.New("an action needs the acting user, for the audit trail")}
 	}
-	a, d, err := f.check(ctx, op, req)
+	var (
+		a     *account
+		d     Detail
+		steps []step
+		err   error
+	)
+	if req.Resume {
+		a, d, steps, err = f.resumeSteps(ctx, op, req)
+	} else {
+		a, d, err = f.check(ctx, op, req)
+		steps = plan(req.Action)
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -87,24 +108,100 @@ func (f *Fleet) Do(ctx context.Context, req ActionRequest, progress func(Progres
 		f: f, a: a, op: op, req: req, inst: d.Instance, start: start,
 		progress: progress,
 	}
-	switch req.Action {
-	case action.Start:
-		err = x.run(ctx, action.Start, StateRunning)
-	case action.Stop:
-		err = x.run(ctx, action.Stop, StateStopped)
-	case action.Terminate:
-		err = x.run(ctx, action.Terminate, StateTerminated)
-	case action.Reboot:
-		err = x.run(ctx, action.Reboot, "")
-	case action.Restart:
-		if err = x.run(ctx, action.Stop, StateStopped); err == nil {
-			err = x.run(ctx, action.Start, StateRunning)
+	for _, st := range steps {
+		if st.send {
+			if req.Sending != nil {
+				req.Sending(st.call)
+			}
+			if err := x.mutate(ctx, st.call); err != nil {
+				return Result{}, err
+			}
+		}
+		if st.want != "" {
+			if err := x.wait(ctx, st.want); err != nil {
+				return Result{}, err
+			}
 		}
 	}
-	if err != nil {
-		return Result{}, err
-	}
 	return Result{Instance: x.inst, Elapsed: f.opts.Now().Sub(start)}, nil
+}
+
+// step is one call of an action and the state it then waits for.
+type step struct {
+	call action.Action
+	send bool   // false: the call was already sent, only wait
+	want string // "" = no wait
+}
+
+// plan is the calls of an action from its start.
+func plan(a action.Action) []step {
+	switch a {
+	case action.Start:
+		return []step{{action.Start, true, StateRunning}}
+	case action.Stop:
+		return []step{{action.Stop, true, StateStopped}}
+	case action.Terminate:
+		return []step{{action.Terminate, true, StateTerminated}}
+	case action.Reboot:
+		return []step{{action.Reboot, true, ""}}
+	case action.Restart:
+		return []step{{action.Stop, true, StateStopped}, {action.Start, true, StateRunning}}
+	}
+	return nil
+}
+
+// resumeSteps decides, on a fresh describe, what is left of an action
+// whose calls may have been sent: a call whose effect shows (the instance
+// is on its way to, or at, the state it leads to) is not sent again. A
+// reboot leaves no trace in the state, so an announced reboot counts as
+// sent. States that fit neither refuse as usual.
+func (f *Fleet) resumeSteps(ctx context.Context, op string, req ActionRequest) (*account, Detail, []step, error) {
+	a, terr := f.target(op, req.Account, req.Region, req.InstanceID)
+	if terr != nil {
+		terr.Action = req.Action
+		return nil, Detail{}, nil, terr
+	}
+	d, err := f.describe(ctx, op, a, req.Region, req.InstanceID, req.Action == action.Terminate)
+	if err != nil {
+		return nil, Detail{}, nil, err
+	}
+	sent := func(call action.Action) bool {
+		switch call {
+		case action.Start:
+			return d.State == StatePending || d.State == StateRunning
+		case action.Stop:
+			return d.State == StateStopping || d.State == StateStopped
+		case action.Terminate:
+			return d.State == StateShuttingDown || d.State == StateTerminated
+		case action.Reboot:
+			return req.ResumeAt == action.Reboot
+		}
+		return false
+	}
+	steps := plan(req.Action)
+	if req.Action == action.Restart && req.ResumeAt == action.Start {
+		steps = steps[1:] // the stop is done
+	}
+	for i := range steps {
+		if sent(steps[i].call) {
+			steps[i].send = false
+			continue
+		}
+		if i > 0 {
+			break // it follows the waits before it
+		}
+		// The first call, not yet sent, is checked as a fresh action is.
+		if why := refusal(steps[i].call, d.State); why != "" {
+			return nil, d, nil, &Error{Kind: KindInvalidState, Op: op, Account: a.Name, Region: req.Region, InstanceID: d.ID,
+				Name: d.Name, Action: req.Action, State: d.State, Err: errors.New(why)}
+		}
+		if steps[i].call == action.Terminate && d.TerminationProtected {
+			return nil, d, nil, &Error{Kind: KindProtected, Op: op, Account: a.Name, Region: req.Region, InstanceID: d.ID,
+				Name: d.Name, Action: req.Action, Err: errors.New("disableApiTermination is set")}
+		}
+		break
+	}
+	return a, d, steps, nil
 }
 
 // target resolves and checks the account, region and instance id of a request.
@@ -195,17 +292,6 @@ type execution struct {
 	inst     Instance
 	start    time.Time
 	progress func(Progress)
-}
-
-// run makes one mutating call and waits for want ("" for no wait).
-func (x *execution) run(ctx context.Context, a action.Action, want string) error {
-	if err := x.mutate(ctx, a); err != nil {
-		return err
-	}
-	if want == "" {
-		return nil
-	}
-	return x.wait(ctx, want)
 }
 
 func (x *execution) errorf(kind Kind, err error) *Error {

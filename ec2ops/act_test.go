@@ -370,3 +370,58 @@ func TestDoAuthorize(t *testing.T) {
 		t.Errorf("Do(stop a stopped instance) = %v, Authorize called %v; want KindInvalidState before Authorize", err, called)
 	}
 }
+
+// A resumed Do (its first run was cut off) sends only what has not taken
+// effect: the state AWS shows now decides.
+func TestDoResume(t *testing.T) {
+	tests := []struct {
+		name      string
+		action    action.Action
+		id        string
+		setState  string // the state the first run left the instance in
+		resumeAt  action.Action
+		wantState string
+		wantCalls []string
+	}{
+		{"stop sent, stopping", action.Stop, web1, "stopping", action.Stop, "stopped", nil},
+		{"stop announced, not sent", action.Stop, web1, "", action.Stop, "stopped", []string{"StopInstances"}},
+		{"start sent", action.Start, web2, "pending", action.Start, "running", nil},
+		{"terminate sent", action.Terminate, web1, "shutting-down", action.Terminate, "terminated", nil},
+		{"reboot announced counts as sent", action.Reboot, web1, "", action.Reboot, "running", nil},
+		{"restart stopped, start not sent", action.Restart, web1, "stopped", action.Stop, "running", []string{"StartInstances"}},
+		{"restart stopping", action.Restart, web1, "stopping", action.Stop, "running", []string{"StartInstances"}},
+		{"restart start sent", action.Restart, web1, "pending", action.Start, "running", nil},
+		{"never announced", action.Stop, web1, "", "", "stopped", []string{"StopInstances"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := mustEnv(t, envConfig{})
+			if tt.setState != "" {
+				inst, _ := env.sim.Get(prodID, "eu-west-1", tt.id)
+				inst.State = tt.setState
+				env.sim.Put(prodID, "eu-west-1", inst)
+			}
+			req := prodReq(tt.action, tt.id)
+			req.Resume, req.ResumeAt = true, tt.resumeAt
+			var announced []action.Action
+			req.Sending = func(a action.Action) { announced = append(announced, a) }
+			res, err := env.fleet.Do(context.Background(), req, nil)
+			if err != nil {
+				t.Fatalf("resumed Do = %v", err)
+			}
+			if res.Instance.State != tt.wantState {
+				t.Errorf("resumed Do ends %s, want %s", res.Instance.State, tt.wantState)
+			}
+			var calls []string
+			for _, c := range mutatingCalls(env.sim) {
+				calls = append(calls, c.Action)
+			}
+			if !slices.Equal(calls, tt.wantCalls) {
+				t.Errorf("mutating calls = %v, want %v", calls, tt.wantCalls)
+			}
+			if len(announced) != len(tt.wantCalls) {
+				t.Errorf("Sending announced %v for calls %v", announced, calls)
+			}
+		})
+	}
+}
