@@ -378,11 +378,15 @@ func TestEveryExitSettles(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
+		// With the store gone the action cannot be handed on, so it is
+		// reported as interrupted rather than left "Stopping…".
+		if err := w.store.Close(); err != nil {
+			t.Fatal(err)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		_ = w.dispatcher.Close(ctx)
 		w.waitUpdate(posted.TS, "interrupted")
-		w.waitAudit("interrupted", entry(alice, "stop", "allowed", "interrupted"))
 		w.noLiveButton(t, b, posted.TS, "")
 	})
 }

@@ -54,6 +54,7 @@ type world struct {
 	// out a shutdown.
 	dispatcher        *app.Dispatcher
 	dispatcherOptions app.Options
+	stopRun           func() // ends the dispatcher's takeover loop
 }
 
 // restartDispatcher acts out a replica going away and another starting on
@@ -64,16 +65,31 @@ func (w *world) restartDispatcher() *app.Dispatcher {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = w.dispatcher.Close(ctx)
+	w.stopRun()
 	d := mustDispatcher(w.t, w.dispatcherOptions)
+	w.stopRun = startRun(w.t, d)
 	w.t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = d.Close(ctx)
 	})
-	if err := d.ResumeApprovals(ctx); err != nil {
-		w.t.Fatalf("ResumeApprovals: %v", err)
-	}
+	w.dispatcher = d
 	return d
+}
+
+// startRun runs d's takeover loop, as run does beside the server, until the
+// returned stop (or the test's end).
+func startRun(t testing.TB, d *app.Dispatcher) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = d.Run(ctx)
+	}()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return stop
 }
 
 type worldOptions struct {
@@ -171,8 +187,12 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		StrictTenancy:    o.strictTenancy,
 		AuditChannel:     o.auditChannel,
 		ProgressInterval: time.Millisecond,
+		// Short leases so takeovers happen within a test's patience.
+		LeaseTTL:      time.Second,
+		SingleProcess: !o.redis,
 	}
 	d := mustDispatcher(t, dopts)
+	stopRun := startRun(t, d)
 	e := handlers.NewServer(handlers.Config{SigningSecret: secret}, log, st, d, reg, metrics)
 	srv := httptest.NewServer(e)
 	t.Cleanup(func() {
@@ -181,7 +201,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		defer cancel()
 		_ = d.Close(ctx)
 	})
-	return &world{t: t, sim: sim, slack: api, store: st, server: srv, fleet: fleet, dispatcher: d, dispatcherOptions: dopts}
+	return &world{t: t, sim: sim, slack: api, store: st, server: srv, fleet: fleet, dispatcher: d, dispatcherOptions: dopts, stopRun: stopRun}
 }
 
 // mustDispatcher is app.New for tests.

@@ -18,10 +18,14 @@ func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, healthBody{Status: "ok"})
 }
 
+// readyTimeout keeps /readyz inside a Kubernetes probe's 1 s default
+// whatever the store does (down, or hanging).
+const readyTimeout = 800 * time.Millisecond
+
 // readyz says whether the store answers, so a load balancer stops sending
 // Slack traffic to a replica that could not keep its promises.
 func (s *Server) readyz(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
 		return c.JSON(http.StatusServiceUnavailable, healthBody{Status: "unavailable", Reason: err.Error()})

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/slack-go/slack"
@@ -17,6 +18,16 @@ import (
 // These are the HTTP adapters: decode, dispatch, write the ack. The
 // signature middleware has already verified the body.
 
+// ackBudget bounds the work before a request's ack: Slack waits 3 seconds
+// and the network takes some of them. Work after the ack does not inherit
+// it.
+const ackBudget = 2500 * time.Millisecond
+
+// ackContext is a request's context within the ack budget.
+func ackContext(c echo.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Request().Context(), ackBudget)
+}
+
 // commands adapts a slash command handler: the form decoded by slack-go.
 func commands(handle func(context.Context, slack.SlashCommand) app.Ack) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -24,7 +35,9 @@ func commands(handle func(context.Context, slack.SlashCommand) app.Ack) echo.Han
 		if err != nil || cmd.TeamID == "" || cmd.UserID == "" {
 			return echo.NewHTTPError(http.StatusBadRequest, "malformed slash command")
 		}
-		return writeAck(c, handle(c.Request().Context(), cmd))
+		ctx, cancel := ackContext(c)
+		defer cancel()
+		return writeAck(c, handle(ctx, cmd))
 	}
 }
 
@@ -36,7 +49,9 @@ func interactions(handle func(context.Context, slack.InteractionCallback) app.Ac
 		if err != nil {
 			return err
 		}
-		return writeAck(c, handle(c.Request().Context(), cb))
+		ctx, cancel := ackContext(c)
+		defer cancel()
+		return writeAck(c, handle(ctx, cb))
 	}
 }
 
@@ -53,7 +68,9 @@ func events(handle func(context.Context, slackevents.EventsAPIEvent, int) app.Ac
 			return echo.NewHTTPError(http.StatusBadRequest, "malformed event")
 		}
 		retry, _ := strconv.Atoi(c.Request().Header.Get("X-Slack-Retry-Num"))
-		return writeAck(c, handle(c.Request().Context(), ev, retry))
+		ctx, cancel := ackContext(c)
+		defer cancel()
+		return writeAck(c, handle(ctx, ev, retry))
 	}
 }
 

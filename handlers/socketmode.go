@@ -134,6 +134,8 @@ func (s *SocketMode) receive(ctx context.Context, client *socketmode.Client) {
 func (s *SocketMode) handle(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
 	start := time.Now()
 	reqCtx, info := reqctx.New(ctx, evt.Request.EnvelopeID, start)
+	reqCtx, cancelAck := context.WithTimeout(reqCtx, ackBudget)
+	defer cancelAck()
 	route := "socket:" + string(evt.Type)
 
 	defer func() {

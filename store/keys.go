@@ -35,3 +35,7 @@ func EventKey(eventID string) string { return "event:" + eventID }
 
 // RefreshKey is held while one replica refreshes an installation's token.
 func RefreshKey(installation string) string { return "refresh:" + installation }
+
+// LeaseKey is held, and renewed, by the replica that runs action id; a
+// replica that finds it expired takes the action over.
+func LeaseKey(action string) string { return "lease:" + action }

@@ -39,6 +39,11 @@ type config struct {
 	AuditChannel string
 	AuditLimit   int
 	ApprovalTTL  time.Duration
+	// LeaseTTL: how long a dead replica's actions wait before another
+	// takes them over; ReadTimeout: how long a client may take to send a
+	// request.
+	LeaseTTL    time.Duration
+	ReadTimeout time.Duration
 }
 
 // envVar documents one variable; the same table drives --help.
@@ -70,6 +75,8 @@ var envVars = []envVar{
 	{"CHARLIZE_AUDIT_CHANNEL", "channel id (C…) that receives a post for every mutating action"},
 	{"CHARLIZE_AUDIT_LIMIT", "how many audit entries are kept (default 100000)"},
 	{"CHARLIZE_APPROVAL_TTL", "how long a two-person approval request stays open (default 30m)"},
+	{"CHARLIZE_ACTION_LEASE", "how long an action stays with a replica that stopped renewing its lease (it died) before another replica takes it over (default 15s)"},
+	{"CHARLIZE_HTTP_READ_TIMEOUT", "how long a client may take to send a whole request before it is cut off (default 5s; Slack sends in milliseconds)"},
 }
 
 const defaultSlackAPIURL = "https://slack.com/api/"
@@ -154,14 +161,20 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.AuditLimit = n
 	}
-	c.ApprovalTTL = 30 * time.Minute
-	if v := getenv("CHARLIZE_APPROVAL_TTL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Minute {
-			bad("CHARLIZE_APPROVAL_TTL", "must be a duration of at least 1m, such as 30m or 2h")
+	duration := func(name string, def, least time.Duration, example string) time.Duration {
+		v := getenv(name)
+		if v == "" {
+			return def
 		}
-		c.ApprovalTTL = d
+		d, err := time.ParseDuration(v)
+		if err != nil || d < least {
+			bad(name, "must be a duration of at least %s, such as %s", strings.TrimSuffix(least.String(), "0s"), example)
+		}
+		return d
 	}
+	c.ApprovalTTL = duration("CHARLIZE_APPROVAL_TTL", 30*time.Minute, time.Minute, "30m or 2h")
+	c.LeaseTTL = duration("CHARLIZE_ACTION_LEASE", 15*time.Second, time.Second, "15s")
+	c.ReadTimeout = duration("CHARLIZE_HTTP_READ_TIMEOUT", 5*time.Second, 100*time.Millisecond, "5s")
 	if len(problems) > 0 {
 		return c, errors.New("configuration:\n  " + strings.Join(problems, "\n  ") + "\n(see charlize serve --help)")
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 	"github.com/slack-go/slack"
 
 	"github.com/charlize-app/charlize/ec2ops"
@@ -108,7 +109,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	log := newLogger(cfg, stderr)
 
-	st, err := openStore(cfg)
+	st, err := openStore(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -144,14 +145,21 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		StrictTenancy: cfg.multiWorkspace(),
 		AuditChannel:  cfg.AuditChannel,
 		ApprovalTTL:   cfg.ApprovalTTL,
+		LeaseTTL:      cfg.LeaseTTL,
+		// The embedded store is one process's: what it finds open at start
+		// was left by this process's previous run.
+		SingleProcess: cfg.RedisURL == "",
 	})
 	if err != nil {
 		return err
 	}
-	// Approval requests opened before this start still expire on time.
-	if err := dispatcher.ResumeApprovals(ctx); err != nil {
-		log.Warn("could not resume open approval requests; they expire when clicked", "err", err)
-	}
+	// Actions left open by a replica that died (or by this process before a
+	// restart) are carried on, and open approval requests expire on time.
+	runDone := make(chan struct{})
+	go func() {
+		defer close(runDone)
+		_ = dispatcher.Run(ctx)
+	}()
 	oauth, err := newOAuth(cfg, st, log)
 	if err != nil {
 		return err
@@ -162,7 +170,16 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	// A client that sends its request slowly (or promises more body than
+	// it sends) is cut off, so one client cannot hold connections; Slack
+	// sends whole requests in milliseconds and wants its ack within 3 s.
+	srv := &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: min(2*time.Second, cfg.ReadTimeout),
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.ReadTimeout + 10*time.Second,
+		IdleTimeout:       90 * time.Second,
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("charlize listening", "addr", ln.Addr().String(), "store", storeKind(cfg), "version", version)
@@ -182,7 +199,9 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	<-socketDone
-	// Actions already acked keep running until they finish or time runs out.
+	<-runDone
+	// Actions already acked keep running until they finish or time runs
+	// out; what is cut short is handed on to the next replica.
 	if err := dispatcher.Close(shutdownCtx); err != nil {
 		log.Warn("background work cut short by shutdown", "err", err)
 	}
@@ -252,8 +271,11 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-func openStore(cfg config) (store.Store, error) {
+func openStore(cfg config, log *slog.Logger) (store.Store, error) {
 	if cfg.RedisURL != "" {
+		// go-redis logs through a package-level logger; send it to ours so
+		// the logs keep one format.
+		redis.SetLogger(redisLogger{log})
 		r, err := store.OpenRedis(cfg.RedisURL, store.RedisOptions{AuditLimit: cfg.AuditLimit})
 		if err != nil {
 			return nil, fmt.Errorf("open redis store: %w", err)
@@ -265,6 +287,14 @@ func openStore(cfg config) (store.Store, error) {
 		return nil, fmt.Errorf("open embedded store in %s: %w", cfg.DataDir, err)
 	}
 	return e, nil
+}
+
+// redisLogger writes go-redis's own log lines (reconnects, pool trouble)
+// through the app's logger.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 func storeKind(cfg config) string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -65,8 +66,10 @@ func (d *Dispatcher) newRecord(a action.Action, inst ec2ops.Instance, v viewer, 
 }
 
 // startAction claims the click, so that double clicks, two people and
-// Slack's redeliveries run it once, records it, and queues the work: the
-// action itself, or the request for a second person's approval.
+// Slack's redeliveries run it once, takes the action's lease, records it,
+// and queues the work: the action itself, or the request for a second
+// person's approval. All of that happens before the click is acknowledged,
+// so an accepted action survives this process.
 func (d *Dispatcher) startAction(ctx context.Context, rec *actionRecord, via *reply) error {
 	won, holder, err := d.store.Claim(ctx, rec.ClickKey, rec.holder(), d.sessionTTL)
 	if err != nil {
@@ -78,19 +81,28 @@ func (d *Dispatcher) startAction(ctx context.Context, rec *actionRecord, via *re
 	}
 	r := d.newRun(rec, via)
 	r.claimed = true
+	// The replica that accepts an action holds its lease from now on, so
+	// no other replica takes over an action that only waits for a worker.
+	if err := r.takeLease(ctx); err != nil {
+		d.releaseClaim(ctx, rec.ClickKey, rec.holder())
+		return err
+	}
 	job := r.execute
 	if approval, needed := d.policy.Approval(rec.Action, rec.Instance.Account); needed && rec.Approver == "" {
 		rec.Approval = &approval
 		job = r.requestApproval
 	}
 	if err := d.saveRecord(ctx, rec); err != nil {
+		r.dropLease(ctx)
 		d.releaseClaim(ctx, rec.ClickKey, rec.holder())
 		return err
 	}
 	r.saved = true
 	if err := d.workers.Go(ctx, job); err != nil {
-		d.releaseClaim(ctx, rec.ClickKey, rec.holder())
-		return err
+		// The queue is full: the action ends here, and whoever clicked is
+		// told at once (through the answer path, which does not queue here).
+		r.inRequest = true
+		r.settle(ctx, outcome{result: store.ResultRefused, err: err})
 	}
 	return nil
 }
@@ -134,9 +146,55 @@ type run struct {
 
 	saved   bool // the record is in the store
 	claimed bool // this run holds rec.ClickKey
+	leased  bool // this replica holds the action's lease
 	locked  bool // this run holds the instance lock
 	rep     *reporter
 	start   time.Time
+
+	mu     sync.Mutex
+	lost   bool               // another replica took the action over
+	cancel context.CancelFunc // ends the run's work when the lease is lost
+}
+
+// takeLease makes this replica the one that runs the action, and keeps the
+// lease alive until the run settles or hands off.
+func (r *run) takeLease(ctx context.Context) error {
+	key := store.LeaseKey(r.rec.ID)
+	won, holder, err := r.d.store.Claim(ctx, key, r.d.replica, r.d.leaseTTL)
+	if err != nil {
+		return fmt.Errorf("lease action %s: %w", r.rec.ID, err)
+	}
+	if !won && holder != r.d.replica {
+		return fmt.Errorf("lease action %s: %w", r.rec.ID, errLeaseHeld)
+	}
+	r.leased = true
+	r.d.leases.hold(key, r.d.replica, r.lostLease)
+	return nil
+}
+
+// dropLease stops running the action here and frees its lease.
+func (r *run) dropLease(ctx context.Context) {
+	if r.leased {
+		r.d.leases.drop(ctx, store.LeaseKey(r.rec.ID))
+		r.leased = false
+	}
+}
+
+// lostLease is called when a renewal finds the lease gone: another replica
+// runs the action now, so this run stops without reporting anything.
+func (r *run) lostLease() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lost = true
+	if r.cancel != nil {
+		r.cancel()
+	}
+}
+
+func (r *run) isLost() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lost
 }
 
 func (d *Dispatcher) newRun(rec *actionRecord, via *reply) *run {
@@ -157,12 +215,23 @@ type outcome struct {
 
 // execute performs the action: the instance lock, the policy on fresh
 // tags, the state and protection checks, the AWS call, progress while it
-// waits, and the result. Whatever happens, it ends in settle.
+// waits, and the result. Whatever happens, it ends in settle, or, when
+// this replica shuts down mid-wait, hands the action to the next one. An
+// action taken over from a replica that died resumes where the record
+// says it got to.
 func (r *run) execute(ctx context.Context) {
 	d, rec := r.d, r.rec
 	ctx, cancel := context.WithTimeout(ctx, d.actionTimeout)
 	defer cancel()
+	r.mu.Lock()
+	r.cancel = cancel
+	lost := r.lost
+	r.mu.Unlock()
+	if lost {
+		return
+	}
 	r.start = d.now()
+	resumed := rec.State == stateActing || rec.State == stateWaiting
 
 	api, err := d.clients.Client(ctx, rec.team())
 	if err != nil {
@@ -170,26 +239,30 @@ func (r *run) execute(ctx context.Context) {
 		return
 	}
 	lockKey := store.InstanceLockKey(rec.Instance.Account, rec.Instance.Region, rec.Instance.ID)
-	won, holder, err := d.store.Claim(ctx, lockKey, rec.holder(), d.actionTimeout)
+	won, holder, err := d.store.Claim(ctx, lockKey, rec.holder(), d.leaseTTL)
 	if err != nil {
 		r.settle(ctx, outcome{result: store.ResultRefused, err: err})
 		return
 	}
-	if !won {
+	// A lock that names this record is this action's own, left by the
+	// replica it is taken over from.
+	if !won && holder != rec.holder() {
 		_, user := parseHolder(holder)
 		r.settle(ctx, outcome{result: store.ResultRefused, err: &busyInstanceError{name: displayName(rec.Instance), holder: user}})
 		return
 	}
 	r.locked = true
+	d.leases.hold(lockKey, rec.holder(), nil)
 
 	decider := rec.Requester
 	if rec.Approver != "" {
 		decider = rec.Approver
 	}
 	who := d.viewerOf(ctx, rec.team(), decider, rec.Channel)
-	var progress blocks.ProgressView
+	progress := blocks.ProgressView{Action: rec.Action, Instance: instanceView(rec.Instance, ""),
+		Requester: rec.Requester, Approver: rec.Approver, State: rec.Instance.State}
 	req := ec2ops.ActionRequest{Action: rec.Action, Account: rec.Instance.Account, Region: rec.Instance.Region,
-		InstanceID: rec.Instance.ID, Actor: rec.Requester,
+		InstanceID: rec.Instance.ID, Actor: rec.Requester, Resume: resumed, ResumeAt: rec.Phase,
 		// Decided again right before the AWS call, on the tags AWS has just
 		// described, for the person whose click makes it happen; the same
 		// describe serves ec2ops' state and protection checks.
@@ -199,13 +272,21 @@ func (r *run) execute(ctx context.Context) {
 				return err
 			}
 			// Once approved, the approver's rule is the one that acts.
-			rec.Instance, rec.State, rec.Rule = detail.Instance, stateActing, dec.Rule
-			r.save(ctx)
-			progress = blocks.ProgressView{Action: rec.Action, Instance: instanceView(rec.Instance, ""),
-				Requester: rec.Requester, Approver: rec.Approver, State: rec.Instance.State}
+			rec.Instance, rec.Rule = detail.Instance, dec.Rule
+			progress.Instance, progress.State = instanceView(rec.Instance, ""), rec.Instance.State
 			r.rep = d.newReporter(api, rec, r.via)
-			rec.Progress = r.rep.start(ctx, progress)
+			if resumed && r.rep.resume(rec) {
+				r.rep.progress(ctx, progress)
+			} else {
+				rec.Progress = r.rep.start(ctx, progress)
+			}
 			return nil
+		},
+		// Written before each AWS call goes out, so that whoever takes the
+		// action over knows it may have been sent.
+		Sending: func(call action.Action) {
+			rec.State, rec.Phase = stateActing, call
+			r.save(ctx)
 		},
 	}
 	res, err := d.fleet.Do(ctx, req, func(p ec2ops.Progress) {
@@ -216,19 +297,55 @@ func (r *run) execute(ctx context.Context) {
 		progress.State, progress.Elapsed = p.State, p.Elapsed
 		r.rep.progress(ctx, progress)
 	})
+	canceled := err != nil && ctx.Err() != nil && errors.Is(err, ec2ops.KindCanceled)
 	switch {
+	case r.isLost():
+		// Another replica took the action over and will report it.
+		r.forgetLock()
+	case canceled && d.closing() && r.handOff(ctx, progress):
+		// This replica is shutting down; the next one carries on.
 	case err != nil && r.rep == nil:
 		// Refused before anything was shown or done: state, protection,
 		// policy, or AWS could not describe the instance.
 		r.settle(ctx, outcome{result: store.ResultRefused, err: err})
-	case err != nil && ctx.Err() != nil && errors.Is(err, ec2ops.KindCanceled):
-		// The wait was cut short (shutdown): say so rather than leave
-		// "Stopping…" in the channel forever.
+	case canceled:
+		// The wait was cut short and could not be handed on: say so rather
+		// than leave "Stopping…" in the channel forever.
 		r.settle(ctx, outcome{result: store.ResultInterrupted, err: &interruptedError{name: displayName(rec.Instance), state: progress.State}})
 	case err != nil:
 		r.settle(ctx, outcome{result: store.ResultFailed, err: err})
 	default:
 		r.settle(ctx, outcome{result: store.ResultDone, inst: res.Instance, elapsed: res.Elapsed})
+	}
+}
+
+// handOff leaves an action that this replica cannot finish (it is shutting
+// down) open for the next one: the record keeps how far it got, the lease
+// is freed so that another replica, or this one restarted, takes it over at
+// once, and the progress message says what happens. It reports false when
+// the record could not be kept, so the caller settles instead.
+func (r *run) handOff(ctx context.Context, progress blocks.ProgressView) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportTimeout)
+	defer cancel()
+	if !r.saved || r.d.saveRecord(ctx, r.rec) != nil {
+		return false
+	}
+	r.forgetLock()
+	r.dropLease(ctx)
+	progress.FallbackNote = "Charlize is restarting; it will carry on with this and post the result here."
+	if r.rep != nil {
+		r.rep.show(ctx, progress)
+	}
+	r.d.log.InfoContext(ctx, "action handed off at shutdown", "request_id", reqctx.ID(ctx), "action_id", r.rec.ID, "state", r.rec.State)
+	return true
+}
+
+// forgetLock stops renewing the instance lock without releasing it: it
+// names the record, so whoever runs the action next holds it already.
+func (r *run) forgetLock() {
+	if r.locked {
+		r.d.leases.forget(store.InstanceLockKey(r.rec.Instance.Account, r.rec.Instance.Region, r.rec.Instance.ID))
+		r.locked = false
 	}
 }
 
@@ -261,16 +378,6 @@ func (r *run) settle(ctx context.Context, o outcome) {
 	if o.err != nil {
 		text = d.failureText(ctx, "act "+string(rec.Action), o.err)
 	}
-	if r.locked {
-		d.releaseClaim(ctx, store.InstanceLockKey(rec.Instance.Account, rec.Instance.Region, rec.Instance.ID), rec.holder())
-		r.locked = false
-	}
-	nothingDone := o.result == store.ResultRefused || o.result == store.ResultFailed
-	if nothingDone && r.claimed {
-		d.releaseClaim(ctx, rec.ClickKey, rec.holder())
-		r.claimed = false
-	}
-
 	decision := o.decision
 	var denied *deniedError
 	switch {
@@ -282,11 +389,27 @@ func (r *run) settle(ctx context.Context, o outcome) {
 	default:
 		decision = store.DecisionAllowed
 	}
+	// The record first: once the lease is free, another replica must find
+	// the action ended (or waiting for approval), not open to take over.
 	rec.Decision, rec.Result, rec.Outcome = decision, o.result, text
 	if o.result != store.ResultPending {
 		rec.State, rec.SettledAt = stateSettled, d.now()
 	}
 	r.save(ctx)
+
+	if r.locked {
+		d.leases.drop(ctx, store.InstanceLockKey(rec.Instance.Account, rec.Instance.Region, rec.Instance.ID))
+		r.locked = false
+	}
+	// Nobody runs an action while it waits for approval.
+	if o.result != store.ResultPending || decision == store.DecisionApprovalRequested {
+		r.dropLease(ctx)
+	}
+	if (o.result == store.ResultRefused || o.result == store.ResultFailed) && r.claimed {
+		// Nothing was done: the same button may be pressed again.
+		d.releaseClaim(ctx, rec.ClickKey, rec.holder())
+		r.claimed = false
+	}
 
 	d.audit(ctx, r.auditEntry(ctx, o, decision, text))
 	metric := string(o.result)

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -136,16 +134,23 @@ func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCal
 	// Like the action's own entry: the requester's action, approved by the
 	// second person, so filtering on either finds it. The request message
 	// itself then shows the progress and the result.
+	undecide := func(err error) error {
+		// Nobody acts: let the request be decided again.
+		rec.Approver, rec.DecidedBy, rec.State = "", "", stateAwaitingApproval
+		r.save(ctx)
+		r.dropLease(ctx)
+		d.releaseClaim(ctx, store.ApprovalDecisionKey(value), cb.User.ID)
+		d.trackApproval(ctx, rec.ID, rec.ExpiresAt)
+		return err
+	}
+	if err := r.takeLease(ctx); err != nil {
+		return undecide(err)
+	}
 	rec.Approver, rec.Rule, rec.State = cb.User.ID, dec.Rule, stateQueued
 	rec.Origin = origin{ChannelID: rec.Request.ChannelID, TS: rec.Request.TS, ResponseURL: cb.ResponseURL}
 	r.settle(ctx, outcome{result: store.ResultPending, decision: store.DecisionApproved})
 	if err := d.workers.Go(ctx, r.execute); err != nil {
-		// Nobody acts: let the request be decided again.
-		rec.Approver, rec.State = "", stateAwaitingApproval
-		r.save(ctx)
-		d.releaseClaim(ctx, store.ApprovalDecisionKey(value), cb.User.ID)
-		d.trackApproval(ctx, rec.ID, rec.ExpiresAt)
-		return err
+		return undecide(err)
 	}
 	return nil
 }
@@ -178,10 +183,11 @@ type expiryTimers struct {
 	closed bool
 }
 
+// schedule arms f for id once; a timer already armed for id stays.
 func (t *expiryTimers) schedule(id string, after time.Duration, f func()) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.closed {
+	if _, armed := t.timers[id]; t.closed || armed {
 		return
 	}
 	t.timers[id] = time.AfterFunc(after, func() {
@@ -211,107 +217,16 @@ func (t *expiryTimers) stopAll() {
 	}
 }
 
-// Open approval requests are listed in one store session, so that a
-// replica that starts (or restarts) can close the ones whose time runs out
-// while nobody clicks; the expiry claim keeps that to once across replicas.
-const (
-	pendingApprovalsID = "charlize:pending-approvals"
-	pendingLockTTL     = 5 * time.Second
-	pendingLockWait    = 3 * time.Second
-)
-
-// pendingApprovals maps approval session ids to when they expire.
-type pendingApprovals map[string]time.Time
-
-// updatePending changes the list under a short store lock, as replicas
-// may change it at once.
-func (d *Dispatcher) updatePending(ctx context.Context, change func(pendingApprovals)) error {
-	holder := uuid.NewString()
-	deadline := time.Now().Add(pendingLockWait)
-	for {
-		won, _, err := d.store.Claim(ctx, store.PendingApprovalsLockKey, holder, pendingLockTTL)
-		if err != nil {
-			return fmt.Errorf("lock pending approvals: %w", err)
-		}
-		if won {
-			break
-		}
-		if time.Now().After(deadline) {
-			return errors.New("lock pending approvals: still held by another replica")
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	defer d.releaseClaim(ctx, store.PendingApprovalsLockKey, holder)
-
-	pending, err := d.loadPending(ctx)
-	if err != nil {
-		return err
-	}
-	change(pending)
-	data, err := json.Marshal(pending)
-	if err != nil {
-		return fmt.Errorf("encode pending approvals: %w", err)
-	}
-	// Outlives every request it lists (each lasts approvalTTL).
-	ttl := d.approvalTTL + 24*time.Hour
-	if err := d.store.PutSession(ctx, store.Session{ID: pendingApprovalsID, Data: data}, ttl); err != nil {
-		return fmt.Errorf("save pending approvals: %w", err)
-	}
-	return nil
-}
-
-func (d *Dispatcher) loadPending(ctx context.Context) (pendingApprovals, error) {
-	pending := pendingApprovals{}
-	s, err := d.store.Session(ctx, pendingApprovalsID)
-	if errors.Is(err, store.ErrNotFound) {
-		return pending, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load pending approvals: %w", err)
-	}
-	if err := json.Unmarshal(s.Data, &pending); err != nil {
-		return nil, fmt.Errorf("decode pending approvals: %w", err)
-	}
-	return pending, nil
-}
-
-// trackApproval lists an open request and arms its expiry.
+// trackApproval arms the expiry of an open request in this replica; the
+// takeover loop arms it in every other replica (and after a restart), and
+// the decision claim makes the expiry happen once.
 func (d *Dispatcher) trackApproval(ctx context.Context, id string, expires time.Time) {
-	if err := d.updatePending(ctx, func(p pendingApprovals) { p[id] = expires }); err != nil {
-		// The request still expires here, and on any late click.
-		d.log.WarnContext(ctx, "could not list the approval request", "request_id", reqctx.ID(ctx), "err", err)
-	}
-	d.armExpiry(ctx, id, expires)
-}
-
-// untrackApproval drops a decided or expired request from the list.
-func (d *Dispatcher) untrackApproval(ctx context.Context, id string) {
-	d.approvals.stop(id)
-	if err := d.updatePending(context.WithoutCancel(ctx), func(p pendingApprovals) { delete(p, id) }); err != nil {
-		d.log.WarnContext(ctx, "could not unlist the approval request", "request_id", reqctx.ID(ctx), "err", err)
-	}
-}
-
-func (d *Dispatcher) armExpiry(ctx context.Context, id string, expires time.Time) {
 	d.approvals.schedule(id, max(0, expires.Sub(d.now())), func() {
 		_ = d.workers.Go(context.WithoutCancel(ctx), func(ctx context.Context) { d.expireApproval(ctx, id) })
 	})
 }
 
-// ResumeApprovals arms the expiry of every open approval request, so that
-// requests opened before a restart (or by another replica that stopped)
-// still close and say so on time. run calls it once at start.
-func (d *Dispatcher) ResumeApprovals(ctx context.Context) error {
-	pending, err := d.loadPending(ctx)
-	if err != nil {
-		return err
-	}
-	for id, expires := range pending {
-		d.armExpiry(ctx, id, expires)
-	}
-	return nil
+// untrackApproval forgets a decided or expired request's timer.
+func (d *Dispatcher) untrackApproval(_ context.Context, id string) {
+	d.approvals.stop(id)
 }

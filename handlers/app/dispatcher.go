@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/handlers/policy"
@@ -78,6 +81,24 @@ type Options struct {
 	ApprovalTTL time.Duration
 	// GroupsTTL is how long user group memberships are reused (default 5m).
 	GroupsTTL time.Duration
+	// LeaseTTL is how long an action stays with a replica that stops
+	// renewing its lease (it died) before another takes it over (default
+	// 15s); leases are renewed three times per TTL.
+	LeaseTTL time.Duration
+	// SingleProcess says no other process can share the store (the
+	// embedded store locks its file): at start, every action still open
+	// belonged to a process that has died, and is taken over at once.
+	SingleProcess bool
+	// Replica names this process in leases (default: host, pid and a random
+	// suffix).
+	Replica string
+	// StoreTimeout bounds every store call (default 1s), so that a store
+	// that hangs costs a request a bounded wait, not Slack's 3 seconds.
+	StoreTimeout time.Duration
+	// ReportDeadline bounds how long an action's final message is retried
+	// while Slack rate-limits it (default 2m); then the requester is told
+	// privately.
+	ReportDeadline time.Duration
 }
 
 // Dispatcher routes every decoded Slack request to its flow. It is shared
@@ -104,6 +125,15 @@ type Dispatcher struct {
 	approvalTTL      time.Duration
 	groups           *slackclient.Groups
 	approvals        *expiryTimers
+	// answers posts answers after the ack (refusals, "already in
+	// progress") apart from the job queue, so that a full queue never
+	// leaves a click unanswered.
+	answers        *workers
+	leases         *leases
+	leaseTTL       time.Duration
+	replica        string
+	singleProcess  bool
+	reportDeadline time.Duration
 }
 
 // New checks o and builds a Dispatcher.
@@ -118,6 +148,7 @@ func New(o Options) (*Dispatcher, error) {
 	for name, d := range map[string]time.Duration{
 		"session TTL": o.SessionTTL, "inventory TTL": o.InventoryTTL, "progress interval": o.ProgressInterval,
 		"action timeout": o.ActionTimeout, "approval TTL": o.ApprovalTTL, "groups TTL": o.GroupsTTL,
+		"lease TTL": o.LeaseTTL, "store timeout": o.StoreTimeout, "report deadline": o.ReportDeadline,
 	} {
 		if d < 0 {
 			problems = append(problems, fmt.Sprintf("%s cannot be negative (%s)", name, d))
@@ -138,9 +169,18 @@ func New(o Options) (*Dispatcher, error) {
 	if o.Policy == nil {
 		o.Policy = policy.Default()
 	}
+	if o.Replica == "" {
+		host, _ := os.Hostname()
+		o.Replica = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), uuid.NewString()[:8])
+	}
+	onPanic := func(ctx context.Context, v any, stack []byte) {
+		o.Log.ErrorContext(ctx, "panic in background job", "request_id", reqctx.ID(ctx), "panic", fmt.Sprint(v), "stack", string(stack))
+	}
+	st := store.Bounded(o.Store, cmp.Or(o.StoreTimeout, time.Second))
+	leaseTTL := cmp.Or(o.LeaseTTL, 15*time.Second)
 	d := &Dispatcher{
 		log:              o.Log,
-		store:            o.Store,
+		store:            st,
 		fleet:            o.Fleet,
 		clients:          o.Clients,
 		respond:          slackclient.ResponseURLs{HTTP: o.HTTPClient},
@@ -150,15 +190,21 @@ func New(o Options) (*Dispatcher, error) {
 		sessionTTL:       cmp.Or(o.SessionTTL, 24*time.Hour),
 		progressInterval: cmp.Or(o.ProgressInterval, 2*time.Second),
 		actionTimeout:    cmp.Or(o.ActionTimeout, 15*time.Minute),
-		workers: newWorkers(cmp.Or(o.Workers, 16), cmp.Or(o.Queue, 256), func(ctx context.Context, v any, stack []byte) {
-			o.Log.ErrorContext(ctx, "panic in background job", "request_id", reqctx.ID(ctx), "panic", fmt.Sprint(v), "stack", string(stack))
+		workers:          newWorkers(cmp.Or(o.Workers, 16), cmp.Or(o.Queue, 256), onPanic),
+		answers:          newWorkers(32, 100_000, onPanic),
+		leases: newLeases(st, leaseTTL, func(msg string, args ...any) {
+			o.Log.Warn(msg, args...)
 		}),
-		policy:        o.Policy,
-		strictTenancy: o.StrictTenancy,
-		auditChannel:  o.AuditChannel,
-		approvalTTL:   cmp.Or(o.ApprovalTTL, 30*time.Minute),
-		groups:        slackclient.NewGroups(o.Clients, o.Log, cmp.Or(o.GroupsTTL, 5*time.Minute), o.Now),
-		approvals:     &expiryTimers{timers: map[string]*time.Timer{}},
+		leaseTTL:       leaseTTL,
+		replica:        o.Replica,
+		singleProcess:  o.SingleProcess,
+		reportDeadline: cmp.Or(o.ReportDeadline, 2*time.Minute),
+		policy:         o.Policy,
+		strictTenancy:  o.StrictTenancy,
+		auditChannel:   o.AuditChannel,
+		approvalTTL:    cmp.Or(o.ApprovalTTL, 30*time.Minute),
+		groups:         slackclient.NewGroups(o.Clients, o.Log, cmp.Or(o.GroupsTTL, 5*time.Minute), o.Now),
+		approvals:      &expiryTimers{timers: map[string]*time.Timer{}},
 	}
 	if o.Fleet != nil {
 		d.inventory = newInventory(o.Fleet, cmp.Or(o.InventoryTTL, 30*time.Second), o.Now)
@@ -169,8 +215,15 @@ func New(o Options) (*Dispatcher, error) {
 }
 
 // Close waits (until ctx ends) for background work such as actions that
-// are waiting for their instance to reach its state.
+// are waiting for their instance to reach its state; what is cut short is
+// handed on to the next replica. Answers still queued are sent.
 func (d *Dispatcher) Close(ctx context.Context) error {
 	d.approvals.stopAll()
-	return d.workers.Close(ctx)
+	err := d.workers.Close(ctx)
+	_ = d.answers.Close(ctx)
+	d.leases.close()
+	return err
 }
+
+// closing reports whether Close has begun cutting jobs short.
+func (d *Dispatcher) closing() bool { return d.workers.ctx.Err() != nil }

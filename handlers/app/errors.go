@@ -31,6 +31,7 @@ var (
 	errNoFleet        = errors.New("no AWS accounts configured")
 	errNoAccountsHere = errors.New("no AWS account visible to this workspace")
 	errApprovalGone   = errors.New("approval request expired")
+	errLeaseHeld      = errors.New("another replica runs this action")
 )
 
 // ErrBusy means the background queue is full; the user is asked to retry
@@ -132,6 +133,8 @@ func (d *Dispatcher) userText(err error) (string, bool) {
 		return "No AWS accounts are configured for Charlize yet.", true
 	case errors.Is(err, errNoAccountsHere):
 		return "No AWS account is shared with this workspace. An admin can add its team id to an account's `workspaces` list.", true
+	case errors.Is(err, store.ErrUnavailable):
+		return "Charlize can't reach its state store right now; nothing was done — try again in a minute.", true
 	case errors.Is(err, errApprovalGone):
 		return "This approval request has expired; ask again if it is still needed.", true
 	case errors.As(err, &denied):

@@ -77,12 +77,32 @@ func (r *reporter) start(ctx context.Context, v blocks.ProgressView) origin {
 	return r.at
 }
 
+// resume carries on a reporter of an action taken over from another
+// replica: it edits the channel message that replica posted, or keeps the
+// last response_url post for the result when there was none. It reports
+// whether there was anything to carry on.
+func (r *reporter) resume(rec *actionRecord) bool {
+	if rec.Progress.TS != "" {
+		r.at = rec.Progress
+		return true
+	}
+	if rec.Origin.ResponseURL != "" {
+		r.via = &reply{d: r.d, team: rec.team(), channel: rec.Channel, responseURL: rec.Origin.ResponseURL,
+			posts: responseURLPosts - 1}
+		r.viaURL = true
+		return true
+	}
+	return false
+}
+
 // progress updates on a change of state, at most once per interval.
 func (r *reporter) progress(ctx context.Context, v blocks.ProgressView) {
 	if v.State == r.lastState || r.d.now().Sub(r.last) < r.d.progressInterval {
 		return
 	}
-	v.FallbackNote = r.note
+	if v.FallbackNote == "" {
+		v.FallbackNote = r.note
+	}
 	switch {
 	case r.at.TS != "":
 		if err := slackclient.UpdateMessage(ctx, r.api, r.at.ChannelID, r.at.TS, blocks.Progress(v)); err != nil {
@@ -92,6 +112,13 @@ func (r *reporter) progress(ctx context.Context, v blocks.ProgressView) {
 		r.via.replace(ctx, blocks.Progress(v))
 	}
 	r.mark(v)
+}
+
+// show puts v up now, whatever was shown last and when.
+func (r *reporter) show(ctx context.Context, v blocks.ProgressView) {
+	r.lastState = ""
+	r.last = time.Time{}
+	r.progress(ctx, v)
 }
 
 // finish shows how the action ended, where its progress was.

@@ -57,6 +57,10 @@ type actionRecord struct {
 	Origin   origin `json:"origin,omitzero"`
 	Request  origin `json:"request,omitzero"`
 	Progress origin `json:"progress,omitzero"`
+	// Phase is the AWS call last announced as about to be sent (a restart
+	// sends stop, then start): a replica taking the action over resumes
+	// from it.
+	Phase action.Action `json:"phase,omitempty"`
 	// ClickKey is the claim of the button that asked.
 	ClickKey    string    `json:"click_key"`
 	RequestedAt time.Time `json:"requested_at"`
@@ -103,7 +107,8 @@ func (d *Dispatcher) saveRecord(ctx context.Context, r *actionRecord) error {
 	if err != nil {
 		return fmt.Errorf("encode action %s: %w", r.ID, err)
 	}
-	if err := d.store.PutSession(ctx, store.Session{ID: r.ID, TeamID: r.TeamID, Data: data}, d.recordTTL(r)); err != nil {
+	a := store.ActionRecord{ID: r.ID, TeamID: r.TeamID, Open: r.State != stateSettled, Data: data}
+	if err := d.store.SaveAction(ctx, a, d.recordTTL(r)); err != nil {
 		return fmt.Errorf("save action %s: %w", r.ID, err)
 	}
 	return nil
@@ -113,19 +118,27 @@ func (d *Dispatcher) saveRecord(ctx context.Context, r *actionRecord) error {
 // belongs to another workspace than team ("" = any), or that is not an
 // action record at all.
 func (d *Dispatcher) loadRecord(ctx context.Context, id, team string) (*actionRecord, error) {
-	s, err := d.store.Session(ctx, id)
+	a, err := d.store.Action(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errExpired
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load action %s: %w", id, err)
 	}
-	var r actionRecord
-	if err := json.Unmarshal(s.Data, &r); err != nil || r.Kind != recordKind {
-		return nil, errBadValue
+	r, err := decodeRecord(a)
+	if err != nil {
+		return nil, err
 	}
-	if team != "" && (s.TeamID != team || r.TeamID != team) {
+	if team != "" && (a.TeamID != team || r.TeamID != team) {
 		return nil, errForeignTeam
+	}
+	return r, nil
+}
+
+func decodeRecord(a store.ActionRecord) (*actionRecord, error) {
+	var r actionRecord
+	if err := json.Unmarshal(a.Data, &r); err != nil || r.Kind != recordKind || r.ID != a.ID {
+		return nil, errBadValue
 	}
 	return &r, nil
 }

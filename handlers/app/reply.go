@@ -157,7 +157,7 @@ func (r *reply) soon(ctx context.Context, deliver func(context.Context, *reply))
 	if r.responseURL == "" {
 		return
 	}
-	if err := r.d.workers.Go(ctx, func(ctx context.Context) { deliver(ctx, r) }); err != nil {
+	if err := r.d.answers.Go(ctx, func(ctx context.Context) { deliver(ctx, r) }); err != nil {
 		r.d.log.WarnContext(ctx, "could not queue an answer", "request_id", reqctx.ID(ctx), "err", err)
 	}
 }

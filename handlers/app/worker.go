@@ -34,6 +34,9 @@ func newWorkers(size, queue int, onPanic func(ctx context.Context, v any, stack 
 // Go schedules job without blocking the caller; reqCtx's values (the
 // request id) are kept, its cancellation is not.
 func (w *workers) Go(reqCtx context.Context, job func(ctx context.Context)) error {
+	if w.ctx.Err() != nil {
+		return ErrBusy // closed: nothing new starts
+	}
 	select {
 	case w.waiting <- struct{}{}:
 	default:

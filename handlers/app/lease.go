@@ -1,0 +1,125 @@
+package app
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/charlize-app/charlize/store"
+)
+
+// leases keeps alive the claims this replica holds for as long as it
+// works on them: the lease of each action it runs and the instance lock of
+// that action. A replica that dies stops renewing, so its leases expire
+// and another replica (or this one, restarted) takes its actions over; a
+// lock never outlives its action's lease by more than one TTL.
+type leases struct {
+	store store.Store
+	ttl   time.Duration
+	warn  func(msg string, args ...any)
+
+	mu   sync.Mutex
+	held map[string]heldClaim
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+type heldClaim struct {
+	holder string
+	lost   func() // called (once) when a renewal finds the claim gone
+}
+
+func newLeases(s store.Store, ttl time.Duration, warn func(string, ...any)) *leases {
+	l := &leases{store: s, ttl: ttl, warn: warn, held: map[string]heldClaim{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go l.loop()
+	return l
+}
+
+// hold renews key for holder until drop; lost may be nil.
+func (l *leases) hold(key, holder string, lost func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.held[key] = heldClaim{holder: holder, lost: lost}
+}
+
+// drop stops renewing key and releases it.
+func (l *leases) drop(ctx context.Context, key string) {
+	l.mu.Lock()
+	c, ok := l.held[key]
+	delete(l.held, key)
+	l.mu.Unlock()
+	if !ok {
+		return
+	}
+	if err := l.store.ReleaseClaim(context.WithoutCancel(ctx), key, c.holder); err != nil {
+		l.warn("could not release lease", "key", key, "err", err)
+	}
+}
+
+// forget stops renewing key and leaves it to expire (or to whoever holds it
+// under the same name next).
+func (l *leases) forget(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.held, key)
+}
+
+// interval is how often leases are renewed: three times per TTL, so one
+// slow or failed renewal does not lose a lease.
+func (l *leases) interval() time.Duration { return l.ttl / 3 }
+
+func (l *leases) loop() {
+	defer close(l.done)
+	t := time.NewTicker(l.interval())
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			l.renew()
+		}
+	}
+}
+
+func (l *leases) renew() {
+	l.mu.Lock()
+	keys := make(map[string]heldClaim, len(l.held))
+	for k, c := range l.held {
+		keys[k] = c
+	}
+	l.mu.Unlock()
+	for key, c := range keys {
+		ctx, cancel := context.WithTimeout(context.Background(), l.interval())
+		ok, err := l.store.RenewClaim(ctx, key, c.holder, l.ttl)
+		cancel()
+		switch {
+		case err != nil:
+			// The store may be back before the lease runs out.
+			l.warn("could not renew lease", "key", key, "err", err)
+		case !ok:
+			l.mu.Lock()
+			_, still := l.held[key]
+			delete(l.held, key)
+			l.mu.Unlock()
+			if still {
+				l.warn("lease lost: another replica has taken over", "key", key)
+				if c.lost != nil {
+					c.lost()
+				}
+			}
+		}
+	}
+}
+
+// close stops renewing; what is held expires on its own.
+func (l *leases) close() {
+	select {
+	case <-l.stop:
+	default:
+		close(l.stop)
+	}
+	<-l.done
+}

@@ -1,0 +1,82 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/charlize-app/charlize/handlers/reqctx"
+	"github.com/charlize-app/charlize/store"
+)
+
+// Run carries on, until ctx ends, the actions that no live replica is
+// carrying: it looks at the open actions at once and then every third of
+// a lease TTL, takes over each one whose lease has run out (its replica
+// died; on a single-process store, any left by the previous run) and
+// resumes it from its record, and arms the expiry of every open approval
+// request. run starts it beside the server.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	d.takeOver(ctx, true)
+	t := time.NewTicker(d.leases.interval())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			d.takeOver(ctx, false)
+		}
+	}
+}
+
+func (d *Dispatcher) takeOver(ctx context.Context, atStart bool) {
+	if d.closing() {
+		return // what this replica hands off is for the next one
+	}
+	ctx = reqctx.WithID(ctx, "takeover")
+	open, err := d.store.OpenActions(ctx)
+	if err != nil {
+		d.log.WarnContext(ctx, "could not list open actions", "err", err)
+		return
+	}
+	for _, a := range open {
+		rec, err := decodeRecord(a)
+		if err != nil {
+			d.log.WarnContext(ctx, "unreadable action record", "action_id", a.ID, "err", err)
+			continue
+		}
+		switch rec.State {
+		case stateAwaitingApproval:
+			d.trackApproval(ctx, rec.ID, rec.ExpiresAt)
+		case stateQueued, stateActing, stateWaiting:
+			d.resume(ctx, rec, atStart)
+		}
+	}
+}
+
+// resume takes rec over when its lease is free and runs it here.
+func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool) {
+	key := store.LeaseKey(rec.ID)
+	won, holder, err := d.store.Claim(ctx, key, d.replica, d.leaseTTL)
+	if err != nil {
+		d.log.WarnContext(ctx, "could not claim an action's lease", "action_id", rec.ID, "err", err)
+		return
+	}
+	if !won && atStart && d.singleProcess && holder != d.replica {
+		// Nobody else can share this store: the holder was this process's
+		// previous run, which died.
+		d.releaseClaim(ctx, key, holder)
+		won, _, err = d.store.Claim(ctx, key, d.replica, d.leaseTTL)
+	}
+	if err != nil || !won {
+		return // running here or on a live replica
+	}
+	r := d.newRun(rec, nil)
+	r.saved, r.claimed, r.leased = true, true, true
+	d.leases.hold(key, d.replica, r.lostLease)
+	d.log.InfoContext(ctx, "taking over an action", "action_id", rec.ID, "action", rec.Action,
+		"instance", rec.Instance.ID, "state", rec.State, "phase", rec.Phase)
+	if err := d.workers.Go(ctx, r.execute); err != nil {
+		// Busy: give the lease back, the next look tries again.
+		r.dropLease(ctx)
+	}
+}
