@@ -191,6 +191,20 @@ func (r *run) lostLease() {
 	}
 }
 
+// leaseGone reports whether the store says another replica holds the
+// action's lease now. When the store cannot say, the run reports: a
+// duplicate edit is better than a message that never ends.
+func (r *run) leaseGone(ctx context.Context) bool {
+	if r.isLost() {
+		return true
+	}
+	if !r.leased {
+		return false
+	}
+	ok, err := r.d.store.RenewClaim(ctx, store.LeaseKey(r.rec.ID), r.d.replica, r.d.leaseTTL)
+	return err == nil && !ok
+}
+
 func (r *run) isLost() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -254,6 +268,14 @@ func (r *run) execute(ctx context.Context) {
 	r.locked = true
 	d.leases.hold(lockKey, rec.holder(), nil)
 
+	if resumed {
+		// Whatever happens next is reported where the action's progress
+		// already shows, even a refusal.
+		r.rep = d.newReporter(api, rec, r.via)
+		if !r.rep.resume(rec) {
+			r.rep = nil
+		}
+	}
 	decider := rec.Requester
 	if rec.Approver != "" {
 		decider = rec.Approver
@@ -274,12 +296,12 @@ func (r *run) execute(ctx context.Context) {
 			// Once approved, the approver's rule is the one that acts.
 			rec.Instance, rec.Rule = detail.Instance, dec.Rule
 			progress.Instance, progress.State = instanceView(rec.Instance, ""), rec.Instance.State
-			r.rep = d.newReporter(api, rec, r.via)
-			if resumed && r.rep.resume(rec) {
+			if r.rep != nil { // taken over: its message is already up
 				r.rep.progress(ctx, progress)
-			} else {
-				rec.Progress = r.rep.start(ctx, progress)
+				return nil
 			}
+			r.rep = d.newReporter(api, rec, r.via)
+			rec.Progress = r.rep.start(ctx, progress)
 			return nil
 		},
 		// Written before each AWS call goes out, so that whoever takes the
@@ -374,6 +396,13 @@ func (r *run) settle(ctx context.Context, o outcome) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportTimeout)
 	defer cancel()
 
+	if r.leaseGone(ctx) {
+		// This replica stalled past its lease and another one took the
+		// action over: that one reports it.
+		r.forgetLock()
+		d.leases.forget(store.LeaseKey(rec.ID))
+		return
+	}
 	text := ""
 	if o.err != nil {
 		text = d.failureText(ctx, "act "+string(rec.Action), o.err)
