@@ -77,6 +77,7 @@ type clickFrom struct {
 	team      string // default team
 	messageTS string // "" = an ephemeral message
 	value     string // overrides the button's value when not ""
+	userTeam  string // the presser's own team (Slack Connect); default the workspace's
 }
 
 // clickPayload is the block_actions payload of user pressing b.
@@ -88,9 +89,13 @@ func (w *world) clickPayload(user string, b button, responseID string, from clic
 	if from.value != "" {
 		value = from.value
 	}
+	userTeam := from.team
+	if from.userTeam != "" {
+		userTeam = from.userTeam
+	}
 	return map[string]any{
 		"type":       "block_actions",
-		"user":       map[string]any{"id": user, "username": user, "team_id": from.team},
+		"user":       map[string]any{"id": user, "username": user, "team_id": userTeam},
 		"team":       map[string]any{"id": from.team, "domain": "example"},
 		"api_app_id": "A123456",
 		"trigger_id": "12466734323.1395872398.b2c6f3b5a2e8c4d0a1f0e9d8c7b6a5f4",

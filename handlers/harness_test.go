@@ -104,7 +104,11 @@ type worldOptions struct {
 	// name it; workspaces sets those lists by account name.
 	strictTenancy bool
 	workspaces    map[string][]string
-	auditChannel  string // DispatcherOptions.AuditChannel
+	auditChannel  string // app.Options.AuditChannel
+	// redisURL points the Redis store elsewhere (a proxy in front of it).
+	redisURL string
+	// reportDeadline is app.Options.ReportDeadline.
+	reportDeadline time.Duration
 }
 
 // defaultPolicy asks newWorld for policy.Default(), what Charlize runs
@@ -167,7 +171,13 @@ func newWorld(t testing.TB, o worldOptions) *world {
 			t.Fatalf("policy: %v", err)
 		}
 	}
-	st := openStore(t, o.redis)
+	var st store.Store
+	if o.redisURL != "" {
+		o.redis = true
+		st = openRedisAt(t, o.redisURL)
+	} else {
+		st = openStore(t, o.redis)
+	}
 	api := slacktest.NewAPI(t)
 	log := slog.New(slog.DiscardHandler)
 	if o.logs != nil {
@@ -188,8 +198,9 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		AuditChannel:     o.auditChannel,
 		ProgressInterval: time.Millisecond,
 		// Short leases so takeovers happen within a test's patience.
-		LeaseTTL:      time.Second,
-		SingleProcess: !o.redis,
+		LeaseTTL:       time.Second,
+		SingleProcess:  !o.redis,
+		ReportDeadline: o.reportDeadline,
 	}
 	d := mustDispatcher(t, dopts)
 	stopRun := startRun(t, d)
@@ -228,6 +239,12 @@ func openStore(t testing.TB, redis bool) store.Store {
 	if u == "" {
 		u = "redis://" + miniredis.RunT(t).Addr()
 	}
+	return openRedisAt(t, u)
+}
+
+// openRedisAt is a Redis store at u, its keys prefixed for this test.
+func openRedisAt(t testing.TB, u string) store.Store {
+	t.Helper()
 	s, err := store.OpenRedis(u, store.RedisOptions{Prefix: "charlize-e2e:" + strings.ReplaceAll(t.Name(), "/", "_") + ":" + time.Now().Format("150405.000000") + ":"})
 	if err != nil {
 		t.Fatal(err)

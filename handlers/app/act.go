@@ -487,7 +487,11 @@ func (r *run) auditEntry(ctx context.Context, o outcome, decision store.Decision
 func (r *run) report(ctx context.Context, o outcome, decision store.Decision, text string) {
 	d, rec := r.d, r.rec
 	if r.rep != nil {
-		r.rep.finish(ctx, r.resultMessage(ctx, o, text))
+		msg := r.resultMessage(ctx, o, text)
+		if !r.rep.finish(ctx, msg) {
+			// The channel never got it: the requester does.
+			d.tellPrivately(ctx, rec.team(), rec.Channel, rec.Requester, msg)
+		}
 		return
 	}
 	if rec.Request.TS != "" {

@@ -28,7 +28,7 @@ const groupLookupBudget = 1200 * time.Millisecond
 // viewerOf resolves the principal, including the user's Slack user groups
 // that the policy names (fetched with usergroups.users.list, cached).
 func (d *Dispatcher) viewerOf(ctx context.Context, team slackclient.Team, user, channel string) viewer {
-	v := viewer{team: team, user: user, channel: channel, who: policy.Principal{User: user, Channel: channel}}
+	v := viewer{team: team, user: user, channel: channel, who: policy.Principal{User: user, Channel: channel, Team: team.ID}}
 	groups := d.policy.UserGroups()
 	if len(groups) == 0 {
 		return v
@@ -47,8 +47,16 @@ func (d *Dispatcher) viewerOf(ctx context.Context, team slackclient.Team, user, 
 }
 
 // viewerOfCallback is the viewer who pressed a button or submitted a view.
+// In a Slack Connect channel the presser may belong to another
+// organisation: their own team is not the one Charlize is installed in.
+// (Within one Enterprise Grid org, users of its other workspaces are not
+// external.)
 func (d *Dispatcher) viewerOfCallback(ctx context.Context, cb slack.InteractionCallback) viewer {
-	return d.viewerOf(ctx, slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, cb.User.ID, channelOf(cb))
+	v := d.viewerOf(ctx, slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, cb.User.ID, channelOf(cb))
+	if home := cb.User.TeamID; home != "" && home != cb.Team.ID && cb.Enterprise.ID == "" {
+		v.who.Team, v.who.External = home, true
+	}
+	return v
 }
 
 // decide asks the policy whether v may do action on inst.

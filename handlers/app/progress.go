@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -121,15 +122,50 @@ func (r *reporter) show(ctx context.Context, v blocks.ProgressView) {
 	r.progress(ctx, v)
 }
 
-// finish shows how the action ended, where its progress was.
-func (r *reporter) finish(ctx context.Context, msg slack.WebhookMessage) {
+// finish shows how the action ended, where its progress was. The edit of
+// the channel message is retried, honouring Slack's Retry-After, until it
+// lands or the report deadline passes; it reports whether the result
+// reached the channel (or the user) at all.
+func (r *reporter) finish(ctx context.Context, msg slack.WebhookMessage) bool {
+	landed := true
 	if r.at.TS != "" {
-		if err := slackclient.UpdateMessage(ctx, r.api, r.at.ChannelID, r.at.TS, msg); err != nil {
-			r.d.log.WarnContext(ctx, "result update failed", "request_id", reqctx.ID(ctx), "err", err)
-		}
+		landed = r.edit(ctx, msg)
 	}
 	if r.viaURL {
 		r.via.replace(ctx, withNote(msg, r.note))
+		landed = true
+	}
+	return landed
+}
+
+// edit replaces the channel message with msg, retrying until the report
+// deadline; a Slack error such as message_not_found is final.
+func (r *reporter) edit(ctx context.Context, msg slack.WebhookMessage) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.d.reportDeadline)
+	defer cancel()
+	for {
+		err := slackclient.UpdateMessage(ctx, r.api, r.at.ChannelID, r.at.TS, msg)
+		if err == nil {
+			return true
+		}
+		wait := time.Second
+		if limited, ok := errors.AsType[*slack.RateLimitedError](err); ok {
+			wait = limited.RetryAfter
+		} else if slackclient.ErrorCode(err) != "" {
+			r.d.log.WarnContext(ctx, "result update refused", "request_id", reqctx.ID(ctx), "slack_error", slackclient.ErrorCode(err))
+			return false
+		}
+		if deadline, _ := ctx.Deadline(); time.Now().Add(wait).After(deadline) {
+			r.d.log.WarnContext(ctx, "result update gave up at the report deadline", "request_id", reqctx.ID(ctx), "err", err)
+			return false
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
 	}
 }
 

@@ -277,9 +277,9 @@ func (v *validator) rule(i int, c *yaml.Node) *rule {
 
 // who fills in r's principals from the who mapping.
 func (v *validator) who(r *rule, label string, w *yaml.Node) {
-	wf := v.fields(w, label, "who.", "users", "usergroups", "channels")
+	wf := v.fields(w, label, "who.", "users", "usergroups", "channels", "teams")
 	if len(wf) == 0 {
-		v.add(label, "who", w.Line, "names nobody (give users, usergroups or channels)")
+		v.add(label, "who", w.Line, "names nobody (give users, usergroups, channels or teams)")
 		return
 	}
 	if f, ok := wf["users"]; ok {
@@ -304,6 +304,16 @@ func (v *validator) who(r *rule, label string, w *yaml.Node) {
 			}
 			r.groups[it.value] = true
 			v.groups[it.value] = true
+		}
+	}
+	if f, ok := wf["teams"]; ok {
+		r.teams = map[string]bool{}
+		for _, it := range v.list(label, "who.teams", f) {
+			if !slackID(it.value, "TE") {
+				v.add(label, "who.teams", it.line, "%q is not a Slack team id (T… or E… in capitals and digits)", it.value)
+				continue
+			}
+			r.teams[it.value] = true
 		}
 	}
 	if f, ok := wf["channels"]; ok {

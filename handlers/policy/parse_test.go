@@ -54,7 +54,7 @@ rules:
     actions: [list]
     acounts: [x]
 `, "a", "acounts", 6, "unknown field"},
-		{"unknown who field", "rules: [{name: a, who: {teams: [T1]}, actions: [list]}]\n", "a", "who.teams", 1, "unknown field"},
+		{"unknown who field", "rules: [{name: a, who: {orgs: [T1]}, actions: [list]}]\n", "a", "who.orgs", 1, "unknown field"},
 		{"unknown where field", "rules: [{name: a, who: {users: [U1]}, actions: [list], where: {labels: {a: b}}}]\n", "a", "where.labels", 1, "unknown field"},
 		{"unknown approval field", "rules: [{name: a, who: {users: [U1]}, actions: [stop]}]\napproval: [{actions: [stop], name: x}]\n", "approval[0]", "name", 2, "unknown field"},
 		{"repeated field", `

@@ -22,6 +22,10 @@ type Principal struct {
 	User    string   // Slack user id (U… or W…)
 	Channel string   // Slack channel id (C…, G… or D…)
 	Groups  []string // the user's Slack user group ids (S…)
+	// Team is the user's own workspace; External says it is another
+	// organisation's (a Slack Connect channel shared with this workspace).
+	Team     string
+	External bool
 }
 
 // Target is what an action would touch.
@@ -56,7 +60,8 @@ type rule struct {
 	users    map[string]bool
 	groups   map[string]bool
 	channels map[string]bool
-	accounts []string // globs; nil means every account
+	teams    map[string]bool // Slack Connect: other organisations' teams this rule admits
+	accounts []string        // globs; nil means every account
 	actions  map[action.Action]bool
 	tags     []tagCond // sorted by key so refusals read the same every time
 }
@@ -89,11 +94,17 @@ func Default() *Policy {
 }
 
 // Decide says whether who may perform action on t. The first rule in file
-// order that matches grants; refusals explain what was missing.
+// order that matches grants; refusals explain what was missing. Someone
+// from another organisation (Slack Connect) may only list and see status,
+// unless a rule names their team.
 func (p *Policy) Decide(who Principal, a action.Action, t Target) Decision {
+	guarded := who.External && a != action.List && a != action.Status
 	var near *rule // first rule refused only by its tag conditions
 	for _, r := range p.ruleList() {
 		if !r.actions[a] || !r.admits(who) || !matchAny(r.accounts, t.Account) {
+			continue
+		}
+		if guarded && !r.teams[who.Team] {
 			continue
 		}
 		if t.AnyInstance || r.fits(t.Tags) {
@@ -102,6 +113,9 @@ func (p *Policy) Decide(who Principal, a action.Action, t Target) Decision {
 		if near == nil {
 			near = r
 		}
+	}
+	if guarded {
+		return Decision{Reason: fmt.Sprintf("you are in another organisation's workspace (Slack Connect), and no rule names your team %s for %s", who.Team, a)}
 	}
 	reason := "no rule grants " + string(a)
 	if t.Account != "" {
@@ -210,6 +224,9 @@ func (p *Policy) ruleList() []*rule {
 // half-filled Principal cannot slip through a "*".
 func (r *rule) admits(who Principal) bool {
 	if who.User != "" && (r.anyUser || r.users[who.User]) {
+		return true
+	}
+	if who.Team != "" && r.teams[who.Team] {
 		return true
 	}
 	for _, g := range who.Groups {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -419,6 +420,45 @@ rules:
 	}{{"acme-[prod]", true}, {"acme-p", false}, {"lab-1", true}} {
 		if got := p.Decide(policy.Principal{User: "U1"}, action.Stop, policy.Target{Account: tt.account}).Allowed; got != tt.want {
 			t.Errorf("Decide(stop on %q).Allowed = %v, want %v", tt.account, got, tt.want)
+		}
+	}
+}
+
+// Slack Connect: someone from another organisation may list and see status
+// as anyone may, but acts only when a rule names their team.
+func TestExternalUsers(t *testing.T) {
+	p := mustParse(t, `
+rules:
+  - name: everyone
+    who: {users: ["*"]}
+    actions: [list, status, stop]
+  - name: partner-ops
+    who: {teams: [T0PARTNER]}
+    actions: [stop]
+    accounts: [shared-*]
+`)
+	ext := func(team string) policy.Principal { return policy.Principal{User: "U0EXT", Team: team, External: true} }
+	tests := []struct {
+		name    string
+		who     policy.Principal
+		a       action.Action
+		account string
+		want    bool
+	}{
+		{"external may list", ext("T0OTHER"), action.List, "acme-prod", true},
+		{"external may see status", ext("T0OTHER"), action.Status, "acme-prod", true},
+		{"external may not stop", ext("T0OTHER"), action.Stop, "acme-prod", false},
+		{"named team may stop where its rule says", ext("T0PARTNER"), action.Stop, "shared-1", true},
+		{"named team only there", ext("T0PARTNER"), action.Stop, "acme-prod", false},
+		{"own users unchanged", policy.Principal{User: "U0ALICE", Team: "T0001"}, action.Stop, "acme-prod", true},
+	}
+	for _, tt := range tests {
+		got := p.Decide(tt.who, tt.a, policy.Target{Account: tt.account})
+		if got.Allowed != tt.want {
+			t.Errorf("%s: Decide = %+v, want allowed %v", tt.name, got, tt.want)
+		}
+		if !got.Allowed && tt.who.External && !strings.Contains(got.Reason, "Slack Connect") {
+			t.Errorf("%s: refusal %q does not say why", tt.name, got.Reason)
 		}
 	}
 }
