@@ -172,7 +172,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		return d
 	}
-	c.ApprovalTTL = duration("CHARLIZE_APPROVAL_TTL", 30*time.Minute, time.Minute, "30m or 2h")
+	c.ApprovalTTL = duration("CHARLIZE_APPROVAL_TTL", 30*time.Minute, time.Second, "30m or 2h")
 	c.LeaseTTL = duration("CHARLIZE_ACTION_LEASE", 15*time.Second, time.Second, "15s")
 	c.ReadTimeout = duration("CHARLIZE_HTTP_READ_TIMEOUT", 5*time.Second, 100*time.Millisecond, "5s")
 	if len(problems) > 0 {

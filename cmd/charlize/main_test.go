@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -331,5 +333,54 @@ approval:
 	logs := p.logs.String()
 	if !strings.Contains(logs, `"level":"WARN"`) || !strings.Contains(logs, "approval[0] (stop on every account needs a second person's approval): only U0ALICE may stop there") {
 		t.Errorf("no start-up warning naming approval[0]; logs:\n%s", logs)
+	}
+}
+
+// A client whose body trickles in, or that promises more body than it
+// sends, is cut off at the read timeout instead of holding a connection.
+func TestSlowBodyIsCutOff(t *testing.T) {
+	p := mustStart(t, map[string]string{"CHARLIZE_HTTP_READ_TIMEOUT": "1s", "SLACK_BOT_TOKEN": "xoxb-test"})
+	addr := strings.TrimPrefix(p.url, "http://")
+	for _, tc := range []struct {
+		name    string
+		trickle bool
+	}{{"short body", false}, {"trickle", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			start := time.Now()
+			fmt.Fprintf(c, "POST /slack/commands HTTP/1.1\r\nHost: charlize\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nteam_id=")
+			closed := make(chan error, 1)
+			go func() {
+				buf := make([]byte, 4096)
+				for {
+					if _, err := c.Read(buf); err != nil {
+						closed <- err
+						return
+					}
+				}
+			}()
+			tick := time.NewTicker(200 * time.Millisecond)
+			defer tick.Stop()
+			giveUp := time.After(10 * time.Second)
+			for {
+				select {
+				case <-closed:
+					if elapsed := time.Since(start); elapsed > 5*time.Second {
+						t.Errorf("connection closed after %s, want about the 1 s read timeout", elapsed)
+					}
+					return
+				case <-tick.C:
+					if tc.trickle {
+						_, _ = c.Write([]byte("x"))
+					}
+				case <-giveUp:
+					t.Fatal("the connection was still open after 10 s")
+				}
+			}
+		})
 	}
 }
