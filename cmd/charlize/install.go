@@ -10,6 +10,7 @@ import (
 
 	"github.com/charlize-app/charlize/handlers"
 	"github.com/charlize-app/charlize/handlers/app"
+	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/store"
 	"github.com/charlize-app/charlize/store/sealed"
 )
@@ -173,6 +174,7 @@ func startSocketMode(ctx context.Context, cfg config, log *slog.Logger, d *app.D
 	}
 	sm := handlers.NewSocketMode(handlers.SocketModeOptions{
 		AppToken: cfg.AppToken, APIURL: cfg.SlackAPIURL, Dispatcher: d, Log: log, Metrics: m,
+		HTTPClient: slackclient.NewHTTPClient(),
 	})
 	go func() {
 		defer close(done)
