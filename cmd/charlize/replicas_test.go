@@ -321,6 +321,27 @@ func (f *fleetEnv) editedTo(t *testing.T, ts, want string, within time.Duration)
 	}
 }
 
+// killMidStop has victim stop web-n and kills it (kill -9) once the
+// StopInstances has gone out, while it waits for stopped; it returns the
+// progress message and when the kill happened.
+func (f *fleetEnv) killMidStop(t *testing.T, victim *replica, n int) (slacktest.Call, time.Time) {
+	t.Helper()
+	name := fmt.Sprintf("web-%d", n)
+	stop := f.card(t, victim, "U0ALICE", name, "stop")
+	if _, err := f.click(victim, "U0ALICE", stop, "kill-"+name, ""); err != nil {
+		t.Fatal(err)
+	}
+	progress := f.postedWith(t, "Stopping *"+name+"*")
+	for deadline := time.Now().Add(10 * time.Second); f.mutations("StopInstances", instID(n)) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("StopInstances never came")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	victim.kill()
+	return progress, time.Now()
+}
+
 // Three replicas on one real Redis: duplicate clicks spread over them act
 // once and are all answered; two users on two replicas make one action; a
 // replica killed mid-wait is taken over; an approval asked on one replica
@@ -423,19 +444,7 @@ approval:
 
 	t.Run("kill -9 while waiting", func(t *testing.T) {
 		victim := startReplica(t, f.env) // a fourth, to keep three for what follows
-		stop := f.card(t, victim, "U0ALICE", "web-3", "stop")
-		if _, err := f.click(victim, "U0ALICE", stop, "kill1", ""); err != nil {
-			t.Fatal(err)
-		}
-		progress := f.postedWith(t, "Stopping *web-3*")
-		for deadline := time.Now().Add(10 * time.Second); f.mutations("StopInstances", instID(3)) == 0; {
-			if time.Now().After(deadline) {
-				t.Fatal("StopInstances never came")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		victim.kill()
-		killed := time.Now()
+		progress, killed := f.killMidStop(t, victim, 3)
 		done := f.editedTo(t, progress.TS, "web-3* stopped", 30*time.Second)
 		t.Logf("replicas figure: killed mid-wait; another replica finished the message %s after the kill (lease 2s, instance transition 3s)", done.Sub(killed).Round(100*time.Millisecond))
 		if n := f.mutations("StopInstances", instID(3)); n != 1 {
@@ -495,20 +504,7 @@ approval:
 // it starts again, with one AWS call.
 func TestKillDuringWaitThenRestart(t *testing.T) {
 	f := newFleetEnv(t, map[string]string{"CHARLIZE_DATA_DIR": t.TempDir()})
-	first := startReplica(t, f.env)
-	stop := f.card(t, first, "U0ALICE", "web-6", "stop")
-	if _, err := f.click(first, "U0ALICE", stop, "kill1", ""); err != nil {
-		t.Fatal(err)
-	}
-	progress := f.postedWith(t, "Stopping *web-6*")
-	for deadline := time.Now().Add(10 * time.Second); f.mutations("StopInstances", instID(6)) == 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("StopInstances never came")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	first.kill()
-	killed := time.Now()
+	progress, killed := f.killMidStop(t, startReplica(t, f.env), 6)
 	startReplica(t, f.env)
 	done := f.editedTo(t, progress.TS, "web-6* stopped", 30*time.Second)
 	t.Logf("restart figure: killed mid-wait; the restarted process finished the message %s after the kill", done.Sub(killed).Round(100*time.Millisecond))

@@ -296,36 +296,31 @@ func (v *validator) who(r *rule, label string, w *yaml.Node) {
 		}
 	}
 	if f, ok := wf["usergroups"]; ok {
-		r.groups = map[string]bool{}
-		for _, it := range v.list(label, "who.usergroups", f) {
-			if !slackID(it.value, "S") {
-				v.add(label, "who.usergroups", it.line, "%q is not a Slack user group id (S… in capitals and digits)", it.value)
-				continue
-			}
-			r.groups[it.value] = true
-			v.groups[it.value] = true
+		r.groups = v.ids(label, "who.usergroups", f, "S", "a Slack user group id (S… in capitals and digits)")
+		for g := range r.groups {
+			v.groups[g] = true
 		}
 	}
 	if f, ok := wf["teams"]; ok {
-		r.teams = map[string]bool{}
-		for _, it := range v.list(label, "who.teams", f) {
-			if !slackID(it.value, "TE") {
-				v.add(label, "who.teams", it.line, "%q is not a Slack team id (T… or E… in capitals and digits)", it.value)
-				continue
-			}
-			r.teams[it.value] = true
-		}
+		r.teams = v.ids(label, "who.teams", f, "TE", "a Slack team id (T… or E… in capitals and digits)")
 	}
 	if f, ok := wf["channels"]; ok {
-		r.channels = map[string]bool{}
-		for _, it := range v.list(label, "who.channels", f) {
-			if !slackID(it.value, "CGD") {
-				v.add(label, "who.channels", it.line, "%q is not a Slack channel id (C…, G… or D… in capitals and digits; use the id, not the #name)", it.value)
-				continue
-			}
-			r.channels[it.value] = true
-		}
+		r.channels = v.ids(label, "who.channels", f, "CGD", "a Slack channel id (C…, G… or D… in capitals and digits; use the id, not the #name)")
 	}
+}
+
+// ids reads a list of Slack ids starting with one of prefixes; each other
+// value is reported as not being what.
+func (v *validator) ids(label, name string, f field, prefixes, what string) map[string]bool {
+	out := map[string]bool{}
+	for _, it := range v.list(label, name, f) {
+		if !slackID(it.value, prefixes) {
+			v.add(label, name, it.line, "%q is not %s", it.value, what)
+			continue
+		}
+		out[it.value] = true
+	}
+	return out
 }
 
 // tags compiles where.tags: each key must be present on the instance with a
