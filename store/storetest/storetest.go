@@ -697,6 +697,33 @@ func Benchmark(b *testing.B, open func(tb testing.TB) store.Store) {
 			}
 		}
 	})
+	b.Run("PutSessionParallel", func(b *testing.B) {
+		// What the picker path does under load: many users' flows saved at once.
+		s := open(b)
+		var n atomic.Int64
+		data := make([]byte, 512)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				id := "bench-" + strconv.FormatInt(n.Add(1), 10)
+				if err := s.PutSession(b.Context(), store.Session{ID: id, TeamID: "T1", Data: data}, longTTL); err != nil {
+					b.Errorf("PutSession = %v", err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("ClaimParallel", func(b *testing.B) {
+		s := open(b)
+		var n atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, _, err := s.Claim(b.Context(), "bench-"+strconv.FormatInt(n.Add(1), 10), "h", longTTL); err != nil {
+					b.Errorf("Claim = %v", err)
+					return
+				}
+			}
+		})
+	})
 	b.Run("SessionParallel", func(b *testing.B) {
 		s := open(b)
 		sess := store.Session{ID: "bench", TeamID: "T1", Data: make([]byte, 512)}
