@@ -18,6 +18,12 @@ type Info struct {
 	id             string
 	received       time.Time // when the request reached Charlize
 	team, user, op string
+	memo           map[string]memoEntry
+}
+
+type memoEntry struct {
+	value any
+	until time.Time
 }
 
 type infoKey struct{}
@@ -67,6 +73,47 @@ func ReceivedAt(ctx context.Context) time.Time {
 		return info.received
 	}
 	return time.Time{}
+}
+
+// Remember returns what load returns, calling it once per request (and
+// the work that request starts) for up to d: a request that needs the same
+// thing several times (its workspace's installation) reads it once. Errors
+// are not remembered; without a request in ctx it just calls load.
+func Remember[T any](ctx context.Context, key string, d time.Duration, load func() (T, error)) (T, error) {
+	info := from(ctx)
+	if info == nil {
+		return load()
+	}
+	now := time.Now()
+	info.mu.Lock()
+	if e, ok := info.memo[key]; ok && now.Before(e.until) {
+		info.mu.Unlock()
+		if v, ok := e.value.(T); ok {
+			return v, nil
+		}
+	} else {
+		info.mu.Unlock()
+	}
+	v, err := load()
+	if err != nil {
+		return v, err
+	}
+	info.mu.Lock()
+	if info.memo == nil {
+		info.memo = map[string]memoEntry{}
+	}
+	info.memo[key] = memoEntry{value: v, until: now.Add(d)}
+	info.mu.Unlock()
+	return v, nil
+}
+
+// Forget drops what Remember keeps under key for ctx's request.
+func Forget(ctx context.Context, key string) {
+	if info := from(ctx); info != nil {
+		info.mu.Lock()
+		delete(info.memo, key)
+		info.mu.Unlock()
+	}
 }
 
 // LogLine writes the one line of a finished request: the route, how it

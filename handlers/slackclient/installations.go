@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,7 +47,9 @@ type InstallationsOptions struct {
 // the bot token of its workspace's installation (its team's, else its
 // Enterprise Grid org's), refreshed first when token rotation is on.
 type Installations struct {
-	o InstallationsOptions
+	o        InstallationsOptions
+	clients  sync.Map // bot token → *slack.Client
+	nclients atomic.Int64
 }
 
 var _ Clients = (*Installations)(nil)
@@ -72,8 +76,28 @@ func (i *Installations) Client(ctx context.Context, team Team) (API, error) {
 		if err != nil {
 			return nil, err
 		}
+		reqctx.Forget(ctx, memoKey(team))
 	}
-	return slack.New(inst.BotToken, slack.OptionAPIURL(i.o.APIURL), slack.OptionHTTPClient(i.o.HTTPClient)), nil
+	return i.client(inst.BotToken), nil
+}
+
+// maxClients bounds the clients kept for reuse; rotated tokens leave old
+// entries behind, so past the bound the cache starts afresh.
+const maxClients = 10_000
+
+// client returns a client for token, reusing one made earlier: a client is
+// cheap, but its options and HTTP plumbing need not be built per request.
+func (i *Installations) client(token string) *slack.Client {
+	if c, ok := i.clients.Load(token); ok {
+		return c.(*slack.Client)
+	}
+	c := slack.New(token, slack.OptionAPIURL(i.o.APIURL), slack.OptionHTTPClient(i.o.HTTPClient))
+	if i.nclients.Add(1) > maxClients {
+		i.clients.Clear()
+		i.nclients.Store(1)
+	}
+	actual, _ := i.clients.LoadOrStore(token, c)
+	return actual.(*slack.Client)
 }
 
 // Installed reports ErrNotInstalled when team has no installation; the
@@ -83,9 +107,22 @@ func (i *Installations) Installed(ctx context.Context, team Team) error {
 	return err
 }
 
+// lookupMemo bounds how long a request (and the work it starts) reuses the
+// installation it read, so a long action still sees a refreshed token.
+const lookupMemo = 10 * time.Second
+
 // lookup finds the installation of team: the workspace's own first, then
-// an org-wide install of its Enterprise Grid org.
+// an org-wide install of its Enterprise Grid org. A request reads (and
+// decrypts) it once, however many times its flow asks.
 func (i *Installations) lookup(ctx context.Context, team Team) (store.Installation, error) {
+	return reqctx.Remember(ctx, memoKey(team), lookupMemo, func() (store.Installation, error) {
+		return i.read(ctx, team)
+	})
+}
+
+func memoKey(team Team) string { return "installation:" + team.ID + "/" + team.EnterpriseID }
+
+func (i *Installations) read(ctx context.Context, team Team) (store.Installation, error) {
 	var keys []string
 	if team.ID != "" {
 		keys = append(keys, store.TeamKey(team.ID))

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/slack-go/slack"
 
+	"github.com/charlize-app/charlize/handlers/reqctx"
 	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/handlers/slacktest"
 	"github.com/charlize-app/charlize/store"
@@ -201,4 +203,46 @@ func openStore(t *testing.T, redis bool) store.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// countingStore counts installation reads.
+type countingStore struct {
+	store.Store
+	reads atomic.Int32
+}
+
+func (c *countingStore) Installation(ctx context.Context, key string) (store.Installation, error) {
+	c.reads.Add(1)
+	return c.Store.Installation(ctx, key)
+}
+
+// A request reads (and decrypts) its workspace's installation once, however
+// often its flow asks for the client, and clients are reused.
+func TestInstallationReadOncePerRequest(t *testing.T) {
+	st := &countingStore{Store: openStore(t, false)}
+	if err := st.SaveInstallation(t.Context(), store.Installation{Key: store.TeamKey("T0001"), TeamID: "T0001", BotToken: "xoxb-team"}); err != nil {
+		t.Fatal(err)
+	}
+	inst := slackclient.NewInstallations(slackclient.InstallationsOptions{Store: st, APIURL: "http://127.0.0.1:1/api/"})
+	team := slackclient.Team{ID: "T0001"}
+	ctx, _ := reqctx.New(t.Context(), "req-1", time.Now())
+	if err := inst.Installed(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	a, err := inst.Client(ctx, team)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := inst.Client(ctx, team)
+	if n := st.reads.Load(); n != 1 {
+		t.Errorf("one request read the installation %d times, want 1", n)
+	}
+	other, _ := reqctx.New(t.Context(), "req-2", time.Now())
+	c, _ := inst.Client(other, team)
+	if n := st.reads.Load(); n != 2 {
+		t.Errorf("a second request read it %d times in all, want 2 (one each)", n)
+	}
+	if a != b || b != c {
+		t.Errorf("clients for one token were built anew")
+	}
 }
