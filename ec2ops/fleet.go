@@ -30,7 +30,8 @@ import (
 
 // Options tune a Fleet. Zero values take the defaults noted.
 type Options struct {
-	// Concurrency bounds how many account-regions List queries at once (16).
+	// Concurrency bounds how many account-regions List queries at once
+	// (64); a listing uses as many as it has account-regions, up to it.
 	Concurrency int
 	// PageSize is DescribeInstances' MaxResults, 5-1000 (1000).
 	PageSize int32
@@ -52,7 +53,7 @@ type Options struct {
 
 func (o *Options) setDefaults() error {
 	if o.Concurrency == 0 {
-		o.Concurrency = 16
+		o.Concurrency = 64
 	}
 	if o.PageSize == 0 {
 		o.PageSize = 1000
@@ -115,7 +116,12 @@ func New(base aws.Config, accounts []Account, opts Options) (*Fleet, error) {
 		return nil, fmt.Errorf("ec2ops.New: %d accounts use the ambient credentials; only one can", n)
 	}
 	base = base.Copy()
-	base.HTTPClient = sharedHTTPClient(base.HTTPClient, len(accounts))
+	regions := 0
+	for _, a := range accounts {
+		regions += len(a.Regions)
+	}
+	// As many connections as a listing runs at once.
+	base.HTTPClient = sharedHTTPClient(base.HTTPClient, min(regions, opts.Concurrency))
 	f := &Fleet{opts: opts, byName: map[string]*account{}}
 	for _, a := range accounts {
 		acct := &account{Account: cloneAccount(a), ec2: map[string]*ec2.Client{}}
@@ -177,8 +183,8 @@ func cloneAccount(a Account) Account {
 // sharedHTTPClient lets every account-region client share one connection
 // pool sized for the fan-out; the SDK's default keeps only 10 idle
 // connections per host, which would make every listing reconnect.
-func sharedHTTPClient(c aws.HTTPClient, accounts int) aws.HTTPClient {
-	idle := max(accounts, awshttp.DefaultHTTPTransportMaxIdleConnsPerHost)
+func sharedHTTPClient(c aws.HTTPClient, concurrent int) aws.HTTPClient {
+	idle := max(concurrent, awshttp.DefaultHTTPTransportMaxIdleConnsPerHost)
 	grow := func(t *http.Transport) {
 		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, idle)
 		t.MaxIdleConns = max(t.MaxIdleConns, 4*idle)

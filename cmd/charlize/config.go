@@ -44,6 +44,8 @@ type config struct {
 	// request.
 	LeaseTTL    time.Duration
 	ReadTimeout time.Duration
+	// AWSConcurrency bounds how many account-regions a listing asks at once.
+	AWSConcurrency int
 }
 
 // envVar documents one variable; the same table drives --help.
@@ -75,6 +77,7 @@ var envVars = []envVar{
 	{"CHARLIZE_AUDIT_CHANNEL", "channel id (C…) that receives a post for every mutating action"},
 	{"CHARLIZE_AUDIT_LIMIT", "how many audit entries are kept (default 100000)"},
 	{"CHARLIZE_APPROVAL_TTL", "how long a two-person approval request stays open (default 30m)"},
+	{"CHARLIZE_AWS_CONCURRENCY", "how many account-regions a listing asks at once, at most (default 64; a listing uses as many as it has)"},
 	{"CHARLIZE_ACTION_LEASE", "how long an action stays with a replica that stopped renewing its lease (it died) before another replica takes it over (default 15s)"},
 	{"CHARLIZE_HTTP_READ_TIMEOUT", "how long a client may take to send a whole request before it is cut off (default 5s; Slack sends in milliseconds)"},
 }
@@ -152,6 +155,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.AuditChannel = getenv("CHARLIZE_AUDIT_CHANNEL")
 	if c.AuditChannel != "" && !validChannelID(c.AuditChannel) {
 		bad("CHARLIZE_AUDIT_CHANNEL", "must be a channel id such as C0123ABCD (channel details → About), not a name")
+	}
+	c.AWSConcurrency = 64
+	if v := getenv("CHARLIZE_AWS_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1024 {
+			bad("CHARLIZE_AWS_CONCURRENCY", "must be a whole number from 1 to 1024")
+		}
+		c.AWSConcurrency = n
 	}
 	c.AuditLimit = store.DefaultAuditLimit
 	if v := getenv("CHARLIZE_AUDIT_LIMIT"); v != "" {

@@ -237,7 +237,7 @@ func openFleet(ctx context.Context, cfg config, log *slog.Logger, m *handlers.Me
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	fleet, err := ec2ops.New(awsCfg, accounts, ec2ops.Options{Observe: m.ObserveAWS})
+	fleet, err := ec2ops.New(awsCfg, accounts, ec2ops.Options{Observe: m.ObserveAWS, Concurrency: cfg.AWSConcurrency})
 	if err != nil {
 		return nil, err
 	}
