@@ -251,7 +251,7 @@ type request struct {
 	action  string
 	form    map[string][]string
 	body    cbor.Map // a CloudWatch (RPC v2 CBOR) request's body
-	id      string // request id
+	id      string   // request id
 	now     time.Time
 }
 
