@@ -60,8 +60,10 @@ const MethodResponseURL = "response_url"
 // API is a fake Slack Web API and response_url endpoint: an httptest.Server
 // that records every request and answers like Slack. It supports
 // chat.postMessage, chat.update, chat.postEphemeral, views.open,
-// views.push, views.update, auth.test, oauth.v2.access and
-// usergroups.users.list; any other method answers unknown_method.
+// views.push, views.update, auth.test, oauth.v2.access,
+// usergroups.users.list and the external file upload flow
+// (files.getUploadURLExternal, the upload, files.completeUploadExternal);
+// any other method answers unknown_method.
 //
 // Point slack-go at it with slack.OptionAPIURL(a.APIURL()) (or use
 // a.Client), and hand out a.ResponseURL(id) as response_urls.
@@ -69,17 +71,19 @@ const MethodResponseURL = "response_url"
 type API struct {
 	srv *httptest.Server
 
-	mu       sync.Mutex
-	calls    []Call
-	changed  chan struct{} // closed and replaced whenever a call is recorded
-	faults   map[string][]fault
-	seq      int64                      // last ts / id / hash issued
-	messages map[string]map[string]bool // channel -> ts of messages chat.update may edit
-	views    map[string]*view           // view id -> view
-	external map[string]string          // external_id -> view id
-	uses     map[string]int             // response_url id -> accepted posts
-	oauth    string                     // raw oauth.v2.access answer
-	groups   map[string][]string        // usergroup id -> user ids
+	mu        sync.Mutex
+	calls     []Call
+	changed   chan struct{} // closed and replaced whenever a call is recorded
+	faults    map[string][]fault
+	seq       int64                      // last ts / id / hash issued
+	messages  map[string]map[string]bool // channel -> ts of messages chat.update may edit
+	views     map[string]*view           // view id -> view
+	external  map[string]string          // external_id -> view id
+	uses      map[string]int             // response_url id -> accepted posts
+	oauth     string                     // raw oauth.v2.access answer
+	groups    map[string][]string        // usergroup id -> user ids
+	files     map[string]*upload         // file id -> upload
+	fileOrder []string
 }
 
 // Call is one request the fake received, recorded before it was answered,
@@ -149,6 +153,7 @@ func NewAPI(t testing.TB) *API {
 		uses:     map[string]int{},
 		oauth:    defaultOAuthAccess,
 		groups:   map[string][]string{},
+		files:    map[string]*upload{},
 	}
 	a.srv = httptest.NewServer(http.HandlerFunc(a.serveHTTP))
 	t.Cleanup(a.srv.Close)
@@ -284,6 +289,8 @@ func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		ans = a.method(r, strings.TrimPrefix(r.URL.Path, "/api/"), body)
 	case strings.HasPrefix(r.URL.Path, "/response/"):
 		ans = a.responseURL(r, strings.TrimPrefix(r.URL.Path, "/response/"), body)
+	case strings.HasPrefix(r.URL.Path, "/upload/"):
+		ans = a.uploadBytes(r, strings.TrimPrefix(r.URL.Path, "/upload/"), body)
 	default:
 		http.NotFound(w, r)
 		return
@@ -455,15 +462,17 @@ func (a *API) answerLocked(c *Call, q *request, badJSON bool) answer {
 		return slackErr(f.err)
 	}
 	handlers := map[string]func(*request) answer{
-		"chat.postMessage":      a.postMessageLocked,
-		"chat.update":           a.updateMessageLocked,
-		"chat.postEphemeral":    a.postEphemeralLocked,
-		"views.open":            a.openViewLocked,
-		"views.push":            a.openViewLocked,
-		"views.update":          a.updateViewLocked,
-		"auth.test":             authTest,
-		"oauth.v2.access":       a.oauthAccessLocked,
-		"usergroups.users.list": a.userGroupMembersLocked,
+		"chat.postMessage":             a.postMessageLocked,
+		"chat.update":                  a.updateMessageLocked,
+		"chat.postEphemeral":           a.postEphemeralLocked,
+		"views.open":                   a.openViewLocked,
+		"views.push":                   a.openViewLocked,
+		"views.update":                 a.updateViewLocked,
+		"auth.test":                    authTest,
+		"oauth.v2.access":              a.oauthAccessLocked,
+		"usergroups.users.list":        a.userGroupMembersLocked,
+		"files.getUploadURLExternal":   a.getUploadURLLocked,
+		"files.completeUploadExternal": a.completeUploadLocked,
 	}
 	h, known := handlers[c.Method]
 	switch {
@@ -490,9 +499,9 @@ func (a *API) tsLocked() string {
 	return fmt.Sprintf("%d.%06d", micros/1_000_000, micros%1_000_000)
 }
 
-// checkMessage applies Slack's checks on a message's content.
-func checkMessage(q *request) (errCode string) {
-	if q.blocksErr != nil {
+// checkMessageLocked applies Slack's checks on a message's content.
+func (a *API) checkMessageLocked(q *request) (errCode string) {
+	if q.blocksErr != nil || a.unknownSlackFileLocked(q.rawBlocks) != "" {
 		return "invalid_blocks"
 	}
 	var blocks []json.RawMessage
@@ -534,7 +543,7 @@ func (a *API) postMessageLocked(q *request) answer {
 	if channel == "" {
 		return slackErr("channel_not_found")
 	}
-	if code := checkMessage(q); code != "" {
+	if code := a.checkMessageLocked(q); code != "" {
 		return slackErr(code)
 	}
 	ts := a.tsLocked()
@@ -553,7 +562,7 @@ func (a *API) updateMessageLocked(q *request) answer {
 	if !a.messages[channel][ts] {
 		return slackErr("message_not_found")
 	}
-	if code := checkMessage(q); code != "" {
+	if code := a.checkMessageLocked(q); code != "" {
 		return slackErr(code)
 	}
 	return ok(map[string]any{"channel": channel, "ts": ts, "text": q.param("text"), "message": message(q, ts)})
@@ -568,7 +577,7 @@ func (a *API) postEphemeralLocked(q *request) answer {
 	if q.param("user") == "" {
 		return slackErr("user_not_found")
 	}
-	if code := checkMessage(q); code != "" {
+	if code := a.checkMessageLocked(q); code != "" {
 		return slackErr(code)
 	}
 	return ok(map[string]any{"message_ts": a.tsLocked()})
@@ -718,7 +727,7 @@ func (a *API) responseURL(r *http.Request, id string, body []byte) answer {
 		ans = answer{status: http.StatusNotFound, text: "used_url", err: "used_url"}
 	case badPayload:
 		ans = answer{status: http.StatusBadRequest, text: "invalid_payload", err: "invalid_payload"}
-	case len(c.Blocks) > maxMessageBlocks:
+	case len(c.Blocks) > maxMessageBlocks, a.unknownSlackFileLocked(c.JSON["blocks"]) != "":
 		ans = answer{status: http.StatusBadRequest, text: "invalid_blocks", err: "invalid_blocks"}
 	case !c.Message.DeleteOriginal && c.Message.Text == "" && len(c.Blocks) == 0 && len(c.Message.Attachments) == 0:
 		ans = answer{status: http.StatusBadRequest, text: "no_text", err: "no_text"}
