@@ -28,6 +28,9 @@ const (
 	ActionIDPickInstance = "pick"
 )
 
+// Tag is an instance tag.
+type Tag struct{ Key, Value string }
+
 // Button is one action offered on an instance.
 type Button struct {
 	Kind  action.Action // an instance action; other kinds are not rendered
@@ -37,9 +40,14 @@ type Button struct {
 // InstanceView is one EC2 instance as the user sees it.
 type InstanceView struct {
 	ID, Name, State, Type, Account, Region, AZ, PrivateIP, PublicIP, Platform string
+	PublicDNS                                                                 string
 
 	LaunchTime           time.Time
 	TerminationProtected *bool // nil = unknown (not shown)
+	StopProtected        *bool // nil = unknown (not shown)
+	// Tags are the key tags a card shows, in order (the Name tag is the
+	// title and is not repeated).
+	Tags []Tag
 	// Buttons are the actions valid now. They are rendered in the order
 	// status, start, stop, reboot, restart, terminate whatever their order here.
 	Buttons []Button
