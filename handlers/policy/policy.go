@@ -89,8 +89,13 @@ func Default() *Policy {
 }
 
 // Decide says whether who may perform action on t. The first rule in file
-// order that matches grants; refusals explain what was missing.
+// order that matches grants; refusals explain what was missing. Console
+// (reading an instance's console output) is decided as status unless some
+// rule names console itself.
 func (p *Policy) Decide(who Principal, a action.Action, t Target) Decision {
+	if a == action.Console && !p.names(action.Console) {
+		a = action.Status
+	}
 	var near *rule // first rule refused only by its tag conditions
 	for _, r := range p.ruleList() {
 		if !r.actions[a] || !r.admits(who) || !matchAny(r.accounts, t.Account) {
@@ -196,6 +201,16 @@ func (p *Policy) Summary() string {
 		a = len(p.approvals)
 	}
 	return fmt.Sprintf("%d %s, %d approval %s", n, plural(n, "rule"), a, plural(a, "rule"))
+}
+
+// names reports whether any rule grants a.
+func (p *Policy) names(a action.Action) bool {
+	for _, r := range p.ruleList() {
+		if r.actions[a] {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Policy) ruleList() []*rule {
