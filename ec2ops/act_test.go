@@ -30,6 +30,9 @@ func prodReq(action action.Action, id string) ec2ops.ActionRequest {
 // mutatingCalls returns the sim's mutating EC2 calls.
 func mutatingCalls(sim *ec2sim.Sim) []ec2sim.Call {
 	return slices.DeleteFunc(sim.CallLog(), func(c ec2sim.Call) bool {
+		if c.DryRun {
+			return true
+		}
 		switch c.Action {
 		case "StartInstances", "StopInstances", "RebootInstances", "TerminateInstances":
 			return false

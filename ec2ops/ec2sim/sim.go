@@ -95,7 +95,10 @@ type Call struct {
 	// RoleARN and ExternalID are set for AssumeRole only.
 	RoleARN, ExternalID string
 	InstanceIDs         []string
-	Time                time.Time
+	// DryRun marks an EC2 request with DryRun=true: it asked whether the
+	// call would be allowed and changed nothing.
+	DryRun bool
+	Time   time.Time
 }
 
 // Sim is an EC2 and STS simulator. It implements http.Handler and is safe
@@ -191,11 +194,21 @@ func (s *Sim) AddFault(f Fault) (remove func()) {
 }
 
 // Calls reports how many requests of action reached the simulator since
-// the last Reset, including those answered by a fault.
+// the last Reset, including those answered by a fault, and not counting
+// dry runs (DryRuns counts those): "StopInstances = 0" means nothing asked
+// to stop.
 func (s *Sim) Calls(action string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.counts[action]
+}
+
+// DryRuns reports how many DryRun requests of action reached the
+// simulator since the last Reset.
+func (s *Sim) DryRuns(action string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts["dry-run:"+action]
 }
 
 // CallLog returns a copy of the requests recorded since the last Reset, in
@@ -373,9 +386,14 @@ func (s *Sim) begin(req *request) Call {
 		if len(c.InstanceIDs) == 0 && req.get("InstanceId") != "" {
 			c.InstanceIDs = []string{req.get("InstanceId")} // attribute calls
 		}
+		c.DryRun = req.get("DryRun") == "true"
 	}
 	s.calls = append(s.calls, c)
-	s.counts[c.Action]++
+	if c.DryRun {
+		s.counts["dry-run:"+c.Action]++
+	} else {
+		s.counts[c.Action]++
+	}
 	return c
 }
 

@@ -24,6 +24,10 @@ type Fleet interface {
 	Describe(ctx context.Context, account, region, id string) (ec2ops.Detail, error)
 	Check(ctx context.Context, req ec2ops.ActionRequest) (ec2ops.Detail, error)
 	Do(ctx context.Context, req ec2ops.ActionRequest, progress func(ec2ops.Progress)) (ec2ops.Result, error)
+	// The card's extras: a dry run of its buttons, its graph, the console.
+	DryRun(ctx context.Context, req ec2ops.ActionRequest) error
+	Metrics(ctx context.Context, inst ec2ops.Instance, window time.Duration) (ec2ops.Metrics, error)
+	ConsoleOutput(ctx context.Context, inst ec2ops.Instance) (ec2ops.Console, error)
 }
 
 // Metrics counts what the flows do; handlers.Metrics implements it.
@@ -78,6 +82,15 @@ type Options struct {
 	ApprovalTTL time.Duration
 	// GroupsTTL is how long user group memberships are reused (default 5m).
 	GroupsTTL time.Duration
+	// GraphWindow is how far back the card's CPU graph looks (default 3h);
+	// GraphTTL is how long one instance's graph is reused (default 5m).
+	GraphWindow, GraphTTL time.Duration
+	// CardTags are tag keys the card shows after env, owner and team.
+	CardTags []string
+	// Schedule, when set, says what the instance's schedule is, for its
+	// card ("" for none). It is the seam for scheduled actions, which do
+	// not exist yet.
+	Schedule func(ctx context.Context, inst ec2ops.Instance) string
 }
 
 // Dispatcher routes every decoded Slack request to its flow. It is shared
@@ -104,6 +117,10 @@ type Dispatcher struct {
 	approvalTTL      time.Duration
 	groups           *slackclient.Groups
 	approvals        *expiryTimers
+	graphs           *graphs
+	cardTags         []string
+	schedule         func(context.Context, ec2ops.Instance) string
+	superseded       *supersededCards
 }
 
 // New checks o and builds a Dispatcher.
@@ -118,6 +135,7 @@ func New(o Options) (*Dispatcher, error) {
 	for name, d := range map[string]time.Duration{
 		"session TTL": o.SessionTTL, "inventory TTL": o.InventoryTTL, "progress interval": o.ProgressInterval,
 		"action timeout": o.ActionTimeout, "approval TTL": o.ApprovalTTL, "groups TTL": o.GroupsTTL,
+		"graph window": o.GraphWindow, "graph TTL": o.GraphTTL,
 	} {
 		if d < 0 {
 			problems = append(problems, fmt.Sprintf("%s cannot be negative (%s)", name, d))
@@ -159,9 +177,13 @@ func New(o Options) (*Dispatcher, error) {
 		approvalTTL:   cmp.Or(o.ApprovalTTL, 30*time.Minute),
 		groups:        slackclient.NewGroups(o.Clients, o.Log, cmp.Or(o.GroupsTTL, 5*time.Minute), o.Now),
 		approvals:     &expiryTimers{timers: map[string]*time.Timer{}},
+		cardTags:      cardTags(o.CardTags),
+		schedule:      o.Schedule,
+		superseded:    &supersededCards{at: map[string]time.Time{}},
 	}
 	if o.Fleet != nil {
 		d.inventory = newInventory(o.Fleet, cmp.Or(o.InventoryTTL, 30*time.Second), o.Now)
+		d.graphs = newGraphs(d, cmp.Or(o.GraphWindow, 3*time.Hour), cmp.Or(o.GraphTTL, 5*time.Minute))
 	}
 	d.commands = d.catalogue()
 	d.routes = d.routeTable()
