@@ -25,8 +25,8 @@ func (d *Dispatcher) openConsole(ctx context.Context, cb slack.InteractionCallba
 	}
 	// Decided for whoever clicked: the card may be shared in the channel.
 	v := d.viewerOfCallback(ctx, cb)
-	if _, err := d.require(v, action.Console, inst); err != nil {
-		return err
+	if dec := d.decide(v, action.Console, inst); !dec.Allowed {
+		return &deniedError{action: action.Console, what: "read the console output of " + displayName(inst), reason: dec.Reason}
 	}
 	api, err := d.clients.Client(ctx, slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID})
 	if err != nil {
