@@ -39,6 +39,11 @@ type config struct {
 	AuditChannel string
 	AuditLimit   int
 	ApprovalTTL  time.Duration
+
+	// The instance card: how far back its graph looks, and which tags it
+	// shows besides env, owner and team.
+	GraphWindow time.Duration
+	CardTags    []string
 }
 
 // envVar documents one variable; the same table drives --help.
@@ -70,6 +75,8 @@ var envVars = []envVar{
 	{"CHARLIZE_AUDIT_CHANNEL", "channel id (C…) that receives a post for every mutating action"},
 	{"CHARLIZE_AUDIT_LIMIT", "how many audit entries are kept (default 100000)"},
 	{"CHARLIZE_APPROVAL_TTL", "how long a two-person approval request stays open (default 30m)"},
+	{"CHARLIZE_GRAPH_WINDOW", "how far back the instance card's CPU graph looks, 1h to 24h (default 3h)"},
+	{"CHARLIZE_CARD_TAGS", "comma-separated tag keys the instance card shows besides env, owner and team"},
 }
 
 const defaultSlackAPIURL = "https://slack.com/api/"
@@ -161,6 +168,25 @@ func loadConfig(getenv func(string) string) (config, error) {
 			bad("CHARLIZE_APPROVAL_TTL", "must be a duration of at least 1m, such as 30m or 2h")
 		}
 		c.ApprovalTTL = d
+	}
+	c.GraphWindow = 3 * time.Hour
+	if v := getenv("CHARLIZE_GRAPH_WINDOW"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Hour || d > 24*time.Hour {
+			// CloudWatch's 5-minute points make less than an hour a few dots,
+			// and more than a day unreadable at Slack's preview size.
+			bad("CHARLIZE_GRAPH_WINDOW", "must be a duration from 1h to 24h, such as 3h or 90m")
+		}
+		c.GraphWindow = d
+	}
+	for _, k := range strings.Split(getenv("CHARLIZE_CARD_TAGS"), ",") {
+		switch k = strings.TrimSpace(k); {
+		case k == "":
+		case len(k) > 128 || strings.HasPrefix(strings.ToLower(k), "aws:"):
+			bad("CHARLIZE_CARD_TAGS", "%q is not a tag key (at most 128 characters, not aws:…)", k)
+		default:
+			c.CardTags = append(c.CardTags, k)
+		}
 	}
 	if len(problems) > 0 {
 		return c, errors.New("configuration:\n  " + strings.Join(problems, "\n  ") + "\n(see charlize serve --help)")

@@ -144,6 +144,8 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		StrictTenancy: cfg.multiWorkspace(),
 		AuditChannel:  cfg.AuditChannel,
 		ApprovalTTL:   cfg.ApprovalTTL,
+		GraphWindow:   cfg.GraphWindow,
+		CardTags:      cfg.CardTags,
 	})
 	if err != nil {
 		return err
