@@ -129,7 +129,24 @@ func (f *Fleet) target(op, account, region, id string) (*account, *Error) {
 
 func (f *Fleet) describe(ctx context.Context, op string, a *account, region, id string, attrs ...types.InstanceAttributeName) (Detail, error) {
 	client := a.ec2[region]
+	// The attributes come one per call: ask for them at once, and at the
+	// same time as the instance, so a card costs one round trip to AWS.
+	// What they say is only used once the instance is known to be in scope.
+	type attrResult struct {
+		out *ec2.DescribeInstanceAttributeOutput
+		err error
+	}
+	results := make([]attrResult, len(attrs))
+	var wg sync.WaitGroup
+	for i, attr := range attrs {
+		wg.Go(func() {
+			results[i].out, results[i].err = client.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{
+				InstanceId: aws.String(id), Attribute: attr,
+			})
+		})
+	}
 	out, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	wg.Wait()
 	if err != nil {
 		return Detail{}, f.awsErr(op, a, region, id, err)
 	}
@@ -146,35 +163,17 @@ func (f *Fleet) describe(ctx context.Context, op string, a *account, region, id 
 		return Detail{}, &Error{Kind: KindNotFound, Op: op, Account: a.Name, Region: region, InstanceID: id,
 			Err: errors.New("no such instance in scope")}
 	}
-	// The attributes come one per call; ask for them at once.
-	errs := make([]error, len(attrs))
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for i, attr := range attrs {
-		wg.Go(func() {
-			out, err := client.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{
-				InstanceId: aws.String(id), Attribute: attr,
-			})
-			if err != nil {
-				e := f.awsErr(op, a, region, id, err)
-				e.Name = d.Name
-				errs[i] = e
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if v := out.DisableApiTermination; v != nil {
-				d.TerminationProtected = aws.ToBool(v.Value)
-			}
-			if v := out.DisableApiStop; v != nil {
-				d.StopProtected = aws.ToBool(v.Value)
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return Detail{}, err
+	for _, r := range results {
+		if r.err != nil {
+			e := f.awsErr(op, a, region, id, r.err)
+			e.Name = d.Name
+			return Detail{}, e
+		}
+		if v := r.out.DisableApiTermination; v != nil {
+			d.TerminationProtected = aws.ToBool(v.Value)
+		}
+		if v := r.out.DisableApiStop; v != nil {
+			d.StopProtected = aws.ToBool(v.Value)
 		}
 	}
 	return d, nil

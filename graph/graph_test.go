@@ -190,3 +190,13 @@ func TestPNGNoData(t *testing.T) {
 	one := graph.Chart{Title: "new-1", Start: end.Add(-3 * time.Hour), End: end, CPU: []ec2ops.Point{{Time: end.Add(-5 * time.Minute), Value: 12}}}
 	mustPNG(t, one)
 }
+
+// BenchmarkPNG measures drawing and encoding one 3-hour card graph.
+func BenchmarkPNG(b *testing.B) {
+	c := chart("web-1")
+	for b.Loop() {
+		if _, err := graph.PNG(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

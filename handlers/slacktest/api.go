@@ -84,6 +84,7 @@ type API struct {
 	groups    map[string][]string        // usergroup id -> user ids
 	files     map[string]*upload         // file id -> upload
 	fileOrder []string
+	latency   map[string]time.Duration // method -> added before answering
 }
 
 // Call is one request the fake received, recorded before it was answered,
@@ -154,6 +155,7 @@ func NewAPI(t testing.TB) *API {
 		oauth:    defaultOAuthAccess,
 		groups:   map[string][]string{},
 		files:    map[string]*upload{},
+		latency:  map[string]time.Duration{},
 	}
 	a.srv = httptest.NewServer(http.HandlerFunc(a.serveHTTP))
 	t.Cleanup(a.srv.Close)
@@ -277,11 +279,42 @@ func (a *API) SetUserGroupMembers(group string, users []string) {
 	a.groups[group] = append([]string{}, users...)
 }
 
+// SetLatency makes the fake wait d before answering method (a Web API
+// method, MethodUpload or MethodResponseURL), as Slack's own latency would;
+// 0 removes it.
+func (a *API) SetLatency(method string, d time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.latency[method] = d
+}
+
+func (a *API) latencyOf(path string) time.Duration {
+	method := strings.TrimPrefix(path, "/api/")
+	switch {
+	case strings.HasPrefix(path, "/upload/"):
+		method = MethodUpload
+	case strings.HasPrefix(path, "/response/"):
+		method = MethodResponseURL
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.latency[method]
+}
+
 func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
+	}
+	if d := a.latencyOf(r.URL.Path); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
 	}
 	var ans answer
 	switch {
