@@ -127,6 +127,21 @@ func (f *Fleet) target(op, account, region, id string) (*account, *Error) {
 	return a, nil
 }
 
+// scoped resolves the account of an instance that List or Describe
+// returned, refusing one outside the account's managed-tag scope as not
+// found, for reads that take the instance rather than describing it again.
+func (f *Fleet) scoped(op string, inst Instance) (*account, *Error) {
+	a, err := f.target(op, inst.Account, inst.Region, inst.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !inScope(a.ManagedTag, inst) {
+		return nil, &Error{Kind: KindNotFound, Op: op, Account: a.Name, Region: inst.Region, InstanceID: inst.ID,
+			Err: errors.New("no such instance in scope")}
+	}
+	return a, nil
+}
+
 func (f *Fleet) describe(ctx context.Context, op string, a *account, region, id string, attrs ...types.InstanceAttributeName) (Detail, error) {
 	client := a.ec2[region]
 	// The attributes come one per call: ask for them at once, and at the

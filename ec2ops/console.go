@@ -3,7 +3,6 @@ package ec2ops
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"regexp"
 	"strings"
 	"time"
@@ -30,13 +29,9 @@ type Console struct {
 // found.
 func (f *Fleet) ConsoleOutput(ctx context.Context, inst Instance) (Console, error) {
 	const op = "ec2ops.ConsoleOutput"
-	a, terr := f.target(op, inst.Account, inst.Region, inst.ID)
+	a, terr := f.scoped(op, inst)
 	if terr != nil {
 		return Console{}, terr
-	}
-	if !inScope(a.ManagedTag, inst) {
-		return Console{}, &Error{Kind: KindNotFound, Op: op, Account: a.Name, Region: inst.Region, InstanceID: inst.ID,
-			Err: errors.New("no such instance in scope")}
 	}
 	out, err := a.ec2[inst.Region].GetConsoleOutput(ctx, &ec2.GetConsoleOutputInput{InstanceId: aws.String(inst.ID)})
 	if err != nil {

@@ -57,13 +57,9 @@ func metricPeriod(window time.Duration) time.Duration {
 // as not found.
 func (f *Fleet) Metrics(ctx context.Context, inst Instance, window time.Duration) (Metrics, error) {
 	const op = "ec2ops.Metrics"
-	a, terr := f.target(op, inst.Account, inst.Region, inst.ID)
+	a, terr := f.scoped(op, inst)
 	if terr != nil {
 		return Metrics{}, terr
-	}
-	if !inScope(a.ManagedTag, inst) {
-		return Metrics{}, &Error{Kind: KindNotFound, Op: op, Account: a.Name, Region: inst.Region, InstanceID: inst.ID,
-			Err: errors.New("no such instance in scope")}
 	}
 	if window <= 0 {
 		return Metrics{}, &Error{Kind: KindInvalidRequest, Op: op, Err: errors.New("the metrics window must be positive")}

@@ -78,10 +78,7 @@ func writeCBORError(w http.ResponseWriter, requestID string, e *apiError) {
 func (s *Sim) serveCloudWatch(req *request, call Call) (cbor.Value, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.checkExpiryLocked(req); err != nil {
-		return nil, err
-	}
-	if err := s.deniedLocked(req, call); err != nil {
+	if err := s.admitLocked(req, call); err != nil {
 		return nil, err
 	}
 	switch req.action {

@@ -31,15 +31,20 @@ func (s *Sim) serveEC2(req *request, call Call) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.checkExpiryLocked(req); err != nil {
-		return nil, err
-	}
-	if err := s.deniedLocked(req, call); err != nil {
-		// IAM decides before anything else, DryRun included: that is what
-		// makes a dry run tell a missing permission.
+	if err := s.admitLocked(req, call); err != nil {
 		return nil, err
 	}
 	return h(s, req, call.Account)
+}
+
+// admitLocked refuses a request whose credentials expired or whose action
+// IAM denies. IAM decides before anything else, DryRun included: that is
+// what makes a dry run tell a missing permission.
+func (s *Sim) admitLocked(req *request, call Call) *apiError {
+	if err := s.checkExpiryLocked(req); err != nil {
+		return err
+	}
+	return s.deniedLocked(req, call)
 }
 
 // checkExpiryLocked rejects expired simulator-issued keys when enabled.
