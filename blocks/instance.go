@@ -28,6 +28,9 @@ const (
 	ActionIDPickInstance = "pick"
 )
 
+// Tag is an instance tag.
+type Tag struct{ Key, Value string }
+
 // Button is one action offered on an instance.
 type Button struct {
 	Kind  action.Action // an instance action; other kinds are not rendered
@@ -37,9 +40,14 @@ type Button struct {
 // InstanceView is one EC2 instance as the user sees it.
 type InstanceView struct {
 	ID, Name, State, Type, Account, Region, AZ, PrivateIP, PublicIP, Platform string
+	PublicDNS                                                                 string
 
 	LaunchTime           time.Time
 	TerminationProtected *bool // nil = unknown (not shown)
+	StopProtected        *bool // nil = unknown (not shown)
+	// Tags are the key tags a card shows, in order (the Name tag is the
+	// title and is not repeated).
+	Tags []Tag
 	// Buttons are the actions valid now. They are rendered in the order
 	// status, start, stop, reboot, restart, terminate whatever their order here.
 	Buttons []Button
@@ -191,49 +199,6 @@ func instanceLine(inst InstanceView, now time.Time) string {
 		b.WriteString(" · launched " + a)
 	}
 	return Truncate(b.String(), MaxSectionText)
-}
-
-// Card renders one instance with its buttons; note is an optional context
-// line (escaped). ResponseType is left for the caller.
-func Card(v InstanceView, now time.Time, note string) slack.WebhookMessage {
-	var fields []*slack.TextBlockObject
-	field := func(label, value string) {
-		if value != "" {
-			fields = append(fields, mrkdwn(Truncate("*"+label+"*\n"+value, MaxFieldText)))
-		}
-	}
-	field("Name", esc(v.Name, 500))
-	field("Instance", Code(v.ID, maxID))
-	field("State", stateEmoji(v.State)+" "+esc(orUnknown(v.State), maxShort))
-	typ := esc(v.Type, maxShort)
-	if v.Platform != "" {
-		typ = strings.TrimPrefix(typ+" · "+esc(v.Platform, maxShort), " · ")
-	}
-	field("Type", typ)
-	field("Account", esc(v.Account, maxAccount))
-	field("Region", esc(where(v), 2*maxShort))
-	field("Private IP", esc(v.PrivateIP, maxShort))
-	field("Public IP", esc(v.PublicIP, maxShort))
-	field("Launched", launched(v.LaunchTime, now))
-	if v.TerminationProtected != nil {
-		field("Termination protection", onOff(*v.TerminationProtected))
-	}
-
-	title := Code(v.ID, maxID)
-	if v.Name != "" {
-		title = "*" + esc(v.Name, maxName) + "* " + title
-	}
-	set := []slack.Block{slack.NewSectionBlock(mrkdwn(stateEmoji(v.State)+" "+title), fields, nil, slack.SectionBlockOptionBlockID("card"))}
-	if acts := actionsBlock("acts:0", 0, v); acts != nil {
-		set = append(set, acts)
-	}
-	if note != "" {
-		set = append(set, slack.NewContextBlock("card_note", mrkdwn(esc(note, maxMessage))))
-	}
-	return slack.WebhookMessage{
-		Text:   fmt.Sprintf("%s %s in %s", esc(displayName(v), maxName), esc(orUnknown(v.State), maxShort), esc(place(v), 2*maxAccount)),
-		Blocks: &slack.Blocks{BlockSet: set},
-	}
 }
 
 // maxMatches is how many choices Matches shows.

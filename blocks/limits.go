@@ -43,6 +43,9 @@ const (
 	MaxOptionGroupLabel  = 75
 	MaxButtonURL         = 3000
 	MaxPlainTextInput    = 3000 // plain_text_input's initial_value, min_length and max_length
+	MaxImageAltText      = 2000
+	MaxImageTitle        = 2000
+	MaxImageURL          = 3000
 )
 
 // ErrLimit marks a rendering that breaks a Block Kit limit.
@@ -142,6 +145,17 @@ func checkBlocks(bs []slack.Block) error {
 			for _, el := range b.Elements.ElementSet {
 				errs = append(errs, checkElement(i, el, useActionID))
 			}
+		case *slack.ImageBlock:
+			errs = append(errs, checkLen(fmt.Sprintf("block %d image alt_text", i), b.AltText, MaxImageAltText))
+			if b.AltText == "" {
+				errs = append(errs, fmt.Errorf("%w: block %d image has no alt_text", ErrLimit, i))
+			}
+			errs = append(errs, checkPlainText(fmt.Sprintf("block %d image title", i), b.Title, MaxImageTitle, false))
+			errs = append(errs, checkLen(fmt.Sprintf("block %d image_url", i), b.ImageURL, MaxImageURL))
+			hasFile := b.SlackFile != nil && (b.SlackFile.ID != "" || b.SlackFile.URL != "")
+			if (b.ImageURL == "") == !hasFile {
+				errs = append(errs, fmt.Errorf("%w: block %d image needs exactly one of image_url and slack_file", ErrLimit, i))
+			}
 		case *slack.InputBlock:
 			errs = append(errs, checkPlainText(fmt.Sprintf("block %d input label", i), b.Label, MaxInputLabel, true))
 			errs = append(errs, checkPlainText(fmt.Sprintf("block %d input hint", i), b.Hint, MaxInputHint, false))
@@ -168,6 +182,8 @@ func blockID(b slack.Block) string {
 	case *slack.InputBlock:
 		return b.BlockID
 	case *slack.DividerBlock:
+		return b.BlockID
+	case *slack.ImageBlock:
 		return b.BlockID
 	}
 	return ""

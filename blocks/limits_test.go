@@ -143,17 +143,21 @@ func TestLimitsAbsurd(t *testing.T) {
 		pickerAccounts = append(pickerAccounts, blocks.PickerAccount{Name: name[150:], Regions: regions})
 	}
 	messages := map[string]slack.WebhookMessage{
-		"Card":            blocks.Card(absurd, now, long(5000)),
-		"Matches":         blocks.Matches(long(5000), insts, values),
-		"NoMatch":         blocks.NoMatch(long(5000), []string{long(200), long(200), long(200), long(200), long(200), long(200), long(200), long(200), long(200), long(200), long(200), long(200)}),
-		"Progress":        blocks.Progress(blocks.ProgressView{Action: action.Action(long(100)), Verb: long(100), Instance: absurd, Requester: hostile, State: long(300), Elapsed: 1000 * time.Hour, FallbackNote: long(5000)}),
-		"Result(ok)":      blocks.Result(blocks.ResultView{Action: action.Terminate, Instance: absurd, Requester: "U1", OK: true, Elapsed: time.Hour, Buttons: insts[0].Buttons}),
-		"Result(unknown)": blocks.Result(blocks.ResultView{Action: action.Action(long(300)), Instance: absurd, OK: true}),
-		"Result(failed)":  blocks.Result(blocks.ResultView{Action: action.Stop, Instance: absurd, Requester: "UEVIL> <!channel", Message: long(5000), Buttons: insts[7].Buttons}),
-		"Result(status)":  blocks.Result(blocks.ResultView{Action: action.Status, Instance: absurd, OK: true}),
-		"Accounts":        blocks.Accounts(accounts),
-		"MentionReply":    blocks.MentionReply(long(500), strings.Repeat("v", blocks.MaxButtonValue)),
-		"List(too many)":  blocks.List(blocks.ListView{Query: hostile, Now: now, Instances: fleet(60), Page: 1, Pages: 1, Total: 60}),
+		"Card": blocks.Card(absurd, now, long(5000)),
+		"InstanceCard": blocks.InstanceCard(blocks.CardView{Instance: absurdCard(absurd), Now: now, Note: long(5000), Schedule: long(5000),
+			ConsoleValue: strings.Repeat("v", blocks.MaxButtonValue), Notices: []string{long(5000), long(5000), hostile},
+			Graph: blocks.GraphView{FileID: "F0123456789", Title: long(5000), AltText: long(5000)}}),
+		"InstanceCard(missing graph)": blocks.InstanceCard(blocks.CardView{Instance: absurdCard(absurd), Now: now, Graph: blocks.GraphView{Missing: long(5000)}}),
+		"Matches":                     blocks.Matches(long(5000), insts, values),
+		"NoMatch":                     blocks.NoMatch(long(5000), []string{long(200), long(200), long(200), long(200), long(200), long(200), long(200), long(200), long(200), long(200), long(200), long(200)}),
+		"Progress":                    blocks.Progress(blocks.ProgressView{Action: action.Action(long(100)), Verb: long(100), Instance: absurd, Requester: hostile, State: long(300), Elapsed: 1000 * time.Hour, FallbackNote: long(5000)}),
+		"Result(ok)":                  blocks.Result(blocks.ResultView{Action: action.Terminate, Instance: absurd, Requester: "U1", OK: true, Elapsed: time.Hour, Buttons: insts[0].Buttons}),
+		"Result(unknown)":             blocks.Result(blocks.ResultView{Action: action.Action(long(300)), Instance: absurd, OK: true}),
+		"Result(failed)":              blocks.Result(blocks.ResultView{Action: action.Stop, Instance: absurd, Requester: "UEVIL> <!channel", Message: long(5000), Buttons: insts[7].Buttons}),
+		"Result(status)":              blocks.Result(blocks.ResultView{Action: action.Status, Instance: absurd, OK: true}),
+		"Accounts":                    blocks.Accounts(accounts),
+		"MentionReply":                blocks.MentionReply(long(500), strings.Repeat("v", blocks.MaxButtonValue)),
+		"List(too many)":              blocks.List(blocks.ListView{Query: hostile, Now: now, Instances: fleet(60), Page: 1, Pages: 1, Total: 60}),
 	}
 	for name, msg := range messages {
 		mustBeSafe(t, name, msg)
@@ -163,6 +167,8 @@ func TestLimitsAbsurd(t *testing.T) {
 		"Picker(filled)":          blocks.Picker(blocks.PickerView{Accounts: pickerAccounts, PrivateMetadata: strings.Repeat("m", blocks.MaxPrivateMetadata)}),
 		"Picker(error)":           blocks.Picker(blocks.PickerView{Error: long(5000)}),
 		"Picker(loading)":         blocks.Picker(blocks.PickerView{Loading: true}),
+		"ConsoleModal":            blocks.ConsoleModal(blocks.ConsoleView{Instance: absurd, Lines: []string{long(5000), hostile, long(2999), long(3001)}, Captured: now}),
+		"ConsoleModal(error)":     blocks.ConsoleModal(blocks.ConsoleView{Instance: absurd, ErrorText: long(5000)}),
 		"TerminateModal":          blocks.TerminateModal(blocks.TerminateView{Instance: absurd, Now: now, ErrorText: long(5000)}),
 		"TerminateModal(unnamed)": blocks.TerminateModal(blocks.TerminateView{Instance: insts[2], Now: now}),
 	}
@@ -359,4 +365,14 @@ func TestCheckCatches(t *testing.T) {
 	if err := blocks.CheckOptions(&slack.OptionsResponse{Options: many}); !errors.Is(err, blocks.ErrLimit) {
 		t.Errorf("CheckOptions(101 options) = %v, want ErrLimit", err)
 	}
+}
+
+// absurdCard gives an absurd instance absurd card-only parts too.
+func absurdCard(v blocks.InstanceView) blocks.InstanceView {
+	v.PublicDNS = long(5000)
+	v.StopProtected = ptr(true)
+	for i := range 40 {
+		v.Tags = append(v.Tags, blocks.Tag{Key: long(300) + fmt.Sprint(i), Value: long(300)})
+	}
+	return v
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -53,19 +54,20 @@ type Result struct {
 	Elapsed  time.Duration
 }
 
-// Describe returns one instance with its termination protection. An instance
-// outside the account's managed-tag scope is reported as not found.
+// Describe returns one instance with its termination and stop protection.
+// An instance outside the account's managed-tag scope is reported as not
+// found.
 func (f *Fleet) Describe(ctx context.Context, account, region, id string) (Detail, error) {
 	const op = "ec2ops.Describe"
 	a, err := f.target(op, account, region, id)
 	if err != nil {
 		return Detail{}, err
 	}
-	return f.describe(ctx, op, a, region, id, true)
+	return f.describe(ctx, op, a, region, id, protections...)
 }
 
 // Check runs every refusal Do would (unknown instance, state, termination
-// protection) without acting, so the UI can explain a refusal before asking
+// and stop protection) without acting, so the UI can explain a refusal before asking
 // for confirmation.
 func (f *Fleet) Check(ctx context.Context, req ActionRequest) (Detail, error) {
 	_, d, err := f.check(ctx, "ec2ops.Check "+string(req.Action), req)
@@ -161,7 +163,7 @@ func (f *Fleet) resumeSteps(ctx context.Context, op string, req ActionRequest) (
 		terr.Action = req.Action
 		return nil, Detail{}, nil, terr
 	}
-	d, err := f.describe(ctx, op, a, req.Region, req.InstanceID, req.Action == action.Terminate)
+	d, err := f.describe(ctx, op, a, req.Region, req.InstanceID, protectionsFor(req.Action)...)
 	if err != nil {
 		return nil, Detail{}, nil, err
 	}
@@ -199,6 +201,11 @@ func (f *Fleet) resumeSteps(ctx context.Context, op string, req ActionRequest) (
 			return nil, d, nil, &Error{Kind: KindProtected, Op: op, Account: a.Name, Region: req.Region, InstanceID: d.ID,
 				Name: d.Name, Action: req.Action, Err: errors.New("disableApiTermination is set")}
 		}
+		if err := d.Allows(steps[i].call); err != nil {
+			e := err.(*Error)
+			e.Op = op
+			return nil, d, nil, e
+		}
 		break
 	}
 	return a, d, steps, nil
@@ -222,9 +229,41 @@ func (f *Fleet) target(op, account, region, id string) (*account, *Error) {
 	return a, nil
 }
 
-func (f *Fleet) describe(ctx context.Context, op string, a *account, region, id string, withProtection bool) (Detail, error) {
+// scoped resolves the account of an instance that List or Describe
+// returned, refusing one outside the account's managed-tag scope as not
+// found, for reads that take the instance rather than describing it again.
+func (f *Fleet) scoped(op string, inst Instance) (*account, *Error) {
+	a, err := f.target(op, inst.Account, inst.Region, inst.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !inScope(a.ManagedTag, inst) {
+		return nil, &Error{Kind: KindNotFound, Op: op, Account: a.Name, Region: inst.Region, InstanceID: inst.ID,
+			Err: errors.New("no such instance in scope")}
+	}
+	return a, nil
+}
+
+func (f *Fleet) describe(ctx context.Context, op string, a *account, region, id string, attrs ...types.InstanceAttributeName) (Detail, error) {
 	client := a.ec2[region]
+	// The attributes come one per call: ask for them at once, and at the
+	// same time as the instance, so a card costs one round trip to AWS.
+	// What they say is only used once the instance is known to be in scope.
+	type attrResult struct {
+		out *ec2.DescribeInstanceAttributeOutput
+		err error
+	}
+	results := make([]attrResult, len(attrs))
+	var wg sync.WaitGroup
+	for i, attr := range attrs {
+		wg.Go(func() {
+			results[i].out, results[i].err = client.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{
+				InstanceId: aws.String(id), Attribute: attr,
+			})
+		})
+	}
 	out, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	wg.Wait()
 	if err != nil {
 		return Detail{}, f.awsErr(op, a, region, id, err)
 	}
@@ -241,21 +280,36 @@ func (f *Fleet) describe(ctx context.Context, op string, a *account, region, id 
 		return Detail{}, &Error{Kind: KindNotFound, Op: op, Account: a.Name, Region: region, InstanceID: id,
 			Err: errors.New("no such instance in scope")}
 	}
-	if withProtection {
-		attr, err := client.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{
-			InstanceId: aws.String(id),
-			Attribute:  types.InstanceAttributeNameDisableApiTermination,
-		})
-		if err != nil {
-			e := f.awsErr(op, a, region, id, err)
+	for _, r := range results {
+		if r.err != nil {
+			e := f.awsErr(op, a, region, id, r.err)
 			e.Name = d.Name
 			return Detail{}, e
 		}
-		if attr.DisableApiTermination != nil {
-			d.TerminationProtected = aws.ToBool(attr.DisableApiTermination.Value)
+		if v := r.out.DisableApiTermination; v != nil {
+			d.TerminationProtected = aws.ToBool(v.Value)
+		}
+		if v := r.out.DisableApiStop; v != nil {
+			d.StopProtected = aws.ToBool(v.Value)
 		}
 	}
 	return d, nil
+}
+
+// protections are the attributes Describe reads.
+var protections = []types.InstanceAttributeName{
+	types.InstanceAttributeNameDisableApiTermination, types.InstanceAttributeNameDisableApiStop,
+}
+
+// protectionsFor are the attributes that can refuse action a.
+func protectionsFor(a action.Action) []types.InstanceAttributeName {
+	switch {
+	case a == action.Terminate:
+		return protections[:1]
+	case stopsInstance(a):
+		return protections[1:]
+	}
+	return nil
 }
 
 func (f *Fleet) check(ctx context.Context, op string, req ActionRequest) (*account, Detail, error) {
@@ -268,7 +322,7 @@ func (f *Fleet) check(ctx context.Context, op string, req ActionRequest) (*accou
 		terr.Action = req.Action
 		return nil, Detail{}, terr
 	}
-	d, err := f.describe(ctx, op, a, req.Region, req.InstanceID, req.Action == action.Terminate)
+	d, err := f.describe(ctx, op, a, req.Region, req.InstanceID, protectionsFor(req.Action)...)
 	if err != nil {
 		return nil, Detail{}, err
 	}
@@ -279,6 +333,11 @@ func (f *Fleet) check(ctx context.Context, op string, req ActionRequest) (*accou
 	if req.Action == action.Terminate && d.TerminationProtected {
 		return nil, d, &Error{Kind: KindProtected, Op: op, Account: a.Name, Region: req.Region, InstanceID: d.ID,
 			Name: d.Name, Action: req.Action, Err: errors.New("disableApiTermination is set")}
+	}
+	if err := d.Allows(req.Action); err != nil {
+		e := err.(*Error)
+		e.Op = op
+		return nil, d, e
 	}
 	return a, d, nil
 }
@@ -323,11 +382,27 @@ func (x *execution) mutate(ctx context.Context, a action.Action) error {
 	}
 	e := x.f.awsErr(x.op, x.a, x.req.Region, x.req.InstanceID, err)
 	e.Name, e.Action = x.inst.Name, x.req.Action
-	if e.Kind == KindNotPermitted && a == action.Terminate {
+	switch {
+	case e.Kind != KindNotPermitted:
+	case a == action.Terminate:
 		// Protection switched on after our check.
+		e.Kind = KindProtected
+	case a == action.Stop && x.stopProtectedNow(ctx):
+		// EC2 refuses stops for other reasons too (instance store
+		// volumes), so ask the attribute rather than read the message.
+		// For a restart, the stop is the step it refuses.
 		e.Kind = KindProtected
 	}
 	return e
+}
+
+// stopProtectedNow re-reads the instance's stop protection after EC2
+// refused a stop.
+func (x *execution) stopProtectedNow(ctx context.Context) bool {
+	out, err := x.a.ec2[x.req.Region].DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{
+		InstanceId: aws.String(x.req.InstanceID), Attribute: types.InstanceAttributeNameDisableApiStop,
+	})
+	return err == nil && out.DisableApiStop != nil && aws.ToBool(out.DisableApiStop.Value)
 }
 
 type retryableFunc = func(context.Context, *ec2.DescribeInstancesInput, *ec2.DescribeInstancesOutput, error) (bool, error)

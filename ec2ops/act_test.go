@@ -30,6 +30,9 @@ func prodReq(action action.Action, id string) ec2ops.ActionRequest {
 // mutatingCalls returns the sim's mutating EC2 calls.
 func mutatingCalls(sim *ec2sim.Sim) []ec2sim.Call {
 	return slices.DeleteFunc(sim.CallLog(), func(c ec2sim.Call) bool {
+		if c.DryRun {
+			return true
+		}
 		switch c.Action {
 		case "StartInstances", "StopInstances", "RebootInstances", "TerminateInstances":
 			return false
@@ -423,5 +426,65 @@ func TestDoResume(t *testing.T) {
 				t.Errorf("Sending announced %v for calls %v", announced, calls)
 			}
 		})
+	}
+}
+
+// stopProtect turns stop protection on for web-1 in the simulator, as an
+// admin would in the console.
+func stopProtect(t *testing.T, env *testEnv) {
+	t.Helper()
+	inst, _ := env.sim.Get(prodID, "eu-west-1", web1)
+	inst.DisableAPIStop = true
+	env.sim.Put(prodID, "eu-west-1", inst)
+}
+
+func TestStopProtection(t *testing.T) {
+	env := mustEnv(t, envConfig{})
+	stopProtect(t, env)
+	ctx := context.Background()
+	d, err := env.fleet.Describe(ctx, "acme-prod", "eu-west-1", web1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.StopProtected || d.TerminationProtected {
+		t.Fatalf("Describe = stop %v termination %v, want stop protection only", d.StopProtected, d.TerminationProtected)
+	}
+	const lift = "--no-disable-api-stop"
+	for _, a := range []action.Action{action.Stop, action.Restart} {
+		if err := d.Allows(a); !errors.Is(err, ec2ops.KindProtected) {
+			t.Errorf("Allows(%s) on a stop-protected instance = %v, want KindProtected", a, err)
+		}
+		_, err := env.fleet.Do(ctx, prodReq(a, web1), nil)
+		var e *ec2ops.Error
+		if !errors.As(err, &e) || e.Kind != ec2ops.KindProtected || !strings.Contains(e.UserMessage(), "stop protection is on for web-1") || !strings.Contains(e.UserMessage(), lift) {
+			t.Errorf("Do(%s) = %v, want the stop protection message with the CLI that lifts it", a, err)
+		}
+	}
+	for _, a := range []action.Action{action.Reboot, action.Terminate, action.Status} {
+		if err := d.Allows(a); err != nil {
+			t.Errorf("Allows(%s) on a stop-protected instance = %v, want nil", a, err)
+		}
+	}
+	if calls := mutatingCalls(env.sim); len(calls) != 0 {
+		t.Errorf("refused stops still called AWS: %v", calls)
+	}
+}
+
+// TestStopProtectionRace: protection switched on between Charlize's check
+// and its call reads as protection, not as AWS's raw refusal.
+func TestStopProtectionRace(t *testing.T) {
+	env := mustEnv(t, envConfig{})
+	req := prodReq(action.Stop, web1)
+	req.Authorize = func(ec2ops.Detail) error {
+		stopProtect(t, env) // after the check, before StopInstances
+		return nil
+	}
+	_, err := env.fleet.Do(context.Background(), req, nil)
+	var e *ec2ops.Error
+	if !errors.As(err, &e) || e.Kind != ec2ops.KindProtected {
+		t.Fatalf("Do(stop) racing stop protection = %v, want KindProtected", err)
+	}
+	if msg := e.UserMessage(); !strings.Contains(msg, "stop protection is on for web-1") || !strings.Contains(msg, "--no-disable-api-stop") || strings.Contains(msg, "AWS does not allow") {
+		t.Errorf("UserMessage() = %q, want the stop protection message", msg)
 	}
 }

@@ -24,7 +24,7 @@ const (
 	KindInvalidQuery               // a query term could not be parsed or names an unknown account or region
 	KindInvalidRequest             // an action request is malformed (unknown action, account, region, id, no actor)
 	KindInvalidState               // the instance's state does not allow the action
-	KindProtected                  // termination protection is on
+	KindProtected                  // termination protection (terminate) or stop protection (stop, restart) is on
 	KindNotFound                   // no such instance, or outside the managed-tag scope
 	KindAccessDenied               // IAM denied the call
 	KindNotPermitted               // EC2 refused the operation on this instance (OperationNotPermitted)
@@ -155,6 +155,10 @@ func (e *Error) UserMessage() string {
 		}
 		return e.subject() + " " + refusal(e.Action, e.State)
 	case KindProtected:
+		if stopsInstance(e.Action) {
+			return fmt.Sprintf("stop protection is on for %s — turn it off with `aws ec2 modify-instance-attribute --region %s --instance-id %s --no-disable-api-stop` or in the console, then try again",
+				e.subject(), e.Region, e.InstanceID)
+		}
 		return fmt.Sprintf("termination protection is on for %s — turn it off with `aws ec2 modify-instance-attribute --region %s --instance-id %s --no-disable-api-termination` or in the console, then try again",
 			e.subject(), e.Region, e.InstanceID)
 	case KindNotFound:

@@ -1,8 +1,10 @@
 // Package ec2ops is the part of Charlize that talks to AWS: it loads the
 // accounts Charlize may touch, lists EC2 instances across accounts and
-// regions, parses the query language users type, and performs instance
-// actions (start, stop, reboot, restart, terminate, status) with the checks,
-// waits and error messages a Slack user needs.
+// regions, parses the query language users type, performs instance actions
+// (start, stop, reboot, restart, terminate, status) with the checks, waits
+// and error messages a Slack user needs, dry-runs them, and reads what the
+// instance card shows beyond the instance: CloudWatch metrics and the
+// console output.
 //
 // It knows nothing about Slack beyond an actor name to put in CloudTrail, and
 // it does not authorize users: callers decide who may see which account
@@ -22,6 +24,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -95,6 +98,9 @@ type account struct {
 	// ec2 holds one client per region; they all sign with the account's
 	// shared read credentials, and mutations override those per call.
 	ec2 map[string]*ec2.Client
+	// cw holds the account's CloudWatch client per region, on the same
+	// credentials as ec2.
+	cw map[string]*cloudwatch.Client
 	// actors is nil for accounts using the ambient credentials: without a
 	// role there is no session to name after the user.
 	actors *actorSessions
@@ -124,7 +130,7 @@ func New(base aws.Config, accounts []Account, opts Options) (*Fleet, error) {
 	base.HTTPClient = sharedHTTPClient(base.HTTPClient, min(regions, opts.Concurrency))
 	f := &Fleet{opts: opts, byName: map[string]*account{}}
 	for _, a := range accounts {
-		acct := &account{Account: cloneAccount(a), ec2: map[string]*ec2.Client{}}
+		acct := &account{Account: cloneAccount(a), ec2: map[string]*ec2.Client{}, cw: map[string]*cloudwatch.Client{}}
 		creds := base.Credentials
 		if a.RoleARN != "" {
 			stsClient := sts.NewFromConfig(base, func(o *sts.Options) {
@@ -152,6 +158,11 @@ func New(base aws.Config, accounts []Account, opts Options) (*Fleet, error) {
 				o.Region = r
 				o.Credentials = creds
 				o.APIOptions = append(slices.Clip(o.APIOptions), f.observer("ec2"))
+			})
+			acct.cw[r] = cloudwatch.NewFromConfig(base, func(o *cloudwatch.Options) {
+				o.Region = r
+				o.Credentials = creds
+				o.APIOptions = append(slices.Clip(o.APIOptions), f.observer("cloudwatch"))
 			})
 		}
 		f.accounts = append(f.accounts, acct)

@@ -1,10 +1,13 @@
 package ec2ops
 
 import (
+	"errors"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/charlize-app/charlize/ec2ops/action"
 )
 
 // Instance is an EC2 instance as Charlize shows it; no SDK types leak out.
@@ -18,6 +21,7 @@ type Instance struct {
 	AZ         string
 	PrivateIP  string
 	PublicIP   string
+	PublicDNS  string // the public DNS name, when the instance has one
 	Platform   string // e.g. "windows" or "Linux/UNIX"
 	LaunchTime time.Time
 	Tags       map[string]string
@@ -37,7 +41,30 @@ type Detail struct {
 	// TerminationProtected is the disableApiTermination attribute. Describe
 	// always fetches it; Check fetches it only for terminate.
 	TerminationProtected bool
+	// StopProtected is the disableApiStop attribute (stop protection).
+	// Describe always fetches it; Check fetches it for stop and restart.
+	StopProtected bool
 }
+
+// Allows reports whether action a can work on the instance as described:
+// its state allows it (Allowed), and no protection forbids it — stop
+// protection refuses stop and restart (KindProtected). Termination
+// protection is left to the terminate flow, which explains it. UIs use it
+// to offer only the buttons that will work.
+func (d Detail) Allows(a action.Action) error {
+	if err := Allowed(a, d.State); err != nil {
+		return err
+	}
+	if d.StopProtected && stopsInstance(a) {
+		return &Error{Kind: KindProtected, Op: "ec2ops.Allows", Account: d.Account, Region: d.Region, InstanceID: d.ID,
+			Name: d.Name, Action: a, Err: errors.New("disableApiStop is set")}
+	}
+	return nil
+}
+
+// stopsInstance reports whether a stops the instance on its way, which
+// stop protection forbids.
+func stopsInstance(a action.Action) bool { return a == action.Stop || a == action.Restart }
 
 func fromEC2(account, region string, in types.Instance) Instance {
 	inst := Instance{
@@ -47,6 +74,7 @@ func fromEC2(account, region string, in types.Instance) Instance {
 		Type:       string(in.InstanceType),
 		PrivateIP:  aws.ToString(in.PrivateIpAddress),
 		PublicIP:   aws.ToString(in.PublicIpAddress),
+		PublicDNS:  aws.ToString(in.PublicDnsName),
 		Platform:   string(in.Platform),
 		LaunchTime: aws.ToTime(in.LaunchTime),
 		Tags:       make(map[string]string, len(in.Tags)),

@@ -256,13 +256,55 @@ func (w *world) waitForURLText(id, want string, timeout time.Duration) slack.Web
 	}
 }
 
-// instanceCard runs `/charlize status name` and returns the card.
+// instanceCard runs `/charlize status name` and returns the card once its
+// graph has settled (shown, or said to be missing), so no AWS or Slack
+// call of the card's is still under way.
 func (w *world) instanceCard(name, responseID string) slack.WebhookMessage {
 	w.t.Helper()
 	if status, _ := w.command(alice, "status "+name, responseID); status != http.StatusOK {
 		w.t.Fatalf("status %s = %d", name, status)
 	}
-	return w.waitForURLText(responseID, "acts:0", 10*time.Second)
+	return w.settledCard(responseID)
+}
+
+// settledCard waits for the post to response_url id that shows a card with
+// its graph settled.
+func (w *world) settledCard(responseID string) slack.WebhookMessage {
+	w.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, m := range w.urlPosts(responseID) {
+			if text := messageText(m); strings.Contains(text, "acts:0") && graphSettled(m) {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			var seen []string
+			for _, m := range w.urlPosts(responseID) {
+				seen = append(seen, messageText(m))
+			}
+			w.t.Fatalf("no settled card on response_url %s; saw:\n%s", responseID, strings.Join(seen, "\n"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// graphSettled reports whether a card shows its graph or why there is none.
+func graphSettled(m slack.WebhookMessage) bool {
+	if m.Blocks == nil {
+		return false
+	}
+	for _, b := range m.Blocks.BlockSet {
+		switch b := b.(type) {
+		case *slack.ImageBlock:
+			return b.BlockID == blocks.CardGraphBlock
+		case *slack.ContextBlock:
+			if b.BlockID == blocks.CardGraphBlock {
+				return !strings.Contains(messageText(slack.WebhookMessage{Blocks: &slack.Blocks{BlockSet: []slack.Block{b}}}), "Drawing")
+			}
+		}
+	}
+	return false
 }
 
 // checkRendered runs blocks.CheckMessage on every accepted message.

@@ -109,6 +109,13 @@ type worldOptions struct {
 	redisURL string
 	// reportDeadline is app.Options.ReportDeadline.
 	reportDeadline time.Duration
+	// wrapSim wraps the simulator's handler (to hold a call until a test
+	// lets it go, say).
+	wrapSim  func(http.Handler) http.Handler
+	graphTTL time.Duration // app.Options.GraphTTL
+	schedule func(context.Context, ec2ops.Instance) string
+	cardTags []string
+	latency  time.Duration // the simulator's latency per call
 }
 
 // defaultPolicy asks newWorld for policy.Default(), what Charlize runs
@@ -128,14 +135,18 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	if o.transition == 0 {
 		o.transition = 150 * time.Millisecond
 	}
-	sim := ec2sim.New(ec2sim.Options{TransitionTime: o.transition})
+	sim := ec2sim.New(ec2sim.Options{TransitionTime: o.transition, Latency: o.latency})
 	if len(o.fixture.Accounts) == 0 {
 		o.fixture = defaultFixture()
 	}
 	if err := sim.Load(o.fixture); err != nil {
 		t.Fatal(err)
 	}
-	simServer := httptest.NewServer(sim)
+	var simHandler http.Handler = sim
+	if o.wrapSim != nil {
+		simHandler = o.wrapSim(sim)
+	}
+	simServer := httptest.NewServer(simHandler)
 	t.Cleanup(simServer.Close)
 
 	var accounts []ec2ops.Account
@@ -201,6 +212,9 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		LeaseTTL:       time.Second,
 		SingleProcess:  !o.redis,
 		ReportDeadline: o.reportDeadline,
+		GraphTTL:       o.graphTTL,
+		Schedule:       o.schedule,
+		CardTags:       o.cardTags,
 	}
 	d := mustDispatcher(t, dopts)
 	stopRun := startRun(t, d)

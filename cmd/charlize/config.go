@@ -46,6 +46,11 @@ type config struct {
 	ReadTimeout time.Duration
 	// AWSConcurrency bounds how many account-regions a listing asks at once.
 	AWSConcurrency int
+
+	// The instance card: how far back its graph looks, and which tags it
+	// shows besides env, owner and team.
+	GraphWindow time.Duration
+	CardTags    []string
 }
 
 // envVar documents one variable; the same table drives --help.
@@ -80,6 +85,8 @@ var envVars = []envVar{
 	{"CHARLIZE_AWS_CONCURRENCY", "how many account-regions a listing asks at once, at most (default 64; a listing uses as many as it has)"},
 	{"CHARLIZE_ACTION_LEASE", "how long an action stays with a replica that stopped renewing its lease (it died) before another replica takes it over (default 15s)"},
 	{"CHARLIZE_HTTP_READ_TIMEOUT", "how long a client may take to send a whole request before it is cut off (default 5s; Slack sends in milliseconds)"},
+	{"CHARLIZE_GRAPH_WINDOW", "how far back the instance card's CPU graph looks, 1h to 24h (default 3h)"},
+	{"CHARLIZE_CARD_TAGS", "comma-separated tag keys the instance card shows besides env, owner and team"},
 }
 
 const defaultSlackAPIURL = "https://slack.com/api/"
@@ -186,6 +193,25 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.ApprovalTTL = duration("CHARLIZE_APPROVAL_TTL", 30*time.Minute, time.Second, "30m or 2h")
 	c.LeaseTTL = duration("CHARLIZE_ACTION_LEASE", 15*time.Second, time.Second, "15s")
 	c.ReadTimeout = duration("CHARLIZE_HTTP_READ_TIMEOUT", 5*time.Second, 100*time.Millisecond, "5s")
+	c.GraphWindow = 3 * time.Hour
+	if v := getenv("CHARLIZE_GRAPH_WINDOW"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Hour || d > 24*time.Hour {
+			// CloudWatch's 5-minute points make less than an hour a few dots,
+			// and more than a day unreadable at Slack's preview size.
+			bad("CHARLIZE_GRAPH_WINDOW", "must be a duration from 1h to 24h, such as 3h or 90m")
+		}
+		c.GraphWindow = d
+	}
+	for _, k := range strings.Split(getenv("CHARLIZE_CARD_TAGS"), ",") {
+		switch k = strings.TrimSpace(k); {
+		case k == "":
+		case len(k) > 128 || strings.HasPrefix(strings.ToLower(k), "aws:"):
+			bad("CHARLIZE_CARD_TAGS", "%q is not a tag key (at most 128 characters, not aws:…)", k)
+		default:
+			c.CardTags = append(c.CardTags, k)
+		}
+	}
 	if len(problems) > 0 {
 		return c, errors.New("configuration:\n  " + strings.Join(problems, "\n  ") + "\n(see charlize serve --help)")
 	}

@@ -16,8 +16,8 @@ import (
 )
 
 // defaultScopes are the bot scopes Charlize needs: its slash command,
-// posting, and hearing mentions.
-const defaultScopes = "commands,chat:write,app_mentions:read"
+// posting, hearing mentions, and uploading the instance card's graph.
+const defaultScopes = "commands,chat:write,app_mentions:read,files:write"
 
 // installConfig is how Charlize is installed: the variables of
 // multi-workspace OAuth, token encryption and Socket Mode.

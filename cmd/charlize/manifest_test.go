@@ -45,7 +45,7 @@ func TestManifest(t *testing.T) {
 		{"events url", m.Settings.EventSubscriptions.RequestURL, base + "/slack/events"},
 		{"bot events", strings.Join(m.Settings.EventSubscriptions.BotEvents, ","), "app_mention,app_uninstalled,tokens_revoked"},
 		{"redirect urls", strings.Join(m.OAuthConfig.RedirectURLs, ","), base + "/slack/oauth_redirect"},
-		{"scopes", strings.Join(m.OAuthConfig.Scopes.Bot, ","), "commands,chat:write,app_mentions:read"},
+		{"scopes", strings.Join(m.OAuthConfig.Scopes.Bot, ","), "commands,chat:write,app_mentions:read,files:write"},
 		{"name", m.DisplayInformation.Name, "Charlize"},
 		{"bot user", m.Features.BotUser.DisplayName, "Charlize"},
 	}

@@ -203,11 +203,12 @@ func newFleetEnv(t *testing.T, extra map[string]string) *fleetEnv {
 	return &fleetEnv{sim: sim, slack: api, env: env}
 }
 
-// mutations counts the simulator's calls of op on instance id.
+// mutations counts the simulator's calls of op on instance id (not
+// the dry runs with which cards check permissions).
 func (f *fleetEnv) mutations(op, id string) int {
 	n := 0
 	for _, c := range f.sim.CallLog() {
-		if c.Action == op && slices.Contains(c.InstanceIDs, id) {
+		if c.Action == op && !c.DryRun && slices.Contains(c.InstanceIDs, id) {
 			n++
 		}
 	}

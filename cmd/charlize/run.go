@@ -149,6 +149,8 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		// The embedded store is one process's: what it finds open at start
 		// was left by this process's previous run.
 		SingleProcess: cfg.RedisURL == "",
+		GraphWindow:   cfg.GraphWindow,
+		CardTags:      cfg.CardTags,
 	})
 	if err != nil {
 		return err

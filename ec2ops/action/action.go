@@ -28,6 +28,11 @@ const (
 	Audit Action = "audit" // read the audit log
 )
 
+// Console reads an instance's console output. It changes nothing and has
+// its own button on the card rather than being one of the instance
+// actions; a policy that never names it grants it with status.
+const Console Action = "console"
+
 // OnInstance lists the instance actions in the order a UI offers them.
 func OnInstance() []Action {
 	return []Action{Status, Start, Stop, Reboot, Restart, Terminate}
@@ -35,7 +40,7 @@ func OnInstance() []Action {
 
 // All lists every action the policy can grant.
 func All() []Action {
-	return []Action{List, Status, Start, Stop, Reboot, Restart, Terminate, Audit}
+	return []Action{List, Status, Console, Start, Stop, Reboot, Restart, Terminate, Audit}
 }
 
 // Mutating lists the actions that change an instance.

@@ -21,6 +21,7 @@ var ec2Handlers = map[string]func(s *Sim, req *request, acct string) (any, *apiE
 	"DescribeInstanceAttribute": (*Sim).describeInstanceAttribute,
 	"ModifyInstanceAttribute":   (*Sim).modifyInstanceAttribute,
 	"DescribeRegions":           (*Sim).describeRegions,
+	"GetConsoleOutput":          (*Sim).getConsoleOutput,
 }
 
 func (s *Sim) serveEC2(req *request, call Call) (any, *apiError) {
@@ -30,10 +31,20 @@ func (s *Sim) serveEC2(req *request, call Call) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.checkExpiryLocked(req); err != nil {
+	if err := s.admitLocked(req, call); err != nil {
 		return nil, err
 	}
 	return h(s, req, call.Account)
+}
+
+// admitLocked refuses a request whose credentials expired or whose action
+// IAM denies. IAM decides before anything else, DryRun included: that is
+// what makes a dry run tell a missing permission.
+func (s *Sim) admitLocked(req *request, call Call) *apiError {
+	if err := s.checkExpiryLocked(req); err != nil {
+		return err
+	}
+	return s.deniedLocked(req, call)
 }
 
 // checkExpiryLocked rejects expired simulator-issued keys when enabled.
@@ -299,6 +310,10 @@ func (s *Sim) startInstances(req *request, acct string) (any, *apiError) {
 func (s *Sim) stopInstances(req *request, acct string) (any, *apiError) {
 	return s.changeState(req, acct, "StopInstancesResponse",
 		func(r *record) *apiError {
+			if r.inst.DisableAPIStop && r.inst.State == StateRunning {
+				return errorf(http.StatusBadRequest, "OperationNotPermitted",
+					"The instance '%s' may not be stopped. Modify its 'disableApiStop' instance attribute and try again.", r.inst.ID)
+			}
 			switch r.inst.State {
 			case StateRunning, StateStopping, StateStopped:
 				return nil
@@ -310,6 +325,7 @@ func (s *Sim) stopInstances(req *request, acct string) (any, *apiError) {
 				return r.inst.State
 			}
 			r.reason = userInitiated(req.now)
+			r.stoppedAt = req.now
 			return StateStopping
 		})
 }
@@ -327,6 +343,9 @@ func (s *Sim) terminateInstances(req *request, acct string) (any, *apiError) {
 			switch r.inst.State {
 			case StateTerminated, StateShuttingDown:
 				return r.inst.State
+			}
+			if r.inst.State == StateRunning {
+				r.stoppedAt = req.now
 			}
 			r.reason = userInitiated(req.now)
 			return StateShuttingDown
@@ -371,12 +390,14 @@ func (s *Sim) describeInstanceAttribute(req *request, acct string) (any, *apiErr
 	switch attr := req.get("Attribute"); attr {
 	case "disableApiTermination":
 		resp.DisableAPITermination = &xmlBoolValue{Value: r.inst.DisableAPITermination}
+	case "disableApiStop":
+		resp.DisableAPIStop = &xmlBoolValue{Value: r.inst.DisableAPIStop}
 	case "instanceType":
 		resp.InstanceType = &xmlStringValue{Value: r.inst.Type}
 	case "":
 		return nil, errorf(http.StatusBadRequest, "MissingParameter", "The request must contain the parameter attribute")
 	default:
-		return nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "Value (%s) for parameter attribute is invalid. The simulator supports disableApiTermination and instanceType.", attr)
+		return nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "Value (%s) for parameter attribute is invalid. The simulator supports disableApiTermination, disableApiStop and instanceType.", attr)
 	}
 	if err := dryRun(req); err != nil {
 		return nil, err
@@ -395,6 +416,8 @@ func (s *Sim) modifyInstanceAttribute(req *request, acct string) (any, *apiError
 	case attr != "":
 	case req.get("DisableApiTermination.Value") != "":
 		attr, value = "disableApiTermination", req.get("DisableApiTermination.Value")
+	case req.get("DisableApiStop.Value") != "":
+		attr, value = "disableApiStop", req.get("DisableApiStop.Value")
 	case req.get("InstanceType.Value") != "":
 		attr, value = "instanceType", req.get("InstanceType.Value")
 	default:
@@ -408,6 +431,12 @@ func (s *Sim) modifyInstanceAttribute(req *request, acct string) (any, *apiError
 			return nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "Value (%s) for parameter disableApiTermination is invalid.", value)
 		}
 		apply = func() { r.inst.DisableAPITermination = b }
+	case "disableApiStop":
+		b, perr := strconv.ParseBool(value)
+		if perr != nil {
+			return nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "Value (%s) for parameter disableApiStop is invalid.", value)
+		}
+		apply = func() { r.inst.DisableAPIStop = b }
 	case "instanceType":
 		if value == "" {
 			return nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "Value () for parameter instanceType is invalid.")
@@ -417,7 +446,7 @@ func (s *Sim) modifyInstanceAttribute(req *request, acct string) (any, *apiError
 		}
 		apply = func() { r.inst.Type = value }
 	default:
-		return nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "Value (%s) for parameter attribute is invalid. The simulator supports disableApiTermination and instanceType.", attr)
+		return nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "Value (%s) for parameter attribute is invalid. The simulator supports disableApiTermination, disableApiStop and instanceType.", attr)
 	}
 	if r.inst.State == StateTerminated {
 		return nil, incorrectState("The instance '%s' is not in a state from which its attributes can be modified.", r.inst.ID)

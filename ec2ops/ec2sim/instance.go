@@ -47,6 +47,10 @@ type Instance struct {
 	Platform              string            `yaml:"platform" json:"platform"`       // "" or "windows"
 	Tags                  map[string]string `yaml:"tags" json:"tags"`               // the Name tag is the instance name
 	DisableAPITermination bool              `yaml:"disable_api_termination" json:"disable_api_termination"`
+	DisableAPIStop        bool              `yaml:"disable_api_stop" json:"disable_api_stop"` // stop protection
+	// ConsoleOutput is what GetConsoleOutput returns (raw bytes, any
+	// encoding); "" gives a generated boot log once the instance has run.
+	ConsoleOutput string `yaml:"console_output" json:"console_output"`
 }
 
 // Name returns the instance's Name tag.
@@ -62,6 +66,12 @@ type record struct {
 	inst   Instance
 	since  time.Time // when inst.State was entered
 	reason string    // stateTransitionReason
+	// console, when set, replaces inst.ConsoleOutput (SetConsoleOutput),
+	// so a test can ask for an empty output too.
+	console *[]byte
+	// stoppedAt is when a stop or terminate call ended the instance's run;
+	// zero for one that was loaded not running, whose run is unknown.
+	stoppedAt time.Time
 }
 
 // validState reports whether s is an EC2 instance state name.

@@ -5,8 +5,10 @@
 //
 // It speaks the EC2 Query protocol (DescribeInstances, Start/Stop/Reboot/
 // TerminateInstances, Describe/ModifyInstanceAttribute for
-// disableApiTermination and instanceType, DescribeRegions) and the STS Query
-// protocol (AssumeRole, GetCallerIdentity). Requests are routed by the SigV4
+// disableApiTermination, disableApiStop and instanceType, GetConsoleOutput,
+// DescribeRegions), the STS Query protocol (AssumeRole, GetCallerIdentity)
+// and CloudWatch's RPC v2 CBOR protocol (GetMetricData for the AWS/EC2
+// metrics of its instances). Deny makes IAM refuse an action, DryRun too. Requests are routed by the SigV4
 // credential scope in the Authorization header; signatures are not verified.
 // Keys issued by AssumeRole map to the role's account; any other key belongs
 // to Options.DefaultAccount. Instance state transitions are computed lazily
@@ -28,6 +30,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/smithy-go/encoding/cbor"
 )
 
 // Defaults applied by New when the corresponding Options field is zero.
@@ -91,7 +95,10 @@ type Call struct {
 	// RoleARN and ExternalID are set for AssumeRole only.
 	RoleARN, ExternalID string
 	InstanceIDs         []string
-	Time                time.Time
+	// DryRun marks an EC2 request with DryRun=true: it asked whether the
+	// call would be allowed and changed nothing.
+	DryRun bool
+	Time   time.Time
 }
 
 // Sim is an EC2 and STS simulator. It implements http.Handler and is safe
@@ -124,6 +131,7 @@ type account struct {
 	externalID         string
 	denySourceIdentity bool
 	regions            map[string]map[string]*record // region → instance id → record
+	denied             map[string]int                // action → active Deny calls
 }
 
 // session is what the simulator remembers about credentials it issued.
@@ -186,11 +194,21 @@ func (s *Sim) AddFault(f Fault) (remove func()) {
 }
 
 // Calls reports how many requests of action reached the simulator since
-// the last Reset, including those answered by a fault.
+// the last Reset, including those answered by a fault, and not counting
+// dry runs (DryRuns counts those): "StopInstances = 0" means nothing asked
+// to stop.
 func (s *Sim) Calls(action string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.counts[action]
+}
+
+// DryRuns reports how many DryRun requests of action reached the
+// simulator since the last Reset.
+func (s *Sim) DryRuns(action string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts["dry-run:"+action]
 }
 
 // CallLog returns a copy of the requests recorded since the last Reset, in
@@ -245,7 +263,8 @@ type request struct {
 	akid    string
 	action  string
 	form    map[string][]string
-	id      string // request id
+	body    cbor.Map // a CloudWatch (RPC v2 CBOR) request's body
+	id      string   // request id
 	now     time.Time
 }
 
@@ -284,12 +303,19 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	req.akid, req.region, req.service = m[1], m[2], m[3]
-	if err := hr.ParseForm(); err != nil {
-		s.writeError(w, req, errorf(http.StatusBadRequest, "MalformedQueryString", "%v", err))
-		return
+	if req.service == cloudWatchService {
+		if err := decodeCBORRequest(hr, req); err != nil {
+			s.writeError(w, req, err)
+			return
+		}
+	} else {
+		if err := hr.ParseForm(); err != nil {
+			s.writeError(w, req, errorf(http.StatusBadRequest, "MalformedQueryString", "%v", err))
+			return
+		}
+		req.form = hr.Form
+		req.action = req.get("Action")
 	}
-	req.form = hr.Form
-	req.action = req.get("Action")
 
 	call := s.begin(req)
 	if err := sleepCtx(hr.Context(), s.currentLatency()); err != nil {
@@ -309,6 +335,12 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		body, err = s.serveEC2(req, call)
 	case "sts":
 		body, err = s.serveSTS(req, call)
+	case cloudWatchService:
+		var v cbor.Value
+		if v, err = s.serveCloudWatch(req, call); err == nil {
+			writeCBOR(w, req.id, http.StatusOK, v)
+			return
+		}
 	default:
 		err = errorf(http.StatusBadRequest, "InvalidAction", "The service %s is not simulated.", req.service)
 	}
@@ -347,14 +379,21 @@ func (s *Sim) begin(req *request) Call {
 		if acct, _, ok := parseRoleARN(c.RoleARN); ok {
 			c.Account = acct
 		}
+	case req.service == cloudWatchService:
+		c.InstanceIDs = metricInstanceIDs(req.body)
 	case req.service == "ec2":
 		c.InstanceIDs = req.list("InstanceId")
 		if len(c.InstanceIDs) == 0 && req.get("InstanceId") != "" {
 			c.InstanceIDs = []string{req.get("InstanceId")} // attribute calls
 		}
+		c.DryRun = req.get("DryRun") == "true"
 	}
 	s.calls = append(s.calls, c)
-	s.counts[c.Action]++
+	if c.DryRun {
+		s.counts["dry-run:"+c.Action]++
+	} else {
+		s.counts[c.Action]++
+	}
 	return c
 }
 
@@ -431,6 +470,10 @@ func messageForCode(code string) string {
 }
 
 func (s *Sim) writeError(w http.ResponseWriter, req *request, e *apiError) {
+	if req.service == cloudWatchService {
+		writeCBORError(w, req.id, e)
+		return
+	}
 	if req.service == "sts" {
 		writeSTSError(w, req.id, e)
 		return

@@ -160,6 +160,7 @@ type describeInstanceAttributeResponse struct {
 	RequestID             string          `xml:"requestId"`
 	InstanceID            string          `xml:"instanceId"`
 	DisableAPITermination *xmlBoolValue   `xml:"disableApiTermination,omitempty"`
+	DisableAPIStop        *xmlBoolValue   `xml:"disableApiStop,omitempty"`
 	InstanceType          *xmlStringValue `xml:"instanceType,omitempty"`
 }
 

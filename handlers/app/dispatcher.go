@@ -27,6 +27,10 @@ type Fleet interface {
 	Describe(ctx context.Context, account, region, id string) (ec2ops.Detail, error)
 	Check(ctx context.Context, req ec2ops.ActionRequest) (ec2ops.Detail, error)
 	Do(ctx context.Context, req ec2ops.ActionRequest, progress func(ec2ops.Progress)) (ec2ops.Result, error)
+	// The card's extras: a dry run of its buttons, its graph, the console.
+	DryRun(ctx context.Context, req ec2ops.ActionRequest) error
+	Metrics(ctx context.Context, inst ec2ops.Instance, window time.Duration) (ec2ops.Metrics, error)
+	ConsoleOutput(ctx context.Context, inst ec2ops.Instance) (ec2ops.Console, error)
 }
 
 // Metrics counts what the flows do; handlers.Metrics implements it.
@@ -99,6 +103,15 @@ type Options struct {
 	// while Slack rate-limits it (default 2m); then the requester is told
 	// privately.
 	ReportDeadline time.Duration
+	// GraphWindow is how far back the card's CPU graph looks (default 3h);
+	// GraphTTL is how long one instance's graph is reused (default 5m).
+	GraphWindow, GraphTTL time.Duration
+	// CardTags are tag keys the card shows after env, owner and team.
+	CardTags []string
+	// Schedule, when set, says what the instance's schedule is, for its
+	// card ("" for none). It is the seam for scheduled actions, which do
+	// not exist yet.
+	Schedule func(ctx context.Context, inst ec2ops.Instance) string
 }
 
 // Dispatcher routes every decoded Slack request to its flow. It is shared
@@ -134,6 +147,10 @@ type Dispatcher struct {
 	replica        string
 	singleProcess  bool
 	reportDeadline time.Duration
+	graphs         *graphs
+	cardTags       []string
+	schedule       func(context.Context, ec2ops.Instance) string
+	superseded     *supersededCards
 }
 
 // New checks o and builds a Dispatcher.
@@ -149,6 +166,7 @@ func New(o Options) (*Dispatcher, error) {
 		"session TTL": o.SessionTTL, "inventory TTL": o.InventoryTTL, "progress interval": o.ProgressInterval,
 		"action timeout": o.ActionTimeout, "approval TTL": o.ApprovalTTL, "groups TTL": o.GroupsTTL,
 		"lease TTL": o.LeaseTTL, "store timeout": o.StoreTimeout, "report deadline": o.ReportDeadline,
+		"graph window": o.GraphWindow, "graph TTL": o.GraphTTL,
 	} {
 		if d < 0 {
 			problems = append(problems, fmt.Sprintf("%s cannot be negative (%s)", name, d))
@@ -205,9 +223,13 @@ func New(o Options) (*Dispatcher, error) {
 		approvalTTL:    cmp.Or(o.ApprovalTTL, 30*time.Minute),
 		groups:         slackclient.NewGroups(o.Clients, o.Log, cmp.Or(o.GroupsTTL, 5*time.Minute), o.Now),
 		approvals:      &expiryTimers{timers: map[string]*time.Timer{}},
+		cardTags:       cardTags(o.CardTags),
+		schedule:       o.Schedule,
+		superseded:     &supersededCards{at: map[string]time.Time{}},
 	}
 	if o.Fleet != nil {
 		d.inventory = newInventory(o.Fleet, cmp.Or(o.InventoryTTL, 30*time.Second), o.Now)
+		d.graphs = newGraphs(d, cmp.Or(o.GraphWindow, 3*time.Hour), cmp.Or(o.GraphTTL, 5*time.Minute))
 	}
 	d.commands = d.catalogue()
 	d.routes = d.routeTable()

@@ -115,6 +115,7 @@ func (d *Dispatcher) userText(err error) (string, bool) {
 		decided     *decidedError
 		notPosted   *approvalNotPostedError
 		interrupted *interruptedError
+		upload      *uploadError
 	)
 	switch {
 	case errors.Is(err, errExpired):
@@ -167,6 +168,11 @@ func (d *Dispatcher) userText(err error) (string, bool) {
 	case errors.As(err, &interrupted):
 		return fmt.Sprintf("Charlize was interrupted (it is restarting) while %s was %s. Run `%s status %s` to see where it got to.",
 			blocks.Escape(interrupted.name), blocks.Escape(interrupted.state), d.slashCommand, blocks.Escape(interrupted.name)), true
+	case errors.As(err, &upload):
+		if upload.missingScope() {
+			return "Charlize needs the `files:write` scope to show it — an admin can add it and reinstall the app.", true
+		}
+		return "Slack did not take the picture; open the card again in a minute.", true
 	case errors.As(err, &ec2Err) && ec2Err.Kind != ec2ops.KindUnknown:
 		return ec2Err.UserMessage(), true
 	}

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"slices"
+
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/ec2ops/action"
@@ -24,7 +26,7 @@ func actionableView(i ec2ops.Instance, value string, may func(ec2ops.Instance, a
 	v := blocks.InstanceView{
 		ID: i.ID, Name: i.Name, State: i.State, Type: i.Type,
 		Account: i.Account, Region: i.Region, AZ: i.AZ,
-		PrivateIP: i.PrivateIP, PublicIP: i.PublicIP, Platform: i.Platform,
+		PrivateIP: i.PrivateIP, PublicIP: i.PublicIP, PublicDNS: i.PublicDNS, Platform: i.Platform,
 		LaunchTime: i.LaunchTime,
 	}
 	if value == "" {
@@ -38,10 +40,13 @@ func actionableView(i ec2ops.Instance, value string, may func(ec2ops.Instance, a
 	return v
 }
 
-// detailView is actionableView plus what Describe knows.
+// detailView is actionableView plus what Describe knows: its protections,
+// and only the buttons they leave working (no Stop or Restart on a
+// stop-protected instance).
 func detailView(d ec2ops.Detail, value string, may func(ec2ops.Instance, action.Action) bool) blocks.InstanceView {
 	v := actionableView(d.Instance, value, may)
-	protected := d.TerminationProtected
-	v.TerminationProtected = &protected
+	v.Buttons = slices.DeleteFunc(v.Buttons, func(b blocks.Button) bool { return d.Allows(b.Kind) != nil })
+	terminate, stop := d.TerminationProtected, d.StopProtected
+	v.TerminationProtected, v.StopProtected = &terminate, &stop
 	return v
 }

@@ -42,16 +42,18 @@ type routeTable struct {
 func (d *Dispatcher) routeTable() routeTable {
 	return routeTable{
 		actions: map[string]actionRoute{
-			blocks.ActionIDPrefixAct:    d.click,          // act.go: an instance's Start, Stop, … buttons
-			blocks.ActionIDPage:         d.turnPage,       // list.go: Previous / Next
-			blocks.ActionIDRefresh:      d.refresh,        // list.go: Refresh
-			blocks.ActionIDPickInstance: d.pick,           // card.go: one of several matches
-			blocks.ActionIDApproval:     d.decideApproval, // approval.go: Approve / Deny
-			blocks.ActionIDOpenPicker:   d.pickerButton,   // picker.go: "Open the picker"
+			blocks.ActionIDPrefixAct:    d.replacingCard(d.click), // act.go: an instance's Start, Stop, … buttons (card.go: they replace the card)
+			blocks.ActionIDConsole:      d.openConsole,            // console.go: a card's "Console output"
+			blocks.ActionIDPage:         d.turnPage,               // list.go: Previous / Next
+			blocks.ActionIDRefresh:      d.refresh,                // list.go: Refresh
+			blocks.ActionIDPickInstance: d.pick,                   // card.go: one of several matches
+			blocks.ActionIDApproval:     d.decideApproval,         // approval.go: Approve / Deny
+			blocks.ActionIDOpenPicker:   d.pickerButton,           // picker.go: "Open the picker"
 		},
 		views: map[string]viewRoute{
 			blocks.TerminateCallbackID: d.submitTerminate, // terminate.go
 			blocks.PickerCallbackID:    d.submitPicker,    // picker.go
+			// The console modal has nothing to submit.
 		},
 		options: map[string]optionRoute{
 			blocks.PickerSearchAction: d.suggest, // picker.go: instance type-ahead

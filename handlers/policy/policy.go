@@ -94,10 +94,14 @@ func Default() *Policy {
 }
 
 // Decide says whether who may perform action on t. The first rule in file
-// order that matches grants; refusals explain what was missing. Someone
-// from another organisation (Slack Connect) may only list and see status,
-// unless a rule names their team.
+// order that matches grants; refusals explain what was missing. Console
+// (reading an instance's console output) is decided as status unless some
+// rule names console itself. Someone from another organisation (Slack
+// Connect) may only list and see status, unless a rule names their team.
 func (p *Policy) Decide(who Principal, a action.Action, t Target) Decision {
+	if a == action.Console && !p.names(action.Console) {
+		a = action.Status
+	}
 	guarded := who.External && a != action.List && a != action.Status
 	var near *rule // first rule refused only by its tag conditions
 	for _, r := range p.ruleList() {
@@ -210,6 +214,16 @@ func (p *Policy) Summary() string {
 		a = len(p.approvals)
 	}
 	return fmt.Sprintf("%d %s, %d approval %s", n, plural(n, "rule"), a, plural(a, "rule"))
+}
+
+// names reports whether any rule grants a.
+func (p *Policy) names(a action.Action) bool {
+	for _, r := range p.ruleList() {
+		if r.actions[a] {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Policy) ruleList() []*rule {

@@ -462,3 +462,32 @@ rules:
 		}
 	}
 }
+
+func TestConsoleFollowsStatus(t *testing.T) {
+	alice := policy.Principal{User: "U0ALICE", Channel: "C1"}
+	bob := policy.Principal{User: "U0BOB", Channel: "C1"}
+	prod := policy.Target{Account: "acme-prod"}
+	if d := policy.Default().Decide(alice, action.Console, prod); !d.Allowed {
+		t.Errorf("default policy: console = %+v, want allowed as status is", d)
+	}
+	statusOnly, err := policy.Parse([]byte("rules:\n  - name: readers\n    who: {users: [U0ALICE]}\n    actions: [status]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := statusOnly.Decide(alice, action.Console, prod); !d.Allowed || d.Rule != "readers" {
+		t.Errorf("status rule: console = %+v, want allowed by readers", d)
+	}
+	if d := statusOnly.Decide(bob, action.Console, prod); d.Allowed {
+		t.Errorf("console for someone without status = %+v, want refused", d)
+	}
+	named, err := policy.Parse([]byte("rules:\n  - name: sre\n    who: {users: [U0BOB]}\n    actions: [console]\n  - name: readers\n    who: {users: [U0ALICE]}\n    actions: [status]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := named.Decide(alice, action.Console, prod); d.Allowed {
+		t.Errorf("console named by a rule: alice (status only) = %+v, want refused", d)
+	}
+	if d := named.Decide(bob, action.Console, prod); !d.Allowed || d.Rule != "sre" {
+		t.Errorf("console named by a rule: bob = %+v, want allowed by sre", d)
+	}
+}

@@ -23,6 +23,10 @@ type API interface {
 	// GetUserGroupMembersContext lists a user group's members (scope
 	// usergroups:read), for policies that name groups.
 	GetUserGroupMembersContext(ctx context.Context, group string, options ...slack.GetUserGroupMembersOption) ([]string, error)
+	// UploadFileContext runs Slack's external upload flow
+	// (files.getUploadURLExternal, the upload, files.completeUploadExternal;
+	// scope files:write), for the instance card's graph.
+	UploadFileContext(ctx context.Context, params slack.UploadFileParameters) (*slack.FileSummary, error)
 }
 
 var _ API = (*slack.Client)(nil)

@@ -60,8 +60,10 @@ const MethodResponseURL = "response_url"
 // API is a fake Slack Web API and response_url endpoint: an httptest.Server
 // that records every request and answers like Slack. It supports
 // chat.postMessage, chat.update, chat.postEphemeral, views.open,
-// views.push, views.update, auth.test, oauth.v2.access and
-// usergroups.users.list; any other method answers unknown_method.
+// views.push, views.update, auth.test, oauth.v2.access,
+// usergroups.users.list and the external file upload flow
+// (files.getUploadURLExternal, the upload, files.completeUploadExternal);
+// any other method answers unknown_method.
 //
 // Point slack-go at it with slack.OptionAPIURL(a.APIURL()) (or use
 // a.Client), and hand out a.ResponseURL(id) as response_urls.
@@ -69,17 +71,20 @@ const MethodResponseURL = "response_url"
 type API struct {
 	srv *httptest.Server
 
-	mu       sync.Mutex
-	calls    []Call
-	changed  chan struct{} // closed and replaced whenever a call is recorded
-	faults   map[string][]fault
-	seq      int64                      // last ts / id / hash issued
-	messages map[string]map[string]bool // channel -> ts of messages chat.update may edit
-	views    map[string]*view           // view id -> view
-	external map[string]string          // external_id -> view id
-	uses     map[string]int             // response_url id -> accepted posts
-	oauth    string                     // raw oauth.v2.access answer
-	groups   map[string][]string        // usergroup id -> user ids
+	mu        sync.Mutex
+	calls     []Call
+	changed   chan struct{} // closed and replaced whenever a call is recorded
+	faults    map[string][]fault
+	seq       int64                      // last ts / id / hash issued
+	messages  map[string]map[string]bool // channel -> ts of messages chat.update may edit
+	views     map[string]*view           // view id -> view
+	external  map[string]string          // external_id -> view id
+	uses      map[string]int             // response_url id -> accepted posts
+	oauth     string                     // raw oauth.v2.access answer
+	groups    map[string][]string        // usergroup id -> user ids
+	files     map[string]*upload         // file id -> upload
+	fileOrder []string
+	latency   map[string]time.Duration // method -> added before answering
 }
 
 // Call is one request the fake received, recorded before it was answered,
@@ -149,6 +154,8 @@ func NewAPI(t testing.TB) *API {
 		uses:     map[string]int{},
 		oauth:    defaultOAuthAccess,
 		groups:   map[string][]string{},
+		files:    map[string]*upload{},
+		latency:  map[string]time.Duration{},
 	}
 	a.srv = httptest.NewServer(http.HandlerFunc(a.serveHTTP))
 	t.Cleanup(a.srv.Close)
@@ -272,11 +279,42 @@ func (a *API) SetUserGroupMembers(group string, users []string) {
 	a.groups[group] = append([]string{}, users...)
 }
 
+// SetLatency makes the fake wait d before answering method (a Web API
+// method, MethodUpload or MethodResponseURL), as Slack's own latency would;
+// 0 removes it.
+func (a *API) SetLatency(method string, d time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.latency[method] = d
+}
+
+func (a *API) latencyOf(path string) time.Duration {
+	method := strings.TrimPrefix(path, "/api/")
+	switch {
+	case strings.HasPrefix(path, "/upload/"):
+		method = MethodUpload
+	case strings.HasPrefix(path, "/response/"):
+		method = MethodResponseURL
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.latency[method]
+}
+
 func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
+	}
+	if d := a.latencyOf(r.URL.Path); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
 	}
 	var ans answer
 	switch {
@@ -284,6 +322,8 @@ func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		ans = a.method(r, strings.TrimPrefix(r.URL.Path, "/api/"), body)
 	case strings.HasPrefix(r.URL.Path, "/response/"):
 		ans = a.responseURL(r, strings.TrimPrefix(r.URL.Path, "/response/"), body)
+	case strings.HasPrefix(r.URL.Path, "/upload/"):
+		ans = a.uploadBytes(r, strings.TrimPrefix(r.URL.Path, "/upload/"), body)
 	default:
 		http.NotFound(w, r)
 		return
@@ -455,15 +495,17 @@ func (a *API) answerLocked(c *Call, q *request, badJSON bool) answer {
 		return slackErr(f.err)
 	}
 	handlers := map[string]func(*request) answer{
-		"chat.postMessage":      a.postMessageLocked,
-		"chat.update":           a.updateMessageLocked,
-		"chat.postEphemeral":    a.postEphemeralLocked,
-		"views.open":            a.openViewLocked,
-		"views.push":            a.openViewLocked,
-		"views.update":          a.updateViewLocked,
-		"auth.test":             authTest,
-		"oauth.v2.access":       a.oauthAccessLocked,
-		"usergroups.users.list": a.userGroupMembersLocked,
+		"chat.postMessage":             a.postMessageLocked,
+		"chat.update":                  a.updateMessageLocked,
+		"chat.postEphemeral":           a.postEphemeralLocked,
+		"views.open":                   a.openViewLocked,
+		"views.push":                   a.openViewLocked,
+		"views.update":                 a.updateViewLocked,
+		"auth.test":                    authTest,
+		"oauth.v2.access":              a.oauthAccessLocked,
+		"usergroups.users.list":        a.userGroupMembersLocked,
+		"files.getUploadURLExternal":   a.getUploadURLLocked,
+		"files.completeUploadExternal": a.completeUploadLocked,
 	}
 	h, known := handlers[c.Method]
 	switch {
@@ -490,9 +532,9 @@ func (a *API) tsLocked() string {
 	return fmt.Sprintf("%d.%06d", micros/1_000_000, micros%1_000_000)
 }
 
-// checkMessage applies Slack's checks on a message's content.
-func checkMessage(q *request) (errCode string) {
-	if q.blocksErr != nil {
+// checkMessageLocked applies Slack's checks on a message's content.
+func (a *API) checkMessageLocked(q *request) (errCode string) {
+	if q.blocksErr != nil || a.unknownSlackFileLocked(q.rawBlocks) != "" {
 		return "invalid_blocks"
 	}
 	var blocks []json.RawMessage
@@ -534,7 +576,7 @@ func (a *API) postMessageLocked(q *request) answer {
 	if channel == "" {
 		return slackErr("channel_not_found")
 	}
-	if code := checkMessage(q); code != "" {
+	if code := a.checkMessageLocked(q); code != "" {
 		return slackErr(code)
 	}
 	ts := a.tsLocked()
@@ -553,7 +595,7 @@ func (a *API) updateMessageLocked(q *request) answer {
 	if !a.messages[channel][ts] {
 		return slackErr("message_not_found")
 	}
-	if code := checkMessage(q); code != "" {
+	if code := a.checkMessageLocked(q); code != "" {
 		return slackErr(code)
 	}
 	return ok(map[string]any{"channel": channel, "ts": ts, "text": q.param("text"), "message": message(q, ts)})
@@ -568,7 +610,7 @@ func (a *API) postEphemeralLocked(q *request) answer {
 	if q.param("user") == "" {
 		return slackErr("user_not_found")
 	}
-	if code := checkMessage(q); code != "" {
+	if code := a.checkMessageLocked(q); code != "" {
 		return slackErr(code)
 	}
 	return ok(map[string]any{"message_ts": a.tsLocked()})
@@ -718,7 +760,7 @@ func (a *API) responseURL(r *http.Request, id string, body []byte) answer {
 		ans = answer{status: http.StatusNotFound, text: "used_url", err: "used_url"}
 	case badPayload:
 		ans = answer{status: http.StatusBadRequest, text: "invalid_payload", err: "invalid_payload"}
-	case len(c.Blocks) > maxMessageBlocks:
+	case len(c.Blocks) > maxMessageBlocks, a.unknownSlackFileLocked(c.JSON["blocks"]) != "":
 		ans = answer{status: http.StatusBadRequest, text: "invalid_blocks", err: "invalid_blocks"}
 	case !c.Message.DeleteOriginal && c.Message.Text == "" && len(c.Blocks) == 0 && len(c.Message.Attachments) == 0:
 		ans = answer{status: http.StatusBadRequest, text: "no_text", err: "no_text"}
