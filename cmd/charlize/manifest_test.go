@@ -54,6 +54,11 @@ func TestManifest(t *testing.T) {
 			t.Errorf("manifest %s = %q, want %q", c.name, c.got, c.want)
 		}
 	}
+	// The README says an Enterprise Grid admin can install Charlize for
+	// the whole org; Slack allows that only with org_deploy_enabled.
+	if !m.Settings.OrgDeployEnabled {
+		t.Errorf("org_deploy_enabled = false; the README promises org-wide installs")
+	}
 	if !cmd.ShouldEscape {
 		t.Errorf("slash command should_escape = false; `audit @alice` then sends a name, not a user id")
 	}

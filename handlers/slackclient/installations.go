@@ -73,7 +73,7 @@ func (i *Installations) Client(ctx context.Context, team Team) (API, error) {
 			return nil, err
 		}
 	}
-	return slack.New(inst.BotToken, slack.OptionAPIURL(i.o.APIURL), slack.OptionHTTPClient(i.o.HTTPClient)), nil
+	return NewClient(inst.BotToken, i.o.APIURL, i.o.HTTPClient), nil
 }
 
 // Installed reports ErrNotInstalled when team has no installation; the

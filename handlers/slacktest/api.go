@@ -116,6 +116,8 @@ type Call struct {
 	TS string
 	// Time is when the fake received the call.
 	Time time.Time
+	// UserAgent is the caller's User-Agent header.
+	UserAgent string
 }
 
 type fault struct {
@@ -375,7 +377,7 @@ func (q *request) raw(name string) json.RawMessage {
 }
 
 func (a *API) method(r *http.Request, method string, body []byte) answer {
-	c := Call{Method: method, Time: time.Now()}
+	c := Call{Method: method, Time: time.Now(), UserAgent: r.UserAgent()}
 	var q request
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	badJSON := false
@@ -695,7 +697,7 @@ func (a *API) userGroupMembersLocked(q *request) answer {
 // responseURL answers a post to a response_url as Slack does: "ok", at most
 // 5 times per URL, then 404 used_url.
 func (a *API) responseURL(r *http.Request, id string, body []byte) answer {
-	c := Call{Method: MethodResponseURL, ResponseURLID: id, Time: time.Now()}
+	c := Call{Method: MethodResponseURL, ResponseURLID: id, Time: time.Now(), UserAgent: r.UserAgent()}
 	var ans answer
 	badPayload := r.Method != http.MethodPost
 	if err := json.Unmarshal(body, &c.JSON); err != nil || c.JSON == nil {

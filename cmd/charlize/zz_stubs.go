@@ -1,0 +1,11 @@
+package main
+
+import (
+	"context"
+	"io"
+)
+
+func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error { return nil }
+func doctorCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return nil
+}
