@@ -6,6 +6,3 @@ import (
 )
 
 func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error { return nil }
-func doctorCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return nil
-}

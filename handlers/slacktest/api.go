@@ -80,6 +80,7 @@ type API struct {
 	uses     map[string]int             // response_url id -> accepted posts
 	oauth    string                     // raw oauth.v2.access answer
 	groups   map[string][]string        // usergroup id -> user ids
+	scopes   string                     // X-OAuth-Scopes of Web API answers
 }
 
 // Call is one request the fake received, recorded before it was answered,
@@ -151,6 +152,7 @@ func NewAPI(t testing.TB) *API {
 		uses:     map[string]int{},
 		oauth:    defaultOAuthAccess,
 		groups:   map[string][]string{},
+		scopes:   "commands,chat:write,app_mentions:read",
 	}
 	a.srv = httptest.NewServer(http.HandlerFunc(a.serveHTTP))
 	t.Cleanup(a.srv.Close)
@@ -266,6 +268,14 @@ func (a *API) SetOAuthAccess(resp string) {
 	a.oauth = resp
 }
 
+// SetScopes sets the scopes Web API answers list in their X-OAuth-Scopes
+// header, as Slack lists the token's scopes (comma-separated).
+func (a *API) SetScopes(scopes string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.scopes = scopes
+}
+
 // SetUserGroupMembers sets the members usergroups.users.list answers for
 // group; other groups answer no_such_subteam.
 func (a *API) SetUserGroupMembers(group string, users []string) {
@@ -284,6 +294,9 @@ func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/api/"):
 		ans = a.method(r, strings.TrimPrefix(r.URL.Path, "/api/"), body)
+		a.mu.Lock()
+		w.Header().Set("X-OAuth-Scopes", a.scopes)
+		a.mu.Unlock()
 	case strings.HasPrefix(r.URL.Path, "/response/"):
 		ans = a.responseURL(r, strings.TrimPrefix(r.URL.Path, "/response/"), body)
 	default:
