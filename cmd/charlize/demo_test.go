@@ -301,7 +301,9 @@ func TestDemo(t *testing.T) {
 	t.Run("picker type-ahead", func(t *testing.T) {
 		d.t = t
 		d.command(alice, "/charlize")
-		s := d.waitFor(alice, "the picker", func(s consoleState) bool { return s.Modal != nil && s.Modal.View["callback_id"] == blocks.PickerCallbackID })
+		s := d.waitFor(alice, "the picker", func(s consoleState) bool {
+			return s.Modal != nil && s.Modal.View["callback_id"] == blocks.PickerCallbackID
+		})
 		raw, _ := json.Marshal(map[string]any{"user": alice, "view_id": s.Modal.ID, "action_id": blocks.PickerSearchAction, "block_id": blocks.PickerSearchBlock, "value": "prod-db"})
 		resp, err := http.Post(d.url+"/console/suggest", "application/json", bytes.NewReader(raw))
 		if err != nil {

@@ -263,7 +263,7 @@ func TestSubcommands(t *testing.T) {
 		{args: []string{"serve", "--help"}, wantOut: "LOG_REQUESTS"},
 		{args: []string{"--help"}, wantOut: "charlize doctor"},
 		{args: []string{"help"}, wantOut: "charlize version"},
-		{args: []string{"demo", "--help"}, wantOut: "--addr"},
+		{args: []string{"demo", "--help"}, wantOut: "loopback only"},
 		{args: []string{"doctor", "--help"}, wantOut: "--json"},
 		{args: []string{"healthcheck", "--help"}, wantOut: "--url"},
 		{args: []string{"frobnicate"}, wantExit: 2},
