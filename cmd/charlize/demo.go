@@ -68,6 +68,7 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	latency := fs.Duration("latency", 0, "added to every AWS call, to see Charlize under a slow AWS")
 	life := fs.Duration("life", 45*time.Second, "how often the demo's CI runner starts or stops by itself (0: never)")
 	logLevel := fs.String("log-level", "warn", "Charlize's log level (debug, info, warn, error)")
+	record := fs.String("record", "", "folder that receives every message and view Charlize sends, one JSON file each (for Block Kit Builder or a checker)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: charlize demo [flags]
 
@@ -89,13 +90,18 @@ Flags:`)
 	if err := loopbackOnly(*addr); err != nil {
 		return err
 	}
-	return runDemo(ctx, demoOptions{addr: *addr, transition: *transition, latency: *latency, life: *life, logLevel: *logLevel}, stdout, stderr)
+	if *record != "" {
+		if err := os.MkdirAll(*record, 0o755); err != nil {
+			return fmt.Errorf("demo: --record: %w", err)
+		}
+	}
+	return runDemo(ctx, demoOptions{addr: *addr, transition: *transition, latency: *latency, life: *life, logLevel: *logLevel, record: *record}, stdout, stderr)
 }
 
 type demoOptions struct {
 	addr                      string
 	transition, latency, life time.Duration
-	logLevel                  string
+	logLevel, record          string
 }
 
 // loopbackOnly refuses to serve the console beyond this machine: it acts
@@ -155,7 +161,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	consoleURL := "http://" + consoleLn.Addr().String()
 	secret := randomHex(32)
 	con := console.New(console.Options{
-		SigningSecret: secret, BaseURL: consoleURL, Users: demoUsers, Reset: resetFleet, Log: log,
+		SigningSecret: secret, BaseURL: consoleURL, Users: demoUsers, Reset: resetFleet, Log: log, RecordDir: o.record,
 		Notice: "Charlize runs on its embedded store in a temporary folder, thrown away on exit",
 	})
 

@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -81,6 +83,10 @@ type Options struct {
 	Now    func() time.Time
 	// HTTPClient sends requests to Charlize (default: 10 s timeout).
 	HTTPClient *http.Client
+	// RecordDir, when set, receives every message and view Charlize sends
+	// that the console accepts, one JSON file each (0001-chat.postMessage.json,
+	// …), in the shapes Block Kit Builder and blockkit-check read.
+	RecordDir string
 }
 
 // Console is the demo workspace: state, the page, the fake Web API.
@@ -99,6 +105,7 @@ type Console struct {
 	files     map[string]*file
 	notices   map[string][]string // user id -> transient notes ("/charlize failed…")
 	waiters   map[chan struct{}]struct{}
+	recorded  int
 }
 
 // message is one message of the channel (or a thread in it).
@@ -238,6 +245,21 @@ func (c *Console) Version() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.version
+}
+
+// recordLocked writes one accepted payload to RecordDir.
+func (c *Console) recordLocked(method string, payload any) {
+	if c.o.RecordDir == "" {
+		return
+	}
+	raw, err := json.MarshalIndent(payload, "", "  ")
+	if err == nil {
+		c.recorded++
+		err = os.WriteFile(filepath.Join(c.o.RecordDir, fmt.Sprintf("%04d-%s.json", c.recorded, method)), raw, 0o644)
+	}
+	if err != nil {
+		c.o.Log.Warn("console: could not record a payload", "err", err)
+	}
 }
 
 // nextLocked returns a fresh sequence number.

@@ -123,6 +123,9 @@ func (c *Console) command(ctx context.Context, u User, text string) {
 			m.Problem = "Slack would refuse this answer (" + code + "): " + cerr.Error()
 		}
 		m.Text, m.Blocks = msg.Text, raw
+		if code == "" {
+			c.recordLocked("command-ack", recordedMessage(msg.Text, raw))
+		}
 		if msg.ResponseType == "in_channel" {
 			m.Ephemeral = ""
 		}

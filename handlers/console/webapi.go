@@ -203,6 +203,7 @@ func (c *Console) postMessage(q apiRequest) map[string]any {
 	}
 	m := &message{TS: c.tsLocked(), User: BotUserID, Text: text, Blocks: raw, ThreadTS: thread}
 	c.addLocked(m)
+	c.recordLocked("chat.postMessage", recordedMessage(text, raw))
 	return ok(map[string]any{"channel": ChannelID, "ts": m.TS, "message": echo(m)})
 }
 
@@ -225,6 +226,7 @@ func (c *Console) updateMessage(q apiRequest) map[string]any {
 	}
 	m.Text, m.Blocks, m.Edited = text, raw, true
 	c.changedLocked()
+	c.recordLocked("chat.update", recordedMessage(text, raw))
 	return ok(map[string]any{"channel": ChannelID, "ts": m.TS, "text": text, "message": echo(m)})
 }
 
@@ -243,6 +245,7 @@ func (c *Console) postEphemeral(q apiRequest) map[string]any {
 	defer c.mu.Unlock()
 	m := &message{TS: c.tsLocked(), User: BotUserID, Text: text, Blocks: raw, ThreadTS: q.param("thread_ts"), Ephemeral: q.param("user")}
 	c.addLocked(m)
+	c.recordLocked("chat.postEphemeral", recordedMessage(text, raw))
 	return ok(map[string]any{"message_ts": m.TS})
 }
 
@@ -264,7 +267,17 @@ func (c *Console) decodeView(q apiRequest) (map[string]any, string) {
 	return body, ""
 }
 
+// recordedMessage is a message as chat.postMessage takes it.
+func recordedMessage(text string, blocks json.RawMessage) map[string]any {
+	m := map[string]any{"text": text}
+	if blocks != nil {
+		m["blocks"] = blocks
+	}
+	return m
+}
+
 func (c *Console) viewAnswerLocked(v *view) map[string]any {
+	c.recordLocked("view", v.Body)
 	out := make(map[string]any, len(v.Body)+10)
 	for k, val := range v.Body {
 		out[k] = val
@@ -544,6 +557,7 @@ func (c *Console) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ru.uses++
+	c.recordLocked("response_url", recordedMessage(msg.Text, raw))
 	origin := c.findLocked(ru.origin)
 	switch {
 	case msg.DeleteOriginal:
