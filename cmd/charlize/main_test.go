@@ -473,3 +473,20 @@ approval:
 		t.Errorf("no start-up warning naming approval[0]; logs:\n%s", logs)
 	}
 }
+
+// A release build's -ldflags version is what every surface shows.
+func TestVersionFromLdflags(t *testing.T) {
+	old := version
+	version = "v1.2.3"
+	t.Cleanup(func() { version = old })
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--version"}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "charlize v1.2.3 (go") {
+		t.Errorf("--version = %q, want charlize v1.2.3 (go…)", out.String())
+	}
+	if ua := userAgent(readBuildInfo()); ua != "charlize/1.2.3" {
+		t.Errorf("User-Agent = %q, want charlize/1.2.3", ua)
+	}
+}

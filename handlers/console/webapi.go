@@ -276,19 +276,10 @@ func recordedMessage(text string, blocks json.RawMessage) map[string]any {
 	return m
 }
 
+// viewAnswerLocked is the answer to views.open, views.push and views.update.
 func (c *Console) viewAnswerLocked(v *view) map[string]any {
 	c.recordLocked("view", v.Body)
-	out := make(map[string]any, len(v.Body)+10)
-	for k, val := range v.Body {
-		out[k] = val
-	}
-	out["id"], out["team_id"], out["app_id"], out["bot_id"] = v.ID, TeamID, AppID, BotID
-	out["app_installed_team_id"], out["hash"], out["root_view_id"] = TeamID, v.Hash, v.Root
-	out["state"] = map[string]any{"values": map[string]any{}}
-	if out["blocks"] == nil {
-		out["blocks"] = []any{}
-	}
-	return ok(map[string]any{"view": out})
+	return ok(map[string]any{"view": c.viewPayloadLocked(v, nil)})
 }
 
 // useTriggerLocked consumes a trigger_id: valid for 3 seconds, once.
@@ -322,24 +313,13 @@ func (c *Console) hashLocked() string {
 	return fmt.Sprintf("%d.%08x", c.o.Now().Unix(), c.nextLocked())
 }
 
-func (c *Console) openView(q apiRequest) map[string]any {
-	body, code := c.decodeView(q)
-	if code != "" {
-		return slackError(code)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	user, code := c.useTriggerLocked(q.param("trigger_id"))
-	if code != "" {
-		return slackError(code)
-	}
-	v := c.newViewLocked(user, body, "")
-	c.modals[user] = []string{v.ID}
-	c.changedLocked()
-	return c.viewAnswerLocked(v)
-}
+func (c *Console) openView(q apiRequest) map[string]any { return c.showView(q, false) }
 
-func (c *Console) pushView(q apiRequest) map[string]any {
+func (c *Console) pushView(q apiRequest) map[string]any { return c.showView(q, true) }
+
+// showView opens a modal for the person whose trigger_id it is (views.open)
+// or pushes one onto their open modal (views.push, at most 3 deep).
+func (c *Console) showView(q apiRequest, push bool) map[string]any {
 	body, code := c.decodeView(q)
 	if code != "" {
 		return slackError(code)
@@ -350,14 +330,18 @@ func (c *Console) pushView(q apiRequest) map[string]any {
 	if code != "" {
 		return slackError(code)
 	}
-	stack := c.modals[user]
-	if len(stack) == 0 {
+	stack, root := c.modals[user], ""
+	switch {
+	case !push:
+		stack = nil
+	case len(stack) == 0:
 		return slackError("not_allowed") // a view can be pushed only onto an open modal
-	}
-	if len(stack) >= 3 {
+	case len(stack) >= 3:
 		return slackError("push_limit_reached")
+	default:
+		root = stack[0]
 	}
-	v := c.newViewLocked(user, body, stack[0])
+	v := c.newViewLocked(user, body, root)
 	c.modals[user] = append(stack, v.ID)
 	c.changedLocked()
 	return c.viewAnswerLocked(v)
