@@ -163,8 +163,6 @@ function confirmWith(confirm) {
   const okButton = $("#confirm-ok");
   okButton.textContent = plain(confirm.confirm) || "Yes";
   okButton.className = confirm.style === "danger" ? "danger-solid" : "primary";
-  if (confirm.style === "danger") { okButton.style.background = "#e01e5a"; okButton.style.color = "#fff"; okButton.style.border = "1px solid #e01e5a"; }
-  else { okButton.removeAttribute("style"); }
   $("#confirm-deny").textContent = plain(confirm.deny) || "Cancel";
   return new Promise((resolve) => {
     dlg.addEventListener("close", () => resolve(dlg.returnValue === "ok"), { once: true });
@@ -502,11 +500,27 @@ function renderMessages() {
   }
   if (!nodes.length) nodes.push(el("p", { class: "empty" }, "Nothing here yet. Type /charlize list below, or pick a suggestion."));
   box.replaceChildren(...nodes);
+  announceNews(messages);
   if (focusedTS && focusedAction) {
     const again = box.querySelector('[data-ts="' + focusedTS.dataset.ts + '"] [data-action-id="' + CSS.escape(focusedAction) + '"]');
     if (again) again.focus();
   }
   if (nearBottom) box.scrollTop = box.scrollHeight;
+}
+
+// announceNews reads out what is new or changed since the last render
+// (the list itself is redrawn whole, so it is not a live region).
+const seen = new Map();
+let primed = false;
+function announceNews(messages) {
+  const news = [];
+  for (const m of messages) {
+    const key = m.text + "|" + (m.edited ? "e" : "");
+    if (primed && seen.get(m.ts) !== key) news.push((m.author || "") + ": " + (m.text || "").slice(0, 200));
+    seen.set(m.ts, key);
+  }
+  primed = true;
+  if (news.length) announce(news.join(". "));
 }
 
 // ---- modals ----
