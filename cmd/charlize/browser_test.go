@@ -20,18 +20,17 @@ const browserDir = "testdata/browser"
 // TestBrowser runs testdata/browser/console.test.mjs in Debian's Chromium
 // through playwright-core, against `charlize demo` and a multi-workspace
 // Charlize's install pages. It needs node, chromium and `npm ci` in
-// testdata/browser, which .ci/run installs; plain `go test` skips it, and
-// with CHARLIZE_BROWSER_TESTS=1 (CI) a missing piece fails it instead.
+// testdata/browser, which .ci/run installs. Plain `go test` skips it; with
+// CHARLIZE_BROWSER_TESTS=1 (CI) it runs, and a missing piece fails it.
 // Screenshots of failures are printed to the log as base64 PNGs;
 // CHARLIZE_SCREENSHOT_DIR keeps every screenshot taken.
 func TestBrowser(t *testing.T) {
-	required := os.Getenv("CHARLIZE_BROWSER_TESTS") == "1"
+	if os.Getenv("CHARLIZE_BROWSER_TESTS") != "1" {
+		t.Skip("browser tests run with CHARLIZE_BROWSER_TESTS=1 (as .ci/run sets it), with node, chromium and playwright-core installed")
+	}
 	missing := func(format string, args ...any) {
 		t.Helper()
-		if required {
-			t.Fatalf("CHARLIZE_BROWSER_TESTS=1 but "+format, args...)
-		}
-		t.Skipf("browser tests need "+format+" (set CHARLIZE_BROWSER_TESTS=1 to require them; .ci/run installs them)", args...)
+		t.Fatalf("CHARLIZE_BROWSER_TESTS=1 but the browser tests need "+format+" (.ci/run installs them)", args...)
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
