@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -82,7 +83,11 @@ func (c *Console) snapshot(u User) snapshot {
 		if m.Ephemeral != "" && m.Ephemeral != u.ID {
 			continue
 		}
-		sm := shown{message: m, Ephemeral: m.Ephemeral != "", Bot: m.User == BotUserID || m.User == "USLACKBOT"}
+		// A copy: the page's answer is written after the lock is released,
+		// while Charlize may be editing the message.
+		cp := *m
+		cp.Files = slices.Clone(m.Files)
+		sm := shown{message: &cp, Ephemeral: m.Ephemeral != "", Bot: m.User == BotUserID || m.User == "USLACKBOT"}
 		switch {
 		case m.User == BotUserID:
 			sm.Author = "Charlize"

@@ -453,8 +453,8 @@ func (c *Console) completeUpload(q apiRequest) map[string]any {
 	var out []map[string]any
 	for _, s := range summaries {
 		f, found := c.files[s.ID]
-		if !found || f.data == nil {
-			return slackError("file_not_found")
+		if !found || f.data == nil || f.done {
+			return slackError("file_not_found") // never uploaded, or already shared
 		}
 		if f.length != len(f.data) {
 			return slackError("file_upload_size_mismatch")
