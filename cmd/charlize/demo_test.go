@@ -227,6 +227,13 @@ func (d *demo) mustButton(user, what, name, text string) button {
 	return b
 }
 
+// terminateReady: the terminate modal has been filled in. It opens at
+// once and is updated (views.update) when AWS has described the instance;
+// that update, as in Slack, would clear an inline error shown before it.
+func terminateReady(s consoleState) bool {
+	return s.Modal != nil && strings.Contains(string(mustJSON(s.Modal.View)), "Termination protection")
+}
+
 const (
 	alice = "U0DEMOALICE"
 	bob   = "U0DEMOBOB"
@@ -265,7 +272,7 @@ func TestDemo(t *testing.T) {
 		d.command(alice, "/charlize status staging-db-1")
 		term := d.mustButton(alice, "staging-db-1's Terminate", "staging-db-1", "Terminate")
 		d.click(alice, term)
-		s := d.waitFor(alice, "the terminate modal", func(s consoleState) bool { return s.Modal != nil })
+		s := d.waitFor(alice, "the terminate modal, loaded", terminateReady)
 		submit := func(value string) map[string]any {
 			return d.post("/console/submit", map[string]any{"user": alice, "view_id": s.Modal.ID, "state": map[string]any{
 				blocks.TerminateInputBlock: map[string]any{blocks.TerminateInputAction: map[string]any{"type": "plain_text_input", "value": value}},
@@ -289,7 +296,7 @@ func TestDemo(t *testing.T) {
 		d.t = t
 		d.command(alice, "/charlize status prod-batch-1")
 		d.click(alice, d.mustButton(alice, "prod-batch-1's Terminate", "prod-batch-1", "Terminate"))
-		s := d.waitFor(alice, "the terminate modal", func(s consoleState) bool { return s.Modal != nil })
+		s := d.waitFor(alice, "the terminate modal, loaded", terminateReady)
 		d.post("/console/submit", map[string]any{"user": alice, "view_id": s.Modal.ID, "state": map[string]any{
 			blocks.TerminateInputBlock: map[string]any{blocks.TerminateInputAction: map[string]any{"type": "plain_text_input", "value": "prod-batch-1"}},
 		}})

@@ -66,6 +66,15 @@ function rowButton(p, name, text) {
 
 const messages = (p) => p.locator("#messages");
 
+// terminateModal waits until the terminate modal is filled in: it opens at
+// once and is updated when AWS has described the instance, and that
+// update (as in Slack) would clear an inline error shown before it.
+async function terminateModal(p) {
+  const modal = p.getByRole("dialog", { name: "Terminate instance" });
+  await modal.getByText("Termination protection").waitFor();
+  return modal;
+}
+
 // cardButton is the button labelled text on name's card, once the card
 // (not just a list that names the instance) has arrived.
 async function cardButton(p, name, text) {
@@ -102,8 +111,7 @@ test("terminate: a wrong name is refused inline, then the right one", () => step
   await actAs(p, "U0DEMOALICE");
   await type(p, "/charlize status staging-web-eu-1");
   await (await cardButton(p, "staging-web-eu-1", "Terminate")).click();
-  const modal = p.getByRole("dialog", { name: "Terminate instance" });
-  await modal.waitFor();
+  const modal = await terminateModal(p);
   const input = modal.getByLabel(/Type staging-web-eu-1 to confirm/);
   assert.equal(await p.evaluate(() => document.activeElement.tagName), "INPUT", "the confirmation field has focus");
   await input.fill("staging-web-1");
@@ -121,7 +129,7 @@ test("two-person approval: alice asks, carol approves", () => step("approval", a
   await actAs(p, "U0DEMOALICE");
   await type(p, "/charlize status prod-reporting-win");
   await (await cardButton(p, "prod-reporting-win", "Terminate")).click();
-  const modal = p.getByRole("dialog", { name: "Terminate instance" });
+  const modal = await terminateModal(p);
   await modal.getByLabel(/to confirm/).fill("prod-reporting-win");
   await modal.getByRole("button", { name: "Terminate" }).click();
   await modal.waitFor({ state: "detached" });
