@@ -10,7 +10,8 @@ import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 
 const { DEMO_URL, INSTALL_URL, CHROMIUM, SCREENSHOT_DIR } = process.env;
-const WAIT = 30_000;
+// Generous: CI shares two cores with the Go race detector.
+const WAIT = 60_000;
 
 let browser;
 before(async () => {
