@@ -201,7 +201,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	metrics := handlers.NewMetrics(reg)
 	dopts := app.Options{
 		Log: log, Store: st, Fleet: fleet, Metrics: metrics,
-		Clients:          slackclient.SingleWorkspace{API: api.Client(slacktest.BotToken)},
+		Clients:          slackclient.SingleWorkspace{API: slackclient.NewClient(slacktest.BotToken, api.APIURL(), nil)},
 		Policy:           pol,
 		ApprovalTTL:      o.approvalTTL,
 		GroupsTTL:        o.groupsTTL,

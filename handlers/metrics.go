@@ -15,6 +15,10 @@ type Metrics struct {
 	awsCalls             *prometheus.CounterVec
 	awsLatency           *prometheus.HistogramVec
 	actions              *prometheus.CounterVec
+	slackCalls           *prometheus.CounterVec
+	slackLatency         *prometheus.HistogramVec
+	slackRateLimits      *prometheus.CounterVec
+	slackRetryAfter      *prometheus.HistogramVec
 }
 
 // NewMetrics creates the series and registers them on reg.
@@ -39,9 +43,49 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "charlize_actions_total", Help: "EC2 actions by kind and result.",
 		}, []string{"action", "result"}),
+		slackCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "charlize_slack_calls_total", Help: "HTTP calls to Slack (Web API methods, response_url, file_upload) by method and outcome.",
+		}, []string{"method", "outcome"}),
+		slackLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "charlize_slack_call_duration_seconds", Help: "Latency of HTTP calls to Slack by method.",
+			Buckets: []float64{.025, .05, .1, .25, .5, 1, 2.5, 5, 15},
+		}, []string{"method"}),
+		slackRateLimits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "charlize_slack_rate_limited_total", Help: "Calls to Slack answered 429 (rate limited), by method.",
+		}, []string{"method"}),
+		slackRetryAfter: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "charlize_slack_retry_after_seconds", Help: "Retry-After that Slack asked for when rate limiting, by method.",
+			Buckets: []float64{1, 2, 5, 10, 30, 60},
+		}, []string{"method"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.verificationFailures, m.awsCalls, m.awsLatency, m.actions)
+	reg.MustRegister(m.requests, m.latency, m.verificationFailures, m.awsCalls, m.awsLatency, m.actions,
+		m.slackCalls, m.slackLatency, m.slackRateLimits, m.slackRetryAfter)
 	return m
+}
+
+// RegisterBuildInfo publishes charlize_build_info{version, revision,
+// goversion} 1, so dashboards can tell which build each replica runs.
+func RegisterBuildInfo(reg prometheus.Registerer, version, revision, goVersion string) {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "charlize_build_info",
+		Help:        "Always 1; the labels say which build of Charlize this is.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": goVersion},
+	})
+	g.Set(1)
+	reg.MustRegister(g)
+}
+
+// ObserveSlack records one HTTP call to Slack; slackclient's HTTP client
+// calls it (slackclient.CallObserver).
+func (m *Metrics) ObserveSlack(method, outcome string, took, retryAfter time.Duration) {
+	m.slackCalls.WithLabelValues(method, outcome).Inc()
+	m.slackLatency.WithLabelValues(method).Observe(took.Seconds())
+	if outcome == "rate_limited" {
+		m.slackRateLimits.WithLabelValues(method).Inc()
+		if retryAfter > 0 {
+			m.slackRetryAfter.WithLabelValues(method).Observe(retryAfter.Seconds())
+		}
+	}
 }
 
 // ObserveAWS records one AWS call; ec2ops calls it through its Observe hook.

@@ -27,7 +27,25 @@ type Config struct {
 	SigningSecret string
 	// OAuth serves "Add to Slack" in multi-workspace mode; nil otherwise.
 	OAuth *OAuth
+	// LogRequests says which requests get a log line (default all).
+	LogRequests LogRequests
 }
+
+// LogRequests is which requests get their one log line.
+type LogRequests string
+
+// The values of LOG_REQUESTS.
+const (
+	// LogRequestsAll logs every request; probes (/healthz, /readyz) and
+	// /metrics scrapes that succeed are logged at DEBUG, not INFO, so they
+	// do not drown the rest.
+	LogRequestsAll LogRequests = "all"
+	// LogRequestsErrors logs only requests answered with a 4xx or 5xx.
+	LogRequestsErrors LogRequests = "errors"
+	// LogRequestsOff logs no request lines; failures inside requests
+	// (panics, unexpected errors) are still logged where they happen.
+	LogRequestsOff LogRequests = "off"
+)
 
 // Server holds the echo instance and the collaborators its routes use.
 type Server struct {

@@ -130,7 +130,7 @@ func TestSocketMode(t *testing.T) {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	d := mustDispatcher(t, app.Options{
-		Log: log, Store: openStore(t, false), Clients: slackclient.SingleWorkspace{API: api.Client(slacktest.BotToken)},
+		Log: log, Store: openStore(t, false), Clients: slackclient.SingleWorkspace{API: slackclient.NewClient(slacktest.BotToken, api.APIURL(), nil)},
 	})
 	reg := prometheus.NewRegistry()
 	sm := handlers.NewSocketMode(handlers.SocketModeOptions{

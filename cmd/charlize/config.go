@@ -1,14 +1,15 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/charlize-app/charlize/handlers"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -23,6 +24,7 @@ type config struct {
 	Addr           string
 	LogLevel       slog.Level
 	LogFormat      string
+	LogRequests    handlers.LogRequests
 	AccountsFile   string
 	Regions        []string
 	AWSRegion      string
@@ -51,6 +53,10 @@ type config struct {
 	// shows besides env, owner and team.
 	GraphWindow time.Duration
 	CardTags    []string
+
+	// listener, when set, is where serve accepts connections instead of
+	// listening on Addr: demo binds its port before Charlize starts.
+	listener net.Listener
 }
 
 // envVar documents one variable; the same table drives --help.
@@ -74,6 +80,7 @@ var envVars = []envVar{
 	{"CHARLIZE_ADDR", "listen address (default :3000; PORT is honoured as platforms set it)"},
 	{"LOG_LEVEL", "debug, info (default), warn or error"},
 	{"LOG_FORMAT", "json (default) or text"},
+	{"LOG_REQUESTS", "which requests get a log line: all (default; probes and /metrics at debug level), errors (4xx and 5xx only) or off"},
 	{"CHARLIZE_ACCOUNTS_FILE", "YAML list of AWS accounts, roles and regions (default: one account from the ambient credentials)"},
 	{"CHARLIZE_REGIONS", "comma-separated regions for the default account (default AWS_REGION)"},
 	{"AWS_REGION", "AWS region of the ambient credentials; AWS_* variables work as in every AWS SDK"},
@@ -100,7 +107,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 		SlackAPIURL:        orDefault(getenv("SLACK_API_URL"), defaultSlackAPIURL),
 		RedisURL:           getenv("REDIS_URL"),
 		DataDir:            orDefault(getenv("CHARLIZE_DATA_DIR"), "./data"),
-		Addr:               getenv("CHARLIZE_ADDR"),
 		LogFormat:          strings.ToLower(orDefault(getenv("LOG_FORMAT"), "json")),
 		AccountsFile:       getenv("CHARLIZE_ACCOUNTS_FILE"),
 		AWSRegion:          getenv("AWS_REGION"),
@@ -132,18 +138,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 			bad("REDIS_URL", "must start with redis:// or rediss://")
 		}
 	}
-	if c.Addr == "" {
-		if port := getenv("PORT"); port != "" {
-			c.Addr = ":" + port
-		} else {
-			c.Addr = ":3000"
-		}
-	}
+	c.Addr = listenAddr(getenv)
 	if err := c.LogLevel.UnmarshalText([]byte(orDefault(getenv("LOG_LEVEL"), "info"))); err != nil {
 		bad("LOG_LEVEL", "must be debug, info, warn or error")
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("LOG_FORMAT", "must be json or text")
+	}
+	c.LogRequests = handlers.LogRequests(strings.ToLower(orDefault(getenv("LOG_REQUESTS"), string(handlers.LogRequestsAll))))
+	switch c.LogRequests {
+	case handlers.LogRequestsAll, handlers.LogRequestsErrors, handlers.LogRequestsOff:
+	default:
+		bad("LOG_REQUESTS", "must be all, errors or off")
 	}
 	for _, r := range strings.Split(getenv("CHARLIZE_REGIONS"), ",") {
 		if r = strings.TrimSpace(r); r != "" {
@@ -213,9 +219,31 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	if len(problems) > 0 {
-		return c, errors.New("configuration:\n  " + strings.Join(problems, "\n  ") + "\n(see charlize serve --help)")
+		return c, &configError{problems: problems}
 	}
 	return c, nil
+}
+
+// configError lists every problem loadConfig found, each "NAME: what is
+// wrong", so that doctor can show them one per row.
+type configError struct {
+	problems []string
+}
+
+func (e *configError) Error() string {
+	return "configuration:\n  " + strings.Join(e.problems, "\n  ") + "\n(see charlize serve --help)"
+}
+
+// listenAddr is CHARLIZE_ADDR, else :PORT as platforms set it, else :3000.
+// healthcheck reads it too, to find the server it asks.
+func listenAddr(getenv func(string) string) string {
+	if a := getenv("CHARLIZE_ADDR"); a != "" {
+		return a
+	}
+	if port := getenv("PORT"); port != "" {
+		return ":" + port
+	}
+	return ":3000"
 }
 
 // validChannelID accepts Slack conversation ids (C…, G…), the only form

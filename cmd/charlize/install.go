@@ -5,12 +5,12 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/charlize-app/charlize/handlers"
 	"github.com/charlize-app/charlize/handlers/app"
-	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/store"
 	"github.com/charlize-app/charlize/store/sealed"
 )
@@ -138,13 +138,13 @@ func sealStore(cfg config, st store.Store) (store.Store, error) {
 }
 
 // newOAuth serves "Add to Slack" in multi-workspace mode; nil otherwise.
-func newOAuth(cfg config, st store.Store, log *slog.Logger) (*handlers.OAuth, error) {
+func newOAuth(cfg config, st store.Store, log *slog.Logger, hc *http.Client) (*handlers.OAuth, error) {
 	if !cfg.multiWorkspace() {
 		return nil, nil
 	}
 	return handlers.NewOAuth(handlers.OAuthOptions{
 		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Scopes: cfg.Scopes, RedirectURL: cfg.RedirectURL,
-		APIURL: cfg.SlackAPIURL, Store: st, Log: log,
+		APIURL: cfg.SlackAPIURL, Store: st, Log: log, HTTPClient: hc,
 	})
 }
 
@@ -166,15 +166,14 @@ func logInstallMode(cfg config, log *slog.Logger) {
 // startSocketMode connects over Socket Mode when SLACK_APP_TOKEN is set;
 // the returned channel closes once the connection has stopped after ctx
 // ends (at once when Socket Mode is off).
-func startSocketMode(ctx context.Context, cfg config, log *slog.Logger, d *app.Dispatcher, m *handlers.Metrics) <-chan struct{} {
+func startSocketMode(ctx context.Context, cfg config, log *slog.Logger, d *app.Dispatcher, m *handlers.Metrics, hc *http.Client) <-chan struct{} {
 	done := make(chan struct{})
 	if cfg.AppToken == "" {
 		close(done)
 		return done
 	}
 	sm := handlers.NewSocketMode(handlers.SocketModeOptions{
-		AppToken: cfg.AppToken, APIURL: cfg.SlackAPIURL, Dispatcher: d, Log: log, Metrics: m,
-		HTTPClient: slackclient.NewHTTPClient(),
+		AppToken: cfg.AppToken, APIURL: cfg.SlackAPIURL, HTTPClient: hc, Dispatcher: d, Log: log, Metrics: m,
 	})
 	go func() {
 		defer close(done)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/google/go-cmp/cmp"
 	"github.com/slack-go/slack"
 
 	"github.com/charlize-app/charlize/ec2ops/ec2sim"
@@ -110,6 +111,38 @@ func mustStart(t *testing.T, env map[string]string) *process {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// agents remembers the User-Agent headers a server saw.
+type agents struct {
+	mu  sync.Mutex
+	all []string
+}
+
+func (a *agents) add(ua string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.all = append(a.all, ua)
+}
+
+func (a *agents) last() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.all) == 0 {
+		return ""
+	}
+	return a.all[len(a.all)-1]
+}
+
+func mustGetBody(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
 }
 
 func mustGetStatus(t *testing.T, url string) int {
@@ -222,25 +255,110 @@ func TestConfigErrorsListEverything(t *testing.T) {
 
 func TestSubcommands(t *testing.T) {
 	tests := []struct {
-		args    []string
-		wantOut string
-		wantErr bool
+		args     []string
+		wantOut  string
+		wantExit int
 	}{
 		{args: []string{"version"}, wantOut: "charlize dev"},
-		{args: []string{"serve", "--help"}, wantOut: "SLACK_SIGNING_SECRET"},
-		{args: []string{"--help"}, wantOut: "SLACK_SIGNING_SECRET"},
+		{args: []string{"--version"}, wantOut: "charlize dev"},
+		{args: []string{"serve", "--help"}, wantOut: "LOG_REQUESTS"},
+		{args: []string{"--help"}, wantOut: "charlize doctor"},
 		{args: []string{"help"}, wantOut: "charlize version"},
-		{args: []string{"frobnicate"}, wantErr: true},
+		{args: []string{"demo", "--help"}, wantOut: "loopback only"},
+		{args: []string{"doctor", "--help"}, wantOut: "--json"},
+		{args: []string{"healthcheck", "--help"}, wantOut: "--url"},
+		{args: []string{"frobnicate"}, wantExit: 2},
+		{args: []string{"serve", "--no-such-flag"}, wantExit: 2},
+		{args: []string{"serve", "extra"}, wantExit: 2},
+		{args: []string{"version", "extra"}, wantExit: 2},
+		{args: []string{"manifest"}, wantExit: 2},
+		{args: []string{"simulate", "--latency", "soon"}, wantExit: 2},
+		// A configuration error is not a usage error.
+		{args: []string{"serve"}, wantExit: 1},
+		{args: []string{"healthcheck", "--url", "http://127.0.0.1:1/healthz"}, wantExit: 1},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var out bytes.Buffer
-			err := run(context.Background(), tt.args, func(string) string { return "" }, &out, io.Discard)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("run(%q) error = %v, wantErr %v", tt.args, err, tt.wantErr)
+			err := run(context.Background(), tt.args, func(string) string { return "" }, &out, &out)
+			if got := exitCode(err); got != tt.wantExit {
+				t.Fatalf("exitCode(run(%q)) = %d (err %v), want %d", tt.args, got, err, tt.wantExit)
 			}
 			if !strings.Contains(out.String(), tt.wantOut) {
 				t.Errorf("run(%q) printed %q, want %q in it", tt.args, out.String(), tt.wantOut)
+			}
+		})
+	}
+}
+
+// --help names every subcommand run dispatches.
+func TestHelpListsEverySubcommand(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, sub := range []string{"serve", "demo", "doctor", "healthcheck", "manifest", "simulate", "version"} {
+		if !strings.Contains(out.String(), "charlize "+sub) && !strings.Contains(out.String(), "charlize ["+sub+"]") {
+			t.Errorf("--help does not list %s:\n%s", sub, out.String())
+		}
+	}
+}
+
+// healthcheck, as the Dockerfile's HEALTHCHECK runs it, finds the server
+// from CHARLIZE_ADDR and exits 0 while it is alive.
+func TestHealthcheckAsksTheServer(t *testing.T) {
+	a := mustStart(t, nil)
+	addr := strings.TrimPrefix(a.url, "http://")
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"healthcheck"}, func(k string) string {
+		return map[string]string{"CHARLIZE_ADDR": addr}[k]
+	}, &out, &out)
+	if err != nil || !strings.Contains(out.String(), "ok") {
+		t.Errorf("healthcheck against a live server = %v, printed %q; want exit 0 and ok", err, out.String())
+	}
+}
+
+// logLines returns the JSON log lines whose msg is "request".
+func requestLines(t *testing.T, logs string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	for sc.Scan() {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line["route"] != nil && line["status"] != nil {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+func TestRequestLogs(t *testing.T) {
+	for _, mode := range []string{"all", "errors", "off"} {
+		t.Run(mode, func(t *testing.T) {
+			a := mustStart(t, map[string]string{"LOG_REQUESTS": mode, "LOG_LEVEL": "info"})
+			mustGetStatus(t, a.url+"/healthz")
+			mustGetStatus(t, a.url+"/readyz")
+			mustGetStatus(t, a.url+"/metrics")
+			req := slacktest.FormRequest(a.url+"/slack/commands", testSecret, slacktest.Command("T0001", "U0001", "help", "http://127.0.0.1:1/r"))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			unsigned, _ := http.Post(a.url+"/slack/commands", "application/x-www-form-urlencoded", strings.NewReader("text=help"))
+			unsigned.Body.Close()
+			// The last request's line is written before its answer is sent.
+			routes := map[string]string{}
+			for _, l := range requestLines(t, a.logs.String()) {
+				routes[fmt.Sprint(l["route"], " ", l["status"])] = fmt.Sprint(l["level"])
+			}
+			want := map[string]map[string]string{
+				"all":    {"/slack/commands 200": "INFO", "/slack/commands 401": "WARN"},
+				"errors": {"/slack/commands 401": "WARN"},
+				"off":    {},
+			}[mode]
+			if !cmp.Equal(routes, want) {
+				t.Errorf("LOG_REQUESTS=%s: logged %v, want %v (probes and /metrics never at INFO)", mode, routes, want)
 			}
 		})
 	}
@@ -258,7 +376,11 @@ func TestServeListsFromSimulator(t *testing.T) {
 	}}}); err != nil {
 		t.Fatal(err)
 	}
-	simServer := httptest.NewServer(sim)
+	awsAgents := &agents{}
+	simServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		awsAgents.add(r.UserAgent())
+		sim.ServeHTTP(w, r)
+	}))
 	defer simServer.Close()
 	api := slacktest.NewAPI(t)
 
@@ -279,13 +401,30 @@ func TestServeListsFromSimulator(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("list = %d, want 200", resp.StatusCode)
 	}
-	posted := api.WaitFor(t, slacktest.MethodResponseURL, 1, 10*time.Second)[0].Message
-	raw, _ := json.Marshal(posted)
+	posted := api.WaitFor(t, slacktest.MethodResponseURL, 1, 10*time.Second)[0]
+	raw, _ := json.Marshal(posted.Message)
 	if !strings.Contains(string(raw), "web-1") {
 		t.Errorf("list posted %s, want web-1 in it", raw)
 	}
 	if sim.Calls("DescribeInstances") == 0 {
 		t.Error("no DescribeInstances reached the simulator")
+	}
+	wantUA := "charlize/dev"
+	if ua := posted.UserAgent; !strings.HasPrefix(ua, wantUA) {
+		t.Errorf("response_url post User-Agent = %q, want %s", ua, wantUA)
+	}
+	if ua := awsAgents.last(); !strings.Contains(ua, wantUA) {
+		t.Errorf("AWS User-Agent = %q, want it to contain %s", ua, wantUA)
+	}
+	metrics := mustGetBody(t, a.url+"/metrics")
+	for _, want := range []string{
+		`charlize_build_info{goversion="go`,
+		`charlize_slack_calls_total{method="response_url",outcome="ok"} 1`,
+		`charlize_slack_call_duration_seconds_count{method="response_url"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	if logs := a.logs.String(); strings.Contains(logs, "main-test-secret-key") || strings.Contains(logs, slacktest.BotToken) || strings.Contains(logs, testSecret) {
 		t.Error("logs contain a secret")
@@ -382,5 +521,22 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A release build's -ldflags version is what every surface shows.
+func TestVersionFromLdflags(t *testing.T) {
+	old := version
+	version = "v1.2.3"
+	t.Cleanup(func() { version = old })
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--version"}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "charlize v1.2.3 (go") {
+		t.Errorf("--version = %q, want charlize v1.2.3 (go…)", out.String())
+	}
+	if ua := userAgent(readBuildInfo()); ua != "charlize/1.2.3" {
+		t.Errorf("User-Agent = %q, want charlize/1.2.3", ua)
 	}
 }

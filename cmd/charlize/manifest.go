@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/charlize-app/charlize/handlers"
 )
@@ -114,6 +114,9 @@ func buildManifest(base string, socketMode, tokenRotation bool, scopes []string)
 				RequestURL:            at("/slack/interactions"),
 				MessageMenuOptionsURL: at("/slack/options"),
 			},
+			// Enterprise Grid admins may install Charlize org-wide (the
+			// installation is then the org's; see README "Many workspaces").
+			OrgDeployEnabled:     true,
 			SocketModeEnabled:    socketMode,
 			TokenRotationEnabled: tokenRotation,
 		},
@@ -140,15 +143,15 @@ func manifestCommand(args []string, getenv func(string) string, stdout, stderr i
 		return flagErr(err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("manifest: unexpected argument %q", fs.Arg(0))
+		return usageErrorf("manifest: unexpected argument %q", fs.Arg(0))
 	}
 	if *base == "" && !*socketMode {
-		return fmt.Errorf("manifest: --url is required (or --socket-mode)")
+		return usageErrorf("manifest: --url is required (or --socket-mode)")
 	}
 	if *base != "" {
 		u, err := url.Parse(*base)
 		if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			return fmt.Errorf("manifest: --url must be an https URL such as https://charlize.example.com")
+			return usageErrorf("manifest: --url must be an https URL such as https://charlize.example.com")
 		}
 	}
 	scopes, err := parseScopes(getenv("SLACK_SCOPES"))

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/charlize-app/charlize/handlers/slacktest"
 )
@@ -53,6 +53,11 @@ func TestManifest(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("manifest %s = %q, want %q", c.name, c.got, c.want)
 		}
+	}
+	// The README says an Enterprise Grid admin can install Charlize for
+	// the whole org; Slack allows that only with org_deploy_enabled.
+	if !m.Settings.OrgDeployEnabled {
+		t.Errorf("org_deploy_enabled = false; the README promises org-wide installs")
 	}
 	if !cmd.ShouldEscape {
 		t.Errorf("slash command should_escape = false; `audit @alice` then sends a name, not a user id")

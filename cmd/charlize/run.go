@@ -2,23 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"strings"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
-	"github.com/slack-go/slack"
 
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/handlers"
@@ -28,18 +23,32 @@ import (
 	"github.com/charlize-app/charlize/store"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
 // run is the whole program; main only supplies the process's environment.
+// It returns a *usageError for a wrong command line (exit 2) and any other
+// error for a failure (exit 1); see exitCode.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	sub := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		sub, args = args[0], args[1:]
+	if len(args) > 0 {
+		switch args[0] {
+		case "-h", "-help", "--help":
+			usage(stdout)
+			return nil
+		case "-version", "--version":
+			return versionCommand(nil, stdout, stderr)
+		}
+		if !strings.HasPrefix(args[0], "-") {
+			sub, args = args[0], args[1:]
+		}
 	}
 	switch sub {
 	case "serve":
 		return serveCommand(ctx, args, getenv, stdout, stderr)
+	case "demo":
+		return demoCommand(ctx, args, stdout, stderr)
+	case "doctor":
+		return doctorCommand(ctx, args, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheckCommand(ctx, args, getenv, stdout, stderr)
 	case "version":
 		return versionCommand(args, stdout, stderr)
 	case "manifest":
@@ -51,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	default:
 		usage(stderr)
-		return fmt.Errorf("unknown command %q", sub)
+		return usageErrorf("unknown command %q (see charlize --help)", sub)
 	}
 }
 
@@ -59,36 +68,21 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `Charlize operates AWS EC2 from Slack.
 
 Usage:
-  charlize [serve]    run the server (the default)
-  charlize version    print the version
-  charlize manifest --url https://charlize.example.com [--socket-mode]
-                      print the Slack app manifest
-  charlize simulate   serve an EC2/STS simulator, to try Charlize without AWS
+  charlize [serve]      run the server (the default); configuration comes from
+                        the environment (charlize serve --help lists it)
+  charlize demo         try Charlize in a browser: a simulated AWS, and a local
+                        page standing in for Slack at http://127.0.0.1:3000/
+  charlize doctor [--json]
+                        check a configuration before going live
+  charlize healthcheck  exit 0 when a running Charlize answers /healthz
+  charlize manifest --url https://charlize.example.com [--socket-mode] [--token-rotation]
+                        print the Slack app manifest
+  charlize simulate     serve the EC2/STS simulator, to try Charlize without AWS
+  charlize version      print the version (also: charlize --version)
   charlize <command> --help
+
+Exit status: 0 done, 1 failed (configuration, checks, runtime), 2 wrong command line.
 `)
-}
-
-func versionCommand(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(fs.Output(), "Usage: charlize version\n\nPrints the version and Go runtime.") }
-	if err := fs.Parse(args); err != nil {
-		return flagErr(err)
-	}
-	goVersion := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		goVersion = bi.GoVersion
-	}
-	fmt.Fprintf(stdout, "charlize %s (%s)\n", version, goVersion)
-	return nil
-}
-
-// flagErr turns --help into a clean exit.
-func flagErr(err error) error {
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	return err
 }
 
 func serveCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -103,11 +97,21 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	if err := fs.Parse(args); err != nil {
 		return flagErr(err)
 	}
+	if fs.NArg() > 0 {
+		return usageErrorf("serve: unexpected argument %q", fs.Arg(0))
+	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
 	}
+	return serve(ctx, cfg, stderr)
+}
+
+// serve runs Charlize with cfg until ctx ends; demo calls it too, with a
+// listener of its own in cfg.
+func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
+	build := readBuildInfo()
 
 	st, err := openStore(cfg, log)
 	if err != nil {
@@ -122,8 +126,11 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := handlers.NewMetrics(reg)
+	handlers.RegisterBuildInfo(reg, build.Version, build.Revision, build.GoVersion)
+	// One client for every call to Slack: named, timed and counted.
+	slackHTTP := slackclient.NewHTTPClientWith(slackclient.HTTPOptions{UserAgent: userAgent(build), Observe: metrics.ObserveSlack})
 
-	fleet, err := openFleet(ctx, cfg, log, metrics)
+	fleet, err := openFleet(ctx, cfg, build, log, metrics)
 	if err != nil {
 		return err
 	}
@@ -139,7 +146,8 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		Log:           log,
 		Store:         st,
 		Fleet:         fleet,
-		Clients:       slackClients(cfg, st, log),
+		Clients:       slackClients(cfg, st, log, slackHTTP),
+		HTTPClient:    slackHTTP,
 		Metrics:       metrics,
 		Policy:        pol,
 		StrictTenancy: cfg.multiWorkspace(),
@@ -162,15 +170,17 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		defer close(runDone)
 		_ = dispatcher.Run(ctx)
 	}()
-	oauth, err := newOAuth(cfg, st, log)
+	oauth, err := newOAuth(cfg, st, log, slackHTTP)
 	if err != nil {
 		return err
 	}
-	e := handlers.NewServer(handlers.Config{SigningSecret: cfg.SigningSecret, OAuth: oauth}, log, st, dispatcher, reg, metrics)
+	e := handlers.NewServer(handlers.Config{SigningSecret: cfg.SigningSecret, OAuth: oauth, LogRequests: cfg.LogRequests}, log, st, dispatcher, reg, metrics)
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	ln := cfg.listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
 	}
 	// A client that sends its request slowly (or promises more body than
 	// it sends) is cut off, so one client cannot hold connections; Slack
@@ -184,8 +194,8 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("charlize listening", "addr", ln.Addr().String(), "store", storeKind(cfg), "version", version)
-	socketDone := startSocketMode(ctx, cfg, log, dispatcher, metrics)
+	log.Info("charlize listening", "addr", ln.Addr().String(), "store", storeKind(cfg), "version", build.Version)
+	socketDone := startSocketMode(ctx, cfg, log, dispatcher, metrics, slackHTTP)
 
 	select {
 	case err := <-served:
@@ -213,7 +223,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 // openFleet loads the AWS accounts. Without an accounts file and without
 // a region there is nothing to operate on: Charlize still serves Slack and
 // says so to users, rather than refusing to start.
-func openFleet(ctx context.Context, cfg config, log *slog.Logger, m *handlers.Metrics) (app.Fleet, error) {
+func openFleet(ctx context.Context, cfg config, build buildInfo, log *slog.Logger, m *handlers.Metrics) (app.Fleet, error) {
 	if cfg.AccountsFile == "" && len(cfg.Regions) == 0 {
 		log.Warn("no AWS accounts: set CHARLIZE_ACCOUNTS_FILE, or CHARLIZE_REGIONS / AWS_REGION for the ambient account")
 		return nil, nil
@@ -222,22 +232,9 @@ func openFleet(ctx context.Context, cfg config, log *slog.Logger, m *handlers.Me
 	if err != nil {
 		return nil, err
 	}
-	opts := []func(*awsconfig.LoadOptions) error{}
-	region := cfg.AWSRegion
-	if region == "" {
-		region = accounts[0].Regions[0]
-	}
-	opts = append(opts, awsconfig.WithRegion(region))
-	if cfg.AWSEndpointURL != "" {
-		opts = append(opts, awsconfig.WithBaseEndpoint(cfg.AWSEndpointURL))
-	}
-	if cfg.AWSAccessKeyID != "" {
-		opts = append(opts, awsconfig.WithCredentialsProvider(
-			credentials.NewStaticCredentialsProvider(cfg.AWSAccessKeyID, cfg.AWSSecretAccessKey, cfg.AWSSessionToken)))
-	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	awsCfg, err := loadAWSConfig(ctx, cfg, accounts, build)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return nil, err
 	}
 	fleet, err := ec2ops.New(awsCfg, accounts, ec2ops.Options{Observe: m.ObserveAWS, Concurrency: cfg.AWSConcurrency})
 	if err != nil {
@@ -253,16 +250,16 @@ func openFleet(ctx context.Context, cfg config, log *slog.Logger, m *handlers.Me
 
 // slackClients picks how requests find their Slack client: one bot
 // token, or each workspace's installation.
-func slackClients(cfg config, st store.Store, log *slog.Logger) slackclient.Clients {
+func slackClients(cfg config, st store.Store, log *slog.Logger, hc *http.Client) slackclient.Clients {
 	if cfg.multiWorkspace() {
 		return slackclient.NewInstallations(slackclient.InstallationsOptions{
-			Store: st, APIURL: cfg.SlackAPIURL, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Log: log,
+			Store: st, APIURL: cfg.SlackAPIURL, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Log: log, HTTPClient: hc,
 		})
 	}
 	if cfg.BotToken == "" {
 		return slackclient.SingleWorkspace{}
 	}
-	return slackclient.SingleWorkspace{API: slack.New(cfg.BotToken, slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionHTTPClient(slackclient.NewHTTPClient()))}
+	return slackclient.SingleWorkspace{API: slackclient.NewClient(cfg.BotToken, cfg.SlackAPIURL, hc)}
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {

@@ -20,3 +20,13 @@ func Demo() (Fixture, error) {
 	}
 	return f, nil
 }
+
+// demoAccounts is the accounts file (CHARLIZE_ACCOUNTS_FILE) that reaches
+// the demo fleet's two accounts through their roles.
+//
+//go:embed testdata/accounts.yaml
+var demoAccounts []byte
+
+// DemoAccounts returns the accounts file of the demo fleet, for
+// `charlize demo`, which writes it where Charlize reads it.
+func DemoAccounts() []byte { return append([]byte(nil), demoAccounts...) }

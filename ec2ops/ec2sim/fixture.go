@@ -9,7 +9,7 @@ import (
 	"regexp"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Fixture describes accounts and their fleets, usually read from YAML.

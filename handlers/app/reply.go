@@ -211,10 +211,7 @@ func (d *Dispatcher) tellPrivately(ctx context.Context, team slackclient.Team, c
 	}
 	api, err := d.clients.Client(ctx, team)
 	if err == nil {
-		err = slackclient.Call(ctx, func() error {
-			_, err := api.PostEphemeralContext(ctx, channel, user, slackclient.MsgOptions(msg)...)
-			return err
-		})
+		_, err = api.PostEphemeralContext(ctx, channel, user, slackclient.MsgOptions(msg)...)
 	}
 	if err != nil {
 		d.log.WarnContext(ctx, "could not tell the requester", "request_id", reqctx.ID(ctx), "user", user, "slack_error", slackclient.ErrorCode(err))

@@ -8,14 +8,9 @@ import (
 	"github.com/slack-go/slack"
 )
 
-// Slack's documented rate-limit answer is 429 with Retry-After; waits
-// longer than this, or more than maxRateLimitRetries of them, give up.
-const (
-	maxRateLimitWait    = 30 * time.Second
-	maxRateLimitRetries = 3
-)
-
-// Call runs call, waiting out Slack's rate limits.
+// Call runs call, waiting out Slack's rate limits as NewClient's clients
+// do. Web API calls need no Call (their client retries); response_url
+// posts do, since slack-go posts them with a plain HTTP client.
 func Call(ctx context.Context, call func() error) error {
 	for attempt := 0; ; attempt++ {
 		err := call()
@@ -52,23 +47,16 @@ func CannotPost(err error) bool {
 }
 
 // PostMessage posts msg in channel (extra options such as a thread
-// timestamp appended), waiting out rate limits; it returns the message ts.
+// timestamp appended); it returns the message ts.
 func PostMessage(ctx context.Context, api API, channel string, msg slack.WebhookMessage, extra ...slack.MsgOption) (string, error) {
-	var ts string
-	err := Call(ctx, func() (err error) {
-		_, ts, err = api.PostMessageContext(ctx, channel, append(MsgOptions(msg), extra...)...)
-		return err
-	})
+	_, ts, err := api.PostMessageContext(ctx, channel, append(MsgOptions(msg), extra...)...)
 	return ts, err
 }
 
-// UpdateMessage replaces the message at channel/ts with msg, waiting out
-// rate limits.
+// UpdateMessage replaces the message at channel/ts with msg.
 func UpdateMessage(ctx context.Context, api API, channel, ts string, msg slack.WebhookMessage) error {
-	return Call(ctx, func() error {
-		_, _, _, err := api.UpdateMessageContext(ctx, channel, ts, MsgOptions(msg)...)
-		return err
-	})
+	_, _, _, err := api.UpdateMessageContext(ctx, channel, ts, MsgOptions(msg)...)
+	return err
 }
 
 // MsgOptions turns a rendered message into chat.* options.

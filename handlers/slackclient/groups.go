@@ -51,11 +51,7 @@ func (c *Groups) Members(ctx context.Context, team Team, group string) []string 
 	if err != nil {
 		return nil
 	}
-	var members []string
-	err = Call(ctx, func() (err error) {
-		members, err = api.GetUserGroupMembersContext(ctx, group)
-		return err
-	})
+	members, err := api.GetUserGroupMembersContext(ctx, group)
 	if err != nil {
 		// The log says why (often the usergroups:read scope).
 		c.log.WarnContext(ctx, "could not read user group members", "request_id", reqctx.ID(ctx),

@@ -91,7 +91,7 @@ func (i *Installations) client(token string) *slack.Client {
 	if c, ok := i.clients.Load(token); ok {
 		return c.(*slack.Client)
 	}
-	c := slack.New(token, slack.OptionAPIURL(i.o.APIURL), slack.OptionHTTPClient(i.o.HTTPClient))
+	c := NewClient(token, i.o.APIURL, i.o.HTTPClient)
 	if i.nclients.Add(1) > maxClients {
 		i.clients.Clear()
 		i.nclients.Store(1)

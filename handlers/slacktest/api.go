@@ -85,6 +85,7 @@ type API struct {
 	files     map[string]*upload         // file id -> upload
 	fileOrder []string
 	latency   map[string]time.Duration // method -> added before answering
+	scopes    string                   // X-OAuth-Scopes of Web API answers
 }
 
 // Call is one request the fake received, recorded before it was answered,
@@ -121,6 +122,8 @@ type Call struct {
 	TS string
 	// Time is when the fake received the call.
 	Time time.Time
+	// UserAgent is the caller's User-Agent header.
+	UserAgent string
 }
 
 type fault struct {
@@ -156,6 +159,7 @@ func NewAPI(t testing.TB) *API {
 		groups:   map[string][]string{},
 		files:    map[string]*upload{},
 		latency:  map[string]time.Duration{},
+		scopes:   "commands,chat:write,app_mentions:read,files:write",
 	}
 	a.srv = httptest.NewServer(http.HandlerFunc(a.serveHTTP))
 	t.Cleanup(a.srv.Close)
@@ -271,6 +275,14 @@ func (a *API) SetOAuthAccess(resp string) {
 	a.oauth = resp
 }
 
+// SetScopes sets the scopes Web API answers list in their X-OAuth-Scopes
+// header, as Slack lists the token's scopes (comma-separated).
+func (a *API) SetScopes(scopes string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.scopes = scopes
+}
+
 // SetUserGroupMembers sets the members usergroups.users.list answers for
 // group; other groups answer no_such_subteam.
 func (a *API) SetUserGroupMembers(group string, users []string) {
@@ -320,6 +332,9 @@ func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/api/"):
 		ans = a.method(r, strings.TrimPrefix(r.URL.Path, "/api/"), body)
+		a.mu.Lock()
+		w.Header().Set("X-OAuth-Scopes", a.scopes)
+		a.mu.Unlock()
 	case strings.HasPrefix(r.URL.Path, "/response/"):
 		ans = a.responseURL(r, strings.TrimPrefix(r.URL.Path, "/response/"), body)
 	case strings.HasPrefix(r.URL.Path, "/upload/"):
@@ -415,7 +430,7 @@ func (q *request) raw(name string) json.RawMessage {
 }
 
 func (a *API) method(r *http.Request, method string, body []byte) answer {
-	c := Call{Method: method, Time: time.Now()}
+	c := Call{Method: method, Time: time.Now(), UserAgent: r.UserAgent()}
 	var q request
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	badJSON := false
@@ -737,7 +752,7 @@ func (a *API) userGroupMembersLocked(q *request) answer {
 // responseURL answers a post to a response_url as Slack does: "ok", at most
 // 5 times per URL, then 404 used_url.
 func (a *API) responseURL(r *http.Request, id string, body []byte) answer {
-	c := Call{Method: MethodResponseURL, ResponseURLID: id, Time: time.Now()}
+	c := Call{Method: MethodResponseURL, ResponseURLID: id, Time: time.Now(), UserAgent: r.UserAgent()}
 	var ans answer
 	badPayload := r.Method != http.MethodPost
 	if err := json.Unmarshal(body, &c.JSON); err != nil || c.JSON == nil {

@@ -1,0 +1,136 @@
+package slackclient
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Outcomes of a call to Slack, as CallObserver hears them.
+const (
+	OutcomeOK           = "ok"
+	OutcomeSlackError   = "slack_error"   // HTTP 200 with {"ok":false}, or a response_url refusal
+	OutcomeRateLimited  = "rate_limited"  // HTTP 429
+	OutcomeHTTPError    = "http_error"    // any other status ≥ 400
+	OutcomeNetworkError = "network_error" // no answer: refused, reset, timed out
+)
+
+// Call methods that are not Web API methods.
+const (
+	MethodResponseURL = "response_url"
+	MethodFileUpload  = "file_upload"
+)
+
+// CallObserver is told about every HTTP call to Slack: the Web API method
+// ("chat.postMessage"), MethodResponseURL or MethodFileUpload, its outcome,
+// how long it took, and Slack's Retry-After when rate limited.
+type CallObserver func(method, outcome string, took, retryAfter time.Duration)
+
+// HTTPOptions configure NewHTTPClientWith.
+type HTTPOptions struct {
+	// UserAgent is sent with every call ("charlize/1.2.3"); Go's default
+	// otherwise.
+	UserAgent string
+	// Observe, when set, hears about every call.
+	Observe CallObserver
+	// Now is the clock calls are timed with (default time.Now).
+	Now func() time.Time
+}
+
+// NewHTTPClientWith is NewHTTPClient that names itself and reports its
+// calls.
+func NewHTTPClientWith(o HTTPOptions) *http.Client {
+	c := NewHTTPClient()
+	if o.UserAgent == "" && o.Observe == nil {
+		return c
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	c.Transport = &observedTransport{next: c.Transport, o: o}
+	return c
+}
+
+type observedTransport struct {
+	next http.RoundTripper
+	o    HTTPOptions
+}
+
+func (t *observedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if t.o.UserAgent != "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("User-Agent", t.o.UserAgent)
+	}
+	start := t.o.Now()
+	resp, err := t.next.RoundTrip(r)
+	if t.o.Observe == nil {
+		return resp, err
+	}
+	method := callMethod(r)
+	if err != nil {
+		t.o.Observe(method, OutcomeNetworkError, t.o.Now().Sub(start), 0)
+		return resp, err
+	}
+	outcome, retryAfter := OutcomeOK, time.Duration(0)
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		outcome = OutcomeRateLimited
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
+			retryAfter = time.Duration(secs) * time.Second
+		}
+	case resp.StatusCode == http.StatusNotFound && method == MethodResponseURL:
+		outcome = OutcomeSlackError // expired_url, used_url
+	case resp.StatusCode >= 400:
+		outcome = OutcomeHTTPError
+	case method != MethodResponseURL && method != MethodFileUpload && !answeredOK(resp):
+		outcome = OutcomeSlackError
+	}
+	t.o.Observe(method, outcome, t.o.Now().Sub(start), retryAfter)
+	return resp, nil
+}
+
+// callMethod names a call by its URL: …/api/chat.postMessage is a Web API
+// method, an upload URL (files.getUploadURLExternal hands one out) is a
+// file upload, anything else a response_url.
+func callMethod(r *http.Request) string {
+	path := r.URL.Path
+	if i := strings.LastIndex(path, "/api/"); i >= 0 {
+		if m := path[i+len("/api/"):]; m != "" && !strings.Contains(m, "/") {
+			return m
+		}
+	}
+	if strings.Contains(path, "/upload/") {
+		return MethodFileUpload
+	}
+	return MethodResponseURL
+}
+
+// maxPeek bounds how much of a Web API answer is read to find its "ok";
+// Slack's answers to the methods Charlize calls are far smaller.
+const maxPeek = 1 << 20
+
+// answeredOK reports whether a Web API answer says "ok": true. It reads
+// the body and puts it back for the caller.
+func answeredOK(resp *http.Response) bool {
+	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct != "application/json" || resp.Body == nil {
+		return true
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPeek))
+	rest := resp.Body
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(body), rest), rest}
+	if err != nil {
+		return false
+	}
+	var answer struct {
+		OK bool `json:"ok"`
+	}
+	return json.Unmarshal(body, &answer) == nil && answer.OK
+}
