@@ -18,7 +18,7 @@ import (
 
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
-	"github.com/charlize-app/charlize/graph"
+	"github.com/charlize-app/charlize/blocks/graph"
 	"github.com/charlize-app/charlize/handlers/slacktest"
 )
 

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/charlize-app/charlize/blocks"
+	"github.com/charlize-app/charlize/blocks/graph"
 	"github.com/charlize-app/charlize/ec2ops"
-	"github.com/charlize-app/charlize/graph"
 	"github.com/charlize-app/charlize/handlers/reqctx"
 	"github.com/charlize-app/charlize/handlers/slackclient"
 )

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/charlize-app/charlize/ec2ops"
-	"github.com/charlize-app/charlize/graph"
+	"github.com/charlize-app/charlize/blocks/graph"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden PNGs")
