@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -125,4 +126,18 @@ func buttonsWithPrefix(msg slack.WebhookMessage, prefix string) []button {
 		}
 	}
 	return out
+}
+
+// A bare word naming an account lists that account alone, in any case.
+func TestListOneAccountByName(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	for i, q := range []string{"acme-dev", "ACME-DEV", "running acme-dev"} {
+		id := fmt.Sprintf("acct%d", i)
+		w.command(alice, "list "+q, id)
+		text := messageText(w.waitForURLText(id, "dev-1", waitResult))
+		if strings.Contains(text, "web-1") || strings.Contains(text, "db-1") {
+			t.Errorf("list %s = %s, want acme-dev's instances only", q, short(text))
+		}
+	}
 }

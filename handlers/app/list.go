@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -36,6 +37,7 @@ func (d *Dispatcher) list(ctx context.Context, v viewer, q ec2ops.Query) (ec2ops
 	if len(listable) == 0 {
 		return ec2ops.ListResult{}, &deniedError{action: "list", reason: refusal.Reason}
 	}
+	q = d.accountWords(q)
 	if len(q.Accounts) == 0 {
 		q.Accounts = listable
 	} else {
@@ -58,6 +60,29 @@ func (d *Dispatcher) list(ctx context.Context, v viewer, q ec2ops.Query) (ec2ops
 		return !slices.Contains(listable, i.Account) || !d.decide(v, "list", i).Allowed
 	})
 	return res, nil
+}
+
+// accountWords makes the query's bare words that name a configured account
+// (any case) that account, as ec2ops reads them, before the query is
+// narrowed to what the viewer may list: otherwise "list acme-dev" would be
+// narrowed to every listable account first.
+func (d *Dispatcher) accountWords(q ec2ops.Query) ec2ops.Query {
+	var words []string
+	for _, w := range q.Words {
+		name := ""
+		for _, a := range d.fleet.Accounts() {
+			if strings.EqualFold(a.Name, w) {
+				name = a.Name
+			}
+		}
+		if name == "" {
+			words = append(words, w)
+			continue
+		}
+		q.Accounts = append(q.Accounts, name)
+	}
+	q.Words = words
+	return q
 }
 
 // listCommand answers `/charlize list <query>`: "Looking up…" at once, the
