@@ -17,8 +17,8 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/charlize-app/charlize/blocks"
-	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/blocks/graph"
+	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/handlers/slacktest"
 )
 

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/blocks/graph"
+	"github.com/charlize-app/charlize/ec2ops"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden PNGs")
