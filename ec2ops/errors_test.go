@@ -158,7 +158,9 @@ func TestErrorKindsThroughSimulator(t *testing.T) {
 			cfg:  func(t *testing.T) envConfig { return envConfig{aws: unresolvableEndpoint(t)} },
 			next: "does not resolve (DNS); whoever runs Charlize should check its network access to AWS"},
 		{name: "unreachable: no answer in time", op: list, kind: ec2ops.KindUnreachable, network: ec2ops.NetworkTimeout,
-			cfg:   func(*testing.T) envConfig { return envConfig{opts: ec2ops.Options{RegionTimeout: 200 * time.Millisecond}} },
+			cfg: func(*testing.T) envConfig {
+				return envConfig{opts: ec2ops.Options{RegionTimeout: 200 * time.Millisecond}}
+			},
 			fault: &ec2sim.Fault{Action: "DescribeInstances", Delay: time.Hour},
 			next:  "did not answer in time for acme-prod (eu-west-1); try again in a minute"},
 		{name: "unreachable: connection cut", op: list, kind: ec2ops.KindUnreachable, network: ec2ops.NetworkOther,
