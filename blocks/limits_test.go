@@ -149,7 +149,7 @@ func TestLimitsAbsurd(t *testing.T) {
 		"Progress":        blocks.Progress(blocks.ProgressView{Action: action.Action(long(100)), Verb: long(100), Instance: absurd, Requester: hostile, State: long(300), Elapsed: 1000 * time.Hour, FallbackNote: long(5000)}),
 		"Result(ok)":      blocks.Result(blocks.ResultView{Action: action.Terminate, Instance: absurd, Requester: "U1", OK: true, Elapsed: time.Hour, Buttons: insts[0].Buttons}),
 		"Result(unknown)": blocks.Result(blocks.ResultView{Action: action.Action(long(300)), Instance: absurd, OK: true}),
-		"Result(failed)":  blocks.Result(blocks.ResultView{Action: action.Stop, Instance: absurd, Requester: "UEVIL> <!channel", Message: long(5000), Buttons: insts[7].Buttons}),
+		"Result(failed)":  blocks.Result(blocks.ResultView{Action: action.Stop, Instance: absurd, Requester: "UEVIL> <!channel", Message: blocks.Say("%s", long(5000)), Buttons: insts[7].Buttons}),
 		"Result(status)":  blocks.Result(blocks.ResultView{Action: action.Status, Instance: absurd, OK: true}),
 		"Accounts":        blocks.Accounts(accounts),
 		"MentionReply":    blocks.MentionReply(long(500), strings.Repeat("v", blocks.MaxButtonValue)),
@@ -163,7 +163,7 @@ func TestLimitsAbsurd(t *testing.T) {
 		"Picker(filled)":          blocks.Picker(blocks.PickerView{Accounts: pickerAccounts, PrivateMetadata: strings.Repeat("m", blocks.MaxPrivateMetadata)}),
 		"Picker(error)":           blocks.Picker(blocks.PickerView{Error: long(5000)}),
 		"Picker(loading)":         blocks.Picker(blocks.PickerView{Loading: true}),
-		"TerminateModal":          blocks.TerminateModal(blocks.TerminateView{Instance: absurd, Now: now, ErrorText: long(5000)}),
+		"TerminateModal":          blocks.TerminateModal(blocks.TerminateView{Instance: absurd, Now: now, ErrorText: blocks.Say("%s", long(5000))}),
 		"TerminateModal(unnamed)": blocks.TerminateModal(blocks.TerminateView{Instance: insts[2], Now: now}),
 	}
 	for name, m := range modals {

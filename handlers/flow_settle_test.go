@@ -180,7 +180,7 @@ func TestListFailureIsWordedNotVerbatim(t *testing.T) {
 			t.Errorf("the listing shows %q: %s", leak, short(text))
 		}
 	}
-	if !strings.Contains(text, "Something went wrong (ref") || !strings.Contains(text, "web-1") {
+	if !strings.Contains(text, "Something went wrong talking to AWS for acme-dev (us-east-1) (ref") || !strings.Contains(text, "web-1") {
 		t.Errorf("listing = %s, want the other account's instances and a reference for the failed one", short(text))
 	}
 }

@@ -51,6 +51,11 @@ func (d *Dispatcher) resolve(ctx context.Context, v viewer, args string, q ec2op
 		return slack.WebhookMessage{}, err
 	}
 	matches := res.Instances
+	if len(matches) == 0 && len(res.Failures) > 0 {
+		// The instance may be in what could not be read: say so rather
+		// than that nothing matches.
+		return slack.WebhookMessage{}, &lookupFailedError{query: args, failures: res.Failures}
+	}
 	if len(matches) == 0 && len(q.IDs) == 0 {
 		// No exact name: try the cached inventory for names containing it.
 		all := slices.DeleteFunc(slices.Clone(d.inventory.get(ctx, d.visibleAccounts(v.team.ID), inventoryWait)),
@@ -72,7 +77,7 @@ func (d *Dispatcher) resolve(ctx context.Context, v viewer, args string, q ec2op
 	if len(matches) == 1 {
 		return d.cardMessage(ctx, v, matches[0], verb, false)
 	}
-	st := flowState{Kind: "matches", TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user, Action: verb, Items: matches}
+	st := flowState{Kind: kindMatches, TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user, Action: verb, Items: matches}
 	id, err := d.saveFlow(ctx, st)
 	if err != nil {
 		return slack.WebhookMessage{}, err
@@ -96,7 +101,7 @@ func (d *Dispatcher) cardMessage(ctx context.Context, v viewer, inst ec2ops.Inst
 	if err != nil {
 		return slack.WebhookMessage{}, err
 	}
-	st := flowState{Kind: "card", TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user, Items: []ec2ops.Instance{detail.Instance}, Shared: shared}
+	st := flowState{Kind: kindCard, TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user, Items: []ec2ops.Instance{detail.Instance}, Shared: shared}
 	id, err := d.saveFlow(ctx, st)
 	if err != nil {
 		return slack.WebhookMessage{}, err
@@ -124,7 +129,7 @@ func (d *Dispatcher) cardMessage(ctx context.Context, v viewer, inst ec2ops.Inst
 
 // pick shows the card of one of several matches.
 func (d *Dispatcher) pick(ctx context.Context, cb slack.InteractionCallback, p pressed) error {
-	st, _, _, inst, err := d.loadItem(ctx, cb.Team.ID, p.value)
+	st, _, _, inst, err := d.loadItem(ctx, cb.Team.ID, p.value, action.Status, kindMatches)
 	if err != nil {
 		return err
 	}
