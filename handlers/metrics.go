@@ -15,6 +15,8 @@ type Metrics struct {
 	awsCalls             *prometheus.CounterVec
 	awsLatency           *prometheus.HistogramVec
 	actions              *prometheus.CounterVec
+	auditBuffered        prometheus.Gauge
+	auditDropped         prometheus.Counter
 }
 
 // NewMetrics creates the series and registers them on reg.
@@ -39,8 +41,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "charlize_actions_total", Help: "EC2 actions by kind and result.",
 		}, []string{"action", "result"}),
+		auditBuffered: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "charlize_audit_buffered", Help: "Audit entries kept in memory until the store answers again.",
+		}),
+		auditDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "charlize_audit_dropped_total", Help: "Audit entries never written to the store: the in-memory buffer was full during a store outage.",
+		}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.verificationFailures, m.awsCalls, m.awsLatency, m.actions)
+	reg.MustRegister(m.requests, m.latency, m.verificationFailures, m.awsCalls, m.awsLatency, m.actions, m.auditBuffered, m.auditDropped)
 	return m
 }
 
@@ -54,3 +62,9 @@ func (m *Metrics) ObserveAWS(op, outcome string, d time.Duration) {
 func (m *Metrics) ObserveAction(action, result string) {
 	m.actions.WithLabelValues(action, result).Inc()
 }
+
+// AuditBuffered sets how many audit entries wait in memory for the store.
+func (m *Metrics) AuditBuffered(n int) { m.auditBuffered.Set(float64(n)) }
+
+// AuditDropped counts an audit entry dropped from the full buffer.
+func (m *Metrics) AuditDropped() { m.auditDropped.Inc() }

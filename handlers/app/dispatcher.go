@@ -29,6 +29,10 @@ type Fleet interface {
 // Metrics counts what the flows do; handlers.Metrics implements it.
 type Metrics interface {
 	ObserveAction(action, result string)
+	// AuditBuffered reports how many audit entries wait in memory for the
+	// store; AuditDropped counts one dropped because the buffer was full.
+	AuditBuffered(n int)
+	AuditDropped()
 }
 
 // Ack is a transport-neutral answer to one Slack request: the HTTP adapter
@@ -78,6 +82,11 @@ type Options struct {
 	ApprovalTTL time.Duration
 	// GroupsTTL is how long user group memberships are reused (default 5m).
 	GroupsTTL time.Duration
+	// AuditBuffer is how many audit entries are kept in memory while the
+	// store cannot take them (default 10000); AuditRetry is how often
+	// they are offered to it again (default 5s).
+	AuditBuffer int
+	AuditRetry  time.Duration
 }
 
 // Dispatcher routes every decoded Slack request to its flow. It is shared
@@ -104,6 +113,7 @@ type Dispatcher struct {
 	approvalTTL      time.Duration
 	groups           *slackclient.Groups
 	approvals        *expiryTimers
+	audits           *auditBuffer
 }
 
 // New checks o and builds a Dispatcher.
@@ -115,9 +125,13 @@ func New(o Options) (*Dispatcher, error) {
 	if o.Workers < 0 || o.Queue < 0 {
 		problems = append(problems, fmt.Sprintf("workers (%d) and queue (%d) cannot be negative", o.Workers, o.Queue))
 	}
+	if o.AuditBuffer < 0 {
+		problems = append(problems, fmt.Sprintf("audit buffer cannot be negative (%d)", o.AuditBuffer))
+	}
 	for name, d := range map[string]time.Duration{
 		"session TTL": o.SessionTTL, "inventory TTL": o.InventoryTTL, "progress interval": o.ProgressInterval,
 		"action timeout": o.ActionTimeout, "approval TTL": o.ApprovalTTL, "groups TTL": o.GroupsTTL,
+		"audit retry": o.AuditRetry,
 	} {
 		if d < 0 {
 			problems = append(problems, fmt.Sprintf("%s cannot be negative (%s)", name, d))
@@ -165,12 +179,16 @@ func New(o Options) (*Dispatcher, error) {
 	}
 	d.commands = d.catalogue()
 	d.routes = d.routeTable()
+	d.audits = newAuditBuffer(d, cmp.Or(o.AuditBuffer, 10000), cmp.Or(o.AuditRetry, 5*time.Second))
 	return d, nil
 }
 
 // Close waits (until ctx ends) for background work such as actions that
-// are waiting for their instance to reach its state.
+// are waiting for their instance to reach its state, then offers the
+// store the audit entries it could not take yet, once more.
 func (d *Dispatcher) Close(ctx context.Context) error {
 	d.approvals.stopAll()
-	return d.workers.Close(ctx)
+	err := d.workers.Close(ctx)
+	d.audits.close(ctx)
+	return err
 }

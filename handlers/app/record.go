@@ -121,8 +121,11 @@ func (d *Dispatcher) loadRecord(ctx context.Context, id, team string) (*actionRe
 		return nil, fmt.Errorf("load action %s: %w", id, err)
 	}
 	var r actionRecord
-	if err := json.Unmarshal(s.Data, &r); err != nil || r.Kind != recordKind {
+	if err := json.Unmarshal(s.Data, &r); err != nil {
 		return nil, errBadValue
+	}
+	if r.Kind != recordKind {
+		return nil, &wrongFlowError{id: id, got: flowKind(r.Kind), want: []flowKind{recordKind}}
 	}
 	if team != "" && (s.TeamID != team || r.TeamID != team) {
 		return nil, errForeignTeam
