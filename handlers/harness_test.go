@@ -17,6 +17,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/slack-go/slack"
@@ -89,6 +90,15 @@ type worldOptions struct {
 	strictTenancy bool
 	workspaces    map[string][]string
 	auditChannel  string // DispatcherOptions.AuditChannel
+	// awsEndpoint sends the fleet's AWS calls there instead of to the
+	// simulator (a closed loopback port, say), retrying without backoff.
+	awsEndpoint string
+	// wrapStore wraps the store the app uses (to make it fail, say); the
+	// world's store field stays the real one.
+	wrapStore func(store.Store) store.Store
+	// auditBuffer and auditRetry are the Dispatcher's AuditBuffer and AuditRetry.
+	auditBuffer int
+	auditRetry  time.Duration
 }
 
 // defaultPolicy asks newWorld for policy.Default(), what Charlize runs
@@ -136,6 +146,14 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDCHARLIZE", "secret", ""),
 		BaseEndpoint: aws.String(simServer.URL),
 	}
+	if o.awsEndpoint != "" {
+		awsCfg.BaseEndpoint = aws.String(o.awsEndpoint)
+		awsCfg.Retryer = func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
+			})
+		}
+	}
 	fleet, err := ec2ops.New(awsCfg, accounts, ec2ops.Options{WaitPollInterval: 50 * time.Millisecond, WaitTimeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -152,6 +170,10 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		}
 	}
 	st := openStore(t, o.redis)
+	appStore := st
+	if o.wrapStore != nil {
+		appStore = o.wrapStore(st)
+	}
 	api := slacktest.NewAPI(t)
 	log := slog.New(slog.DiscardHandler)
 	if o.logs != nil {
@@ -163,7 +185,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	reg := prometheus.NewRegistry()
 	metrics := handlers.NewMetrics(reg)
 	dopts := app.Options{
-		Log: log, Store: st, Fleet: fleet, Metrics: metrics,
+		Log: log, Store: appStore, Fleet: fleet, Metrics: metrics,
 		Clients:          slackclient.SingleWorkspace{API: api.Client(slacktest.BotToken)},
 		Policy:           pol,
 		ApprovalTTL:      o.approvalTTL,
@@ -171,9 +193,11 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		StrictTenancy:    o.strictTenancy,
 		AuditChannel:     o.auditChannel,
 		ProgressInterval: time.Millisecond,
+		AuditBuffer:      o.auditBuffer,
+		AuditRetry:       o.auditRetry,
 	}
 	d := mustDispatcher(t, dopts)
-	e := handlers.NewServer(handlers.Config{SigningSecret: secret}, log, st, d, reg, metrics)
+	e := handlers.NewServer(handlers.Config{SigningSecret: secret}, log, appStore, d, reg, metrics)
 	srv := httptest.NewServer(e)
 	t.Cleanup(func() {
 		srv.Close()
