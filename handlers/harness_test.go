@@ -96,6 +96,9 @@ type worldOptions struct {
 	// wrapStore wraps the store the app uses (to make it fail, say); the
 	// world's store field stays the real one.
 	wrapStore func(store.Store) store.Store
+	// redisServer, when set, is the Redis the store lives in (to take it
+	// down and bring it back, say).
+	redisServer *miniredis.Miniredis
 	// auditBuffer and auditRetry are the Dispatcher's AuditBuffer and AuditRetry.
 	auditBuffer int
 	auditRetry  time.Duration
@@ -169,7 +172,17 @@ func newWorld(t testing.TB, o worldOptions) *world {
 			t.Fatalf("policy: %v", err)
 		}
 	}
-	st := openStore(t, o.redis)
+	var st store.Store
+	if o.redisServer != nil {
+		s, err := store.OpenRedis("redis://"+o.redisServer.Addr(), store.RedisOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		st = s
+	} else {
+		st = openStore(t, o.redis)
+	}
 	appStore := st
 	if o.wrapStore != nil {
 		appStore = o.wrapStore(st)
