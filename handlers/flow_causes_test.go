@@ -81,3 +81,95 @@ func TestActionCutOffIsWordedAsUnreachable(t *testing.T) {
 		t.Errorf("result = %s, want the cause, not a reference", short(failed))
 	}
 }
+
+// Every kind of AWS failure, produced for real (the simulator, or a
+// loopback port nothing listens on) and met through a user's command or
+// click, reaches Slack in its own words: the account, the region, what to
+// do, and nothing of the SDK's error text or AWS's request id.
+func TestAWSFailuresAreWordedForUsers(t *testing.T) {
+	type trigger int
+	const (
+		status      trigger = iota // `/charlize status web-1`
+		stopRefused                // Stop on web-1's card, refused before acting
+		stopFailed                 // Stop on web-1's card, failed while acting
+		terminate                  // Terminate on db-1's card: the modal says why
+	)
+	for _, tt := range []struct {
+		name     string
+		endpoint bool // AWS is a closed loopback port
+		fault    *ec2sim.Fault
+		setup    func(w *world) // after the card is shown
+		trigger  trigger
+		next     string
+	}{
+		{name: "unreachable", endpoint: true, trigger: status, next: "the connection was refused; whoever runs Charlize should check its network access"},
+		{name: "connection cut", fault: &ec2sim.Fault{Action: "StopInstances", Drop: true}, trigger: stopFailed, next: "check its network access to AWS"},
+		{name: "throttled", fault: &ec2sim.Fault{Action: "StopInstances", Code: "RequestLimitExceeded"}, trigger: stopFailed, next: "try again in a minute"},
+		{name: "AssumeRole refused", fault: &ec2sim.Fault{Account: acctProd, Action: "AssumeRole", Code: "AccessDenied"}, trigger: status,
+			next: "check the role's trust policy and external id"},
+		{name: "action denied", fault: &ec2sim.Fault{Action: "StopInstances", Code: "UnauthorizedOperation"}, trigger: stopFailed,
+			next: "lacks ec2:StopInstances in acme-prod (eu-west-1) — an AWS admin can grant it"},
+		{name: "Charlize's credentials expired", fault: &ec2sim.Fault{Account: acctProd, Action: "AssumeRole", Code: "ExpiredToken"}, trigger: status,
+			next: "needs to renew them"},
+		{name: "session expired", setup: func(w *world) { w.sim.AddFault(ec2sim.Fault{Action: "DescribeInstances", Code: "ExpiredToken"}) },
+			trigger: stopRefused, next: "try again in a minute"},
+		{name: "invalid id", setup: func(w *world) { w.sim.AddFault(ec2sim.Fault{Action: "DescribeInstances", Code: "InvalidInstanceID.NotFound"}) },
+			trigger: stopRefused, next: "check the id, account and region"},
+		{name: "wrong state", setup: func(w *world) {
+			inst, _ := w.sim.Get(acctProd, "eu-west-1", "i-0000000000000a001")
+			inst.State = ec2sim.StateStopped
+			w.sim.Put(acctProd, "eu-west-1", inst)
+		}, trigger: stopRefused, next: "is already stopped"},
+		{name: "termination protection", trigger: terminate, next: "--no-disable-api-termination` or in the console, then try again"},
+		{name: "not permitted", fault: &ec2sim.Fault{Action: "StopInstances", Code: "OperationNotPermitted", Message: "Instances with instance store volumes cannot be stopped."},
+			trigger: stopFailed, next: "cannot be stopped"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o := worldOptions{fastRetry: true}
+			if tt.endpoint {
+				o.awsEndpoint = closedLoopbackURL(t)
+			}
+			w := newWorld(t, o)
+			var got string
+			switch tt.trigger {
+			case status:
+				if tt.fault != nil {
+					w.sim.AddFault(*tt.fault)
+				}
+				w.command(alice, "status web-1", "kind-status")
+				got = messageText(w.urlPost("kind-status", waitResult))
+			case terminate:
+				w.click(alice, mustButton(t, w.instanceCard("db-1", "kind-card"), "act:terminate", ""), "kind-click")
+				got = viewText(w.openedView("views.update", 1))
+			default:
+				stop := mustButton(t, w.instanceCard("web-1", "kind-card"), "act:stop", "")
+				if tt.fault != nil {
+					w.sim.AddFault(*tt.fault)
+				}
+				if tt.setup != nil {
+					tt.setup(w)
+				}
+				w.click(alice, stop, "kind-click")
+				if tt.trigger == stopRefused {
+					got = messageText(w.urlPost("kind-click", waitResult))
+				} else {
+					got = callText(w.waitForText("chat.update", "could not stop", waitResult))
+				}
+			}
+			for _, want := range []string{"acme-prod", "eu-west-1", tt.next} {
+				if !strings.Contains(got, want) {
+					t.Errorf("Slack got %s, want %q", short(got), want)
+				}
+			}
+			for _, leak := range []string{"operation error", "StatusCode", "RequestID", "api error", "dial tcp", "Something went wrong"} {
+				if strings.Contains(got, leak) {
+					t.Errorf("Slack got %s, which shows %q", short(got), leak)
+				}
+			}
+			if tt.name != "AssumeRole refused" && strings.Contains(got, "trust policy") {
+				t.Errorf("Slack got %s, which blames the trust policy", short(got))
+			}
+		})
+	}
+}

@@ -93,6 +93,9 @@ type worldOptions struct {
 	// awsEndpoint sends the fleet's AWS calls there instead of to the
 	// simulator (a closed loopback port, say), retrying without backoff.
 	awsEndpoint string
+	// fastRetry makes the SDK retry throttled and failed calls without
+	// backoff, so a test of persistent failures does not wait for it.
+	fastRetry bool
 	// wrapStore wraps the store the app uses (to make it fail, say); the
 	// world's store field stays the real one.
 	wrapStore func(store.Store) store.Store
@@ -151,6 +154,9 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	}
 	if o.awsEndpoint != "" {
 		awsCfg.BaseEndpoint = aws.String(o.awsEndpoint)
+		o.fastRetry = true
+	}
+	if o.fastRetry {
 		awsCfg.Retryer = func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
