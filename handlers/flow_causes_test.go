@@ -113,7 +113,9 @@ func TestAWSFailuresAreWordedForUsers(t *testing.T) {
 			next: "needs to renew them"},
 		{name: "session expired", setup: func(w *world) { w.sim.AddFault(ec2sim.Fault{Action: "DescribeInstances", Code: "ExpiredToken"}) },
 			trigger: stopRefused, next: "try again in a minute"},
-		{name: "invalid id", setup: func(w *world) { w.sim.AddFault(ec2sim.Fault{Action: "DescribeInstances", Code: "InvalidInstanceID.NotFound"}) },
+		{name: "invalid id", setup: func(w *world) {
+			w.sim.AddFault(ec2sim.Fault{Action: "DescribeInstances", Code: "InvalidInstanceID.NotFound"})
+		},
 			trigger: stopRefused, next: "check the id, account and region"},
 		{name: "wrong state", setup: func(w *world) {
 			inst, _ := w.sim.Get(acctProd, "eu-west-1", "i-0000000000000a001")
