@@ -148,10 +148,10 @@ func showsName(doc any) bool {
 	return false
 }
 
-// dumpPayloads writes every payload Slack received to
-// $CHARLIZE_DUMP_PAYLOADS, when set, for the Block Kit checker.
-func dumpPayloads(t *testing.T, w *world) {
-	dir := os.Getenv("CHARLIZE_DUMP_PAYLOADS")
+// dumpReceived writes every payload Slack received to
+// $CHARLIZE_PAYLOAD_DIR, when set, for the Block Kit checker.
+func dumpReceived(t *testing.T, w *world) {
+	dir := os.Getenv("CHARLIZE_PAYLOAD_DIR")
 	if dir == "" {
 		return
 	}
@@ -308,5 +308,5 @@ func TestHostileNamesOnEverySurface(t *testing.T) {
 			}
 		}
 	}
-	dumpPayloads(t, w)
+	dumpReceived(t, w)
 }
