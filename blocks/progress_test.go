@@ -101,6 +101,7 @@ func TestSay(t *testing.T) {
 		{"numbers and percent", blocks.Say("%s of %s (100%%)", 3, time.Second), "3 of 1s (100%)", "3 of 1s (100%)"},
 		{"an error is not text", blocks.Say("failed: %s", errors.New("secret")), "failed: %!s(*errors.errorString)", "failed: %!s(*errors.errorString)"},
 		{"missing arg", blocks.Say("a %s b"), "a %!s(missing) b", "a %!s(missing) b"},
+		{"named string type", blocks.Say("can't %s", action.Action("<stop>")), "can't &lt;stop&gt;", "can't <stop>"},
 	} {
 		if got := tt.text.Mrkdwn(); got != tt.mrkdwn {
 			t.Errorf("%s: Mrkdwn() = %q, want %q", tt.name, got, tt.mrkdwn)

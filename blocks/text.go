@@ -2,6 +2,7 @@ package blocks
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 	"unicode"
@@ -161,10 +162,10 @@ type At time.Time
 type Inline string
 
 // Say builds a Text. format is Charlize's own wording (it may style with
-// mrkdwn's * and `); each %s in it takes the next arg: a string (a value,
-// shown as it is), a Text, a User, an At, an Inline or a number. %% is a
-// percent sign. An arg of any other type, errors included, is shown as
-// "%!s(type)": user text is never made from an error's message.
+// mrkdwn's * and `); each %s in it takes the next arg: a string of any
+// type (a value, shown as it is), a Text, a User, an At, an Inline or a
+// number. %% is a percent sign. An arg of any other type, errors included,
+// is shown as "%!s(type)": user text is never made from an error's message.
 func Say(format string, args ...any) Text {
 	var t Text
 	words := func(s string) {
@@ -195,8 +196,6 @@ func Say(format string, args ...any) Text {
 
 func sayArg(arg any) []textPart {
 	switch v := arg.(type) {
-	case string:
-		return []textPart{{kind: partValue, s: v}}
 	case Text:
 		return v.parts
 	case User:
@@ -205,8 +204,19 @@ func sayArg(arg any) []textPart {
 		return []textPart{{kind: partTime, t: time.Time(v)}}
 	case Inline:
 		return []textPart{{kind: partCode, s: string(v)}}
-	case int, int64, uint, uint64, int32, uint32, float64, time.Duration:
-		return []textPart{{kind: partWords, s: fmt.Sprint(v)}}
+	case error:
+		return []textPart{{kind: partWords, s: fmt.Sprintf("%%!s(%T)", arg)}}
+	case time.Duration:
+		return []textPart{{kind: partWords, s: v.String()}}
+	}
+	// Strings of any named type (an action, a state) are values; numbers
+	// are Charlize's own.
+	switch rv := reflect.ValueOf(arg); rv.Kind() {
+	case reflect.String:
+		return []textPart{{kind: partValue, s: rv.String()}}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return []textPart{{kind: partWords, s: fmt.Sprint(arg)}}
 	}
 	return []textPart{{kind: partWords, s: fmt.Sprintf("%%!s(%T)", arg)}}
 }
