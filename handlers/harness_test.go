@@ -99,9 +99,9 @@ type worldOptions struct {
 	// wrapStore wraps the store the app uses (to make it fail, say); the
 	// world's store field stays the real one.
 	wrapStore func(store.Store) store.Store
-	// redisServer, when set, is the Redis the store lives in (to take it
-	// down and bring it back, say).
-	redisServer *miniredis.Miniredis
+	// redisURL points the Redis store elsewhere (a Redis a test takes
+	// down and brings back, say).
+	redisURL string
 	// auditBuffer and auditRetry are the Dispatcher's AuditBuffer and AuditRetry.
 	auditBuffer int
 	auditRetry  time.Duration
@@ -179,13 +179,9 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		}
 	}
 	var st store.Store
-	if o.redisServer != nil {
-		s, err := store.OpenRedis("redis://"+o.redisServer.Addr(), store.RedisOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		st = s
+	if o.redisURL != "" {
+		o.redis = true
+		st = openRedisAt(t, o.redisURL)
 	} else {
 		st = openStore(t, o.redis)
 	}
@@ -251,6 +247,11 @@ func openStore(t testing.TB, redis bool) store.Store {
 	if u == "" {
 		u = "redis://" + miniredis.RunT(t).Addr()
 	}
+	return openRedisAt(t, u)
+}
+
+func openRedisAt(t testing.TB, u string) store.Store {
+	t.Helper()
 	s, err := store.OpenRedis(u, store.RedisOptions{Prefix: "charlize-e2e:" + strings.ReplaceAll(t.Name(), "/", "_") + ":" + time.Now().Format("150405.000000") + ":"})
 	if err != nil {
 		t.Fatal(err)
