@@ -124,18 +124,16 @@ func ApprovalDecided(v ApprovalView, decidedBy string, approved bool) slack.Webh
 
 // ApprovalNotDone replaces a request that was approved but refused when it
 // was to run (the instance changed, or the policy did), without buttons:
-// "👍 Approved by <@U2>, but *web-1* was not stopped: <reason>". reason is
-// mrkdwn written by the flow (as for Refusal).
-func ApprovalNotDone(v ApprovalView, approvedBy, reason string) slack.WebhookMessage {
+// "👍 Approved by <@U2>, but *web-1* was not stopped: <reason>".
+func ApprovalNotDone(v ApprovalView, approvedBy string, reason Text) slack.WebhookMessage {
 	what := approvalAction(v.Action)
 	if done := v.Action.Done(); done != "" {
 		what = esc(done, maxShort)
 	}
-	reason = strings.TrimSpace(reason)
-	if reason == "" {
-		reason = "something went wrong"
+	if strings.TrimSpace(reason.String()) == "" {
+		reason = Say("something went wrong")
 	}
-	line := fmt.Sprintf("👍 Approved by %s, but %s was not %s: %s", requesterRef(approvedBy), instanceRef(v.Instance), what, Truncate(reason, maxMessage))
+	line := fmt.Sprintf("👍 Approved by %s, but %s was not %s: %s", requesterRef(approvedBy), instanceRef(v.Instance), what, Truncate(reason.Mrkdwn(), maxMessage))
 	text := fmt.Sprintf("Approved by %s, but %s was not %s", requesterRef(approvedBy), esc(displayName(v.Instance), maxName), what)
 	return approvalNotice("approval_not_done", line, text, v, true)
 }

@@ -21,9 +21,12 @@ type AuditEntryView struct {
 	// Decision is how the request was authorised, Result how it ended.
 	Decision store.Decision
 	Result   store.Result
-	// Rule names the rule that decided; Error is what went wrong, for users.
+	// Rule names the rule that decided; Error is what went wrong, as plain
+	// text for users (it is escaped when shown).
 	Rule, Error string
-	Duration    time.Duration // 0 = not shown
+	// ApprovedBy is the Slack user id of a two-person action's second person.
+	ApprovedBy string
+	Duration   time.Duration // 0 = not shown
 }
 
 // AuditView is the answer to /charlize audit [n] [instance|user|account].
@@ -118,6 +121,9 @@ func AuditPost(e AuditEntryView) slack.WebhookMessage {
 		line += " in " + c
 	}
 	var details []string
+	if a := Mention(e.ApprovedBy); a != "" {
+		details = append(details, "approved by "+a)
+	}
 	if e.Rule != "" {
 		details = append(details, "rule "+Code(e.Rule, maxAuditRule))
 	}
@@ -217,6 +223,9 @@ func auditLine(e AuditEntryView) string {
 	}
 	if e.Rule != "" {
 		parts = append(parts, "rule "+Code(e.Rule, maxAuditRule))
+	}
+	if a := Mention(e.ApprovedBy); a != "" {
+		parts = append(parts, "approved by "+a)
 	}
 	if e.Duration > 0 {
 		parts = append(parts, duration(e.Duration))

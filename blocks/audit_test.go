@@ -1,6 +1,7 @@
 package blocks_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -202,4 +203,61 @@ func TestAuditInterrupted(t *testing.T) {
 	if !strings.HasPrefix(line, "⚠️") || !strings.Contains(line, "interrupted") {
 		t.Errorf("Audit(interrupted) = %q, want a ⚠️ line saying interrupted", line)
 	}
+}
+
+// The second person of an approved action is a mention beside the rule,
+// not text inside its code span, and an error text from the log is
+// escaped once, in the listing and in the channel post alike.
+func TestAuditApproverAndError(t *testing.T) {
+	e := blocks.AuditEntryView{Time: now, User: "U1", Action: "stop", InstanceName: "web-1", InstanceID: "i-0abc1234def567890",
+		Decision: "approved", Result: "failed", Rule: "ops", ApprovedBy: "U2",
+		Error: "the role lacks ec2:StopInstances for <b> & <!channel>"}
+	list := blocks.Audit(blocks.AuditView{Entries: []blocks.AuditEntryView{e}, Now: now})
+	mustPassMessage(t, "Audit", list)
+	post := blocks.AuditPost(e)
+	mustPassMessage(t, "AuditPost", post)
+	for name, msg := range map[string]slack.WebhookMessage{"Audit": list, "AuditPost": post} {
+		text := strings.Join(jsonStrings(t, msg), "\n")
+		for _, want := range []string{"approved by <@U2>", "rule `ops`", "&lt;b&gt; &amp; &lt;!channel&gt;"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s = %s, want %q", name, text, want)
+			}
+		}
+		for _, bad := range []string{"&amp;lt;", "&amp;amp;", "<!channel>", "&lt;@U2&gt;"} {
+			if strings.Contains(text, bad) {
+				t.Errorf("%s = %s, has %q", name, text, bad)
+			}
+		}
+	}
+}
+
+// jsonStrings is every string in v's JSON, as Slack reads them.
+func jsonStrings(t *testing.T, v any) []string {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case string:
+			out = append(out, v)
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		case map[string]any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	walk(doc)
+	return out
 }

@@ -153,7 +153,7 @@ func TestLimitsAbsurd(t *testing.T) {
 		"Progress":                    blocks.Progress(blocks.ProgressView{Action: action.Action(long(100)), Verb: long(100), Instance: absurd, Requester: hostile, State: long(300), Elapsed: 1000 * time.Hour, FallbackNote: long(5000)}),
 		"Result(ok)":                  blocks.Result(blocks.ResultView{Action: action.Terminate, Instance: absurd, Requester: "U1", OK: true, Elapsed: time.Hour, Buttons: insts[0].Buttons}),
 		"Result(unknown)":             blocks.Result(blocks.ResultView{Action: action.Action(long(300)), Instance: absurd, OK: true}),
-		"Result(failed)":              blocks.Result(blocks.ResultView{Action: action.Stop, Instance: absurd, Requester: "UEVIL> <!channel", Message: long(5000), Buttons: insts[7].Buttons}),
+		"Result(failed)":              blocks.Result(blocks.ResultView{Action: action.Stop, Instance: absurd, Requester: "UEVIL> <!channel", Message: blocks.Say("%s", long(5000)), Buttons: insts[7].Buttons}),
 		"Result(status)":              blocks.Result(blocks.ResultView{Action: action.Status, Instance: absurd, OK: true}),
 		"Accounts":                    blocks.Accounts(accounts),
 		"MentionReply":                blocks.MentionReply(long(500), strings.Repeat("v", blocks.MaxButtonValue)),
@@ -169,7 +169,7 @@ func TestLimitsAbsurd(t *testing.T) {
 		"Picker(loading)":         blocks.Picker(blocks.PickerView{Loading: true}),
 		"ConsoleModal":            blocks.ConsoleModal(blocks.ConsoleView{Instance: absurd, Lines: []string{long(5000), hostile, long(2999), long(3001)}, Captured: now}),
 		"ConsoleModal(error)":     blocks.ConsoleModal(blocks.ConsoleView{Instance: absurd, ErrorText: long(5000)}),
-		"TerminateModal":          blocks.TerminateModal(blocks.TerminateView{Instance: absurd, Now: now, ErrorText: long(5000)}),
+		"TerminateModal":          blocks.TerminateModal(blocks.TerminateView{Instance: absurd, Now: now, ErrorText: blocks.Say("%s", long(5000))}),
 		"TerminateModal(unnamed)": blocks.TerminateModal(blocks.TerminateView{Instance: insts[2], Now: now}),
 	}
 	for name, m := range modals {

@@ -33,7 +33,7 @@ type ResultView struct {
 	Approver  string // the second person of a two-person action; "" = none
 	OK        bool
 	Elapsed   time.Duration // 0 = not shown
-	Message   string        // what went wrong, for users, when !OK; escaped
+	Message   Text          // what went wrong, for users, when !OK
 	Buttons   []Button      // actions valid in the instance's new state
 }
 
@@ -84,12 +84,13 @@ func Result(v ResultView) slack.WebhookMessage {
 	var line, text string
 	switch {
 	case !v.OK:
-		msg := strings.TrimSpace(v.Message)
-		if msg == "" {
-			msg = "something went wrong"
+		msg := v.Message
+		if strings.TrimSpace(msg.String()) == "" {
+			msg = Say("something went wrong")
 		}
-		line = fmt.Sprintf("❌ could not %s *%s* (%s): %s", verb, name, esc(place(inst), 2*maxAccount), esc(msg, maxMessage))
-		text = fmt.Sprintf("❌ could not %s %s: %s", verb, name, esc(msg, maxMessage))
+		why := Truncate(msg.Mrkdwn(), maxMessage)
+		line = fmt.Sprintf("❌ could not %s *%s* (%s): %s", verb, name, esc(place(inst), 2*maxAccount), why)
+		text = fmt.Sprintf("❌ could not %s %s: %s", verb, name, why)
 	case v.Action == action.Status:
 		line = instanceLine(inst, time.Time{})
 		text = fmt.Sprintf("%s %s", name, esc(orUnknown(inst.State), maxShort))
@@ -133,13 +134,12 @@ func whoAsked(requester, approver string) string {
 }
 
 // Refusal renders a short ephemeral answer such as "already in progress (by
-// <@U2>)" or "this picker expired — run /charlize again". text is mrkdwn
-// written by the flow and is not escaped: escape user input put into it.
-func Refusal(text string) slack.WebhookMessage {
-	if strings.TrimSpace(text) == "" {
-		text = "Sorry, I can't do that."
+// <@U2>)" or "this picker expired — run /charlize again".
+func Refusal(t Text) slack.WebhookMessage {
+	if strings.TrimSpace(t.String()) == "" {
+		t = Say("Sorry, I can't do that.")
 	}
-	text = Truncate(text, MaxSectionText)
+	text := Truncate(t.Mrkdwn(), MaxSectionText)
 	return slack.WebhookMessage{
 		ResponseType: slack.ResponseTypeEphemeral,
 		Text:         text,

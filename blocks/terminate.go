@@ -1,6 +1,7 @@
 package blocks
 
 import (
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -11,9 +12,10 @@ type TerminateView struct {
 	Instance        InstanceView
 	Now             time.Time
 	PrivateMetadata string // at most MaxPrivateMetadata; passed through untouched
-	// ErrorText is shown above the details when not "", e.g. after a failed
-	// attempt; a wrong confirmation is reported inline with response_action.
-	ErrorText string
+	// ErrorText is shown above the details when not empty, e.g. after a
+	// failed check; a wrong confirmation is reported inline with
+	// response_action.
+	ErrorText Text
 }
 
 // Ids of the terminate modal, read back on submit.
@@ -24,12 +26,13 @@ const (
 )
 
 // ConfirmText is what the user must type to terminate inst: its Name, or
-// its ID when it has no name.
+// its ID when it has no name, as the modal shows it (without the control
+// and direction characters no one can see to type).
 func ConfirmText(inst InstanceView) string {
-	if inst.Name != "" {
-		return inst.Name
+	if name := strings.TrimSpace(clean(inst.Name)); name != "" {
+		return name
 	}
-	return inst.ID
+	return strings.TrimSpace(clean(inst.ID))
 }
 
 // maxConfirmLabelName bounds the name quoted in the input's label (Block
@@ -42,8 +45,8 @@ const maxConfirmLabelName = 1900
 func TerminateModal(v TerminateView) slack.ModalViewRequest {
 	inst := v.Instance
 	var set []slack.Block
-	if v.ErrorText != "" {
-		set = append(set, slack.NewSectionBlock(mrkdwn("❌ "+esc(v.ErrorText, maxMessage)), nil, nil, slack.SectionBlockOptionBlockID("terminate_error")))
+	if !v.ErrorText.IsZero() {
+		set = append(set, slack.NewSectionBlock(mrkdwn("❌ "+Truncate(v.ErrorText.Mrkdwn(), maxMessage)), nil, nil, slack.SectionBlockOptionBlockID("terminate_error")))
 	}
 	var fields []*slack.TextBlockObject
 	field := func(label, value string) {
@@ -70,7 +73,7 @@ func TerminateModal(v TerminateView) slack.ModalViewRequest {
 	input := slack.NewPlainTextInputBlockElement(nil, TerminateInputAction)
 	input.FocusOnLoad = true
 	set = append(set, slack.NewInputBlock(TerminateInputBlock,
-		plain("Type "+Truncate(clean(ConfirmText(inst)), maxConfirmLabelName)+" to confirm"), nil, input))
+		plain("Type "+Truncate(ConfirmText(inst), maxConfirmLabelName)+" to confirm"), nil, input))
 
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,

@@ -15,7 +15,7 @@ func TestTerminateModalGolden(t *testing.T) {
 	mustMatchGolden(t, "terminate", m)
 
 	failed := blocks.TerminateModal(blocks.TerminateView{Instance: db1, Now: now, PrivateMetadata: "meta-t",
-		ErrorText: "Termination protection is on for db-1: turn it off in the AWS console first."})
+		ErrorText: blocks.Say("Termination protection is on for %s: turn it off in the AWS console first.", "db-1")})
 	mustPassModal(t, "TerminateModal(error)", failed)
 	mustMatchGolden(t, "terminate_error", failed)
 	if id := failed.Blocks.BlockSet[0].ID(); id != "terminate_error" {

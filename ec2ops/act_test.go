@@ -128,36 +128,36 @@ func TestDoRefusals(t *testing.T) {
 		message string
 	}{
 		{name: "already stopped", req: prodReq(action.Stop, web2), kind: ec2ops.KindInvalidState,
-			message: "web-2 is already stopped"},
+			message: "web-2 in acme-prod (eu-west-1) is already stopped"},
 		{name: "already running", req: prodReq(action.Start, web1), kind: ec2ops.KindInvalidState,
-			message: "web-1 is already running"},
+			message: "web-1 in acme-prod (eu-west-1) is already running"},
 		{name: "reboot stopped", req: prodReq(action.Reboot, web2), kind: ec2ops.KindInvalidState,
-			message: "web-2 is stopped; start it instead"},
+			message: "web-2 in acme-prod (eu-west-1) is stopped; start it instead"},
 		{name: "termination protection", req: prodReq(action.Terminate, db1), kind: ec2ops.KindProtected,
-			message: "termination protection is on for db-1 — turn it off with `aws ec2 modify-instance-attribute --region eu-west-1 --instance-id " + db1 + " --no-disable-api-termination` or in the console, then try again"},
+			message: "termination protection is on for db-1 in acme-prod (eu-west-1) — turn it off with `aws ec2 modify-instance-attribute --region eu-west-1 --instance-id " + db1 + " --no-disable-api-termination` or in the console, then try again"},
 		{name: "not found", req: prodReq(action.Stop, "i-0000000000000ffff"), kind: ec2ops.KindNotFound,
-			message: "there is no instance i-0000000000000ffff in acme-prod (eu-west-1) that Charlize can see"},
+			message: "there is no instance i-0000000000000ffff in acme-prod (eu-west-1) that Charlize can see — check the id, account and region"},
 		{name: "unauthorized", req: prodReq(action.Stop, web1), kind: ec2ops.KindAccessDenied,
 			fault:   &ec2sim.Fault{Action: "StopInstances", Code: "UnauthorizedOperation"},
-			message: "the role " + prodRole + " lacks ec2:StopInstances in acme-prod (eu-west-1)"},
+			message: "the role " + prodRole + " lacks ec2:StopInstances in acme-prod (eu-west-1) — an AWS admin can grant it in the role's IAM policy"},
 		{name: "incorrect state from AWS", req: prodReq(action.Stop, web1), kind: ec2ops.KindInvalidState,
 			fault:   &ec2sim.Fault{Action: "StopInstances", Code: "IncorrectInstanceState"},
-			message: "web-1 is not in a state that allows stop"},
+			message: "web-1 in acme-prod (eu-west-1) is not in a state that allows stop"},
 		{name: "operation not permitted", req: prodReq(action.Stop, web1), kind: ec2ops.KindNotPermitted,
 			fault:   &ec2sim.Fault{Action: "StopInstances", Code: "OperationNotPermitted", Message: "Instances with instance store volumes cannot be stopped."},
-			message: "AWS does not allow stop on web-1: Instances with instance store volumes cannot be stopped."},
+			message: "AWS does not allow stop on web-1 in acme-prod (eu-west-1): Instances with instance store volumes cannot be stopped."},
 		{name: "protection turned on after the check", req: prodReq(action.Terminate, web1), kind: ec2ops.KindProtected,
 			fault:   &ec2sim.Fault{Action: "TerminateInstances", Code: "OperationNotPermitted"},
-			message: "termination protection is on for web-1 — turn it off with `aws ec2 modify-instance-attribute --region eu-west-1 --instance-id " + web1 + " --no-disable-api-termination` or in the console, then try again"},
+			message: "termination protection is on for web-1 in acme-prod (eu-west-1) — turn it off with `aws ec2 modify-instance-attribute --region eu-west-1 --instance-id " + web1 + " --no-disable-api-termination` or in the console, then try again"},
 		{name: "throttled", req: prodReq(action.Start, web2), kind: ec2ops.KindThrottled,
 			fault:   &ec2sim.Fault{Action: "StartInstances", Code: "RequestLimitExceeded"},
 			message: "AWS is throttling Charlize's requests in acme-prod (eu-west-1); try again in a minute"},
 		{name: "actor's assume role denied", req: prodReq(action.Stop, web1), kind: ec2ops.KindAssumeRole,
 			fault:   &ec2sim.Fault{Action: "AssumeRole", Code: "AccessDenied"},
-			message: "Charlize could not assume the role " + prodRole + " for acme-prod — check the role's trust policy and external id"},
-		{name: "expired token on assume role", req: prodReq(action.Stop, web1), kind: ec2ops.KindAssumeRole,
+			message: "Charlize could not assume the role " + prodRole + " for acme-prod (eu-west-1) — AWS refused sts:AssumeRole; check the role's trust policy and external id"},
+		{name: "expired token on assume role", req: prodReq(action.Stop, web1), kind: ec2ops.KindExpired,
 			fault:   &ec2sim.Fault{Action: "AssumeRole", Code: "ExpiredToken"},
-			message: "Charlize's AWS credentials have expired, so it cannot reach acme-prod; whoever runs Charlize needs to refresh them"},
+			message: "Charlize's own AWS credentials have expired, so it cannot reach acme-prod (eu-west-1); whoever runs Charlize needs to renew them"},
 		{name: "no actor", req: ec2ops.ActionRequest{Action: action.Stop, Account: "acme-prod", Region: "eu-west-1", InstanceID: web1},
 			kind: ec2ops.KindInvalidRequest, message: "an action needs the acting user, for the audit trail"},
 		{name: "unknown account", req: ec2ops.ActionRequest{Action: action.Stop, Account: "nope", Region: "eu-west-1", InstanceID: web1, Actor: "a"},
@@ -313,7 +313,7 @@ func TestDoWaitTimeout(t *testing.T) {
 	if !errors.As(err, &e) || e.Kind != ec2ops.KindTimeout {
 		t.Fatalf("Do(stop) = %v, want KindTimeout", err)
 	}
-	if want := "gave up waiting for web-1 to be stopped after 100ms; it was last seen stopping"; e.UserMessage() != want {
+	if want := "gave up waiting for web-1 in acme-prod (eu-west-1) to be stopped after 100ms; it was last seen stopping — it may still get there: look at its status again in a few minutes"; e.UserMessage() != want {
 		t.Errorf("UserMessage() = %q, want %q", e.UserMessage(), want)
 	}
 }
@@ -334,7 +334,7 @@ func TestDoUnexpectedState(t *testing.T) {
 	if !errors.As(err, &e) || e.Kind != ec2ops.KindInvalidState {
 		t.Fatalf("Do(start) = %v, want KindInvalidState", err)
 	}
-	if want := "web-2 became shutting-down while Charlize was waiting for it to be running"; e.UserMessage() != want {
+	if want := "web-2 in acme-prod (eu-west-1) became shutting-down while Charlize was waiting for it to be running; look at its status to see where it is now"; e.UserMessage() != want {
 		t.Errorf("UserMessage() = %q, want %q", e.UserMessage(), want)
 	}
 }

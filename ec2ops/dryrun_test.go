@@ -48,7 +48,7 @@ func TestDryRun(t *testing.T) {
 		if !errors.As(err, &e) || e.Kind != ec2ops.KindAccessDenied {
 			t.Fatalf("DryRun(%s) without ec2:StartInstances = %v, want KindAccessDenied", tt.action, err)
 		}
-		want := "the role " + prodRole + " lacks ec2:StartInstances in acme-prod (eu-west-1)"
+		want := "the role " + prodRole + " lacks ec2:StartInstances in acme-prod (eu-west-1) — an AWS admin can grant it in the role's IAM policy"
 		if got := e.UserMessage(); got != want {
 			t.Errorf("DryRun(%s).UserMessage() = %q, want %q", tt.action, got, want)
 		}

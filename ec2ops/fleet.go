@@ -462,10 +462,5 @@ var literalEscaper = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`)
 
 // awsErr wraps an error from an AWS call made for account a.
 func (f *Fleet) awsErr(op string, a *account, region, id string, err error) *Error {
-	kind, iamAction := classify(err)
-	e := &Error{Kind: kind, Op: op, Account: a.Name, Region: region, InstanceID: id, IAMAction: iamAction, Err: err}
-	if kind == KindAccessDenied || kind == KindAssumeRole {
-		e.RoleARN = a.RoleARN
-	}
-	return e
+	return newAWSError(op, a.Name, a.RoleARN, region, id, err)
 }

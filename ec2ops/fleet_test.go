@@ -87,6 +87,9 @@ type envConfig struct {
 	sim      ec2sim.Options
 	// wrap, if set, wraps the simulator's handler (to delay one region, say).
 	wrap func(http.Handler) http.Handler
+	// aws, if set, changes the AWS config the fleet is built with (to send
+	// it somewhere other than the simulator, say).
+	aws func(*aws.Config)
 }
 
 // testConfig is what config.LoadDefaultConfig would give, pointed at url,
@@ -132,7 +135,11 @@ func mustEnv(t testing.TB, c envConfig) *testEnv {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	fleet, err := ec2ops.New(testConfig(srv.URL), c.accounts, c.opts)
+	cfg := testConfig(srv.URL)
+	if c.aws != nil {
+		c.aws(&cfg)
+	}
+	fleet, err := ec2ops.New(cfg, c.accounts, c.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +298,7 @@ func TestListPartialFailure(t *testing.T) {
 			name:   "access denied in one region",
 			fault:  &ec2sim.Fault{Account: prodID, Region: "us-east-1", Action: "DescribeInstances", Code: "UnauthorizedOperation"},
 			failed: []string{"acme-prod/us-east-1"}, kind: ec2ops.KindAccessDenied,
-			message:      "the role " + prodRole + " lacks ec2:DescribeInstances in acme-prod (us-east-1)",
+			message:      "the role " + prodRole + " lacks ec2:DescribeInstances in acme-prod (us-east-1) — an AWS admin can grant it in the role's IAM policy",
 			wantSurvivor: "i-0000000000000a001",
 		},
 		{
@@ -305,14 +312,14 @@ func TestListPartialFailure(t *testing.T) {
 			name:   "assume role denied for one account",
 			fault:  &ec2sim.Fault{Account: prodID, Action: "AssumeRole", Code: "AccessDenied"},
 			failed: []string{"acme-prod/eu-west-1", "acme-prod/us-east-1"}, kind: ec2ops.KindAssumeRole,
-			message:      "Charlize could not assume the role " + prodRole + " for acme-prod — check the role's trust policy and external id",
+			message:      "Charlize could not assume the role " + prodRole + " for acme-prod (eu-west-1) — AWS refused sts:AssumeRole; check the role's trust policy and external id",
 			wantSurvivor: "i-0000000000000c001",
 		},
 		{
 			name:   "region times out",
 			wrap:   delayRegion("us-east-1", 5*time.Second),
-			failed: []string{"acme-prod/us-east-1"}, kind: ec2ops.KindTimeout,
-			message:      "AWS did not answer in time in acme-prod (us-east-1); try again",
+			failed: []string{"acme-prod/us-east-1"}, kind: ec2ops.KindUnreachable,
+			message:      "AWS did not answer in time for acme-prod (us-east-1); try again in a minute, and if it keeps happening, whoever runs Charlize should check its network access to AWS",
 			wantSurvivor: "i-0000000000000a001",
 		},
 	}

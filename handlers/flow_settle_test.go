@@ -78,7 +78,7 @@ func TestApprovedButRefusedSettles(t *testing.T) {
 			t.Errorf("the settled request = %s, want why (already stopped)", short(callText(final)))
 		}
 		// bob, who clicked, hears it; so does alice, who asked.
-		w.waitForURLText("bob1", "already stopped", 5*time.Second)
+		w.waitForURLText("bob1", "already stopped", waitResult)
 		told := w.waitForText("chat.postEphemeral", "approved your request to stop web-1, but it was not done", 5*time.Second)
 		if got := told.Form.Get("user"); got != alice {
 			t.Errorf("the not-done notice went to %q, want the requester %s", got, alice)
@@ -180,7 +180,7 @@ func TestListFailureIsWordedNotVerbatim(t *testing.T) {
 			t.Errorf("the listing shows %q: %s", leak, short(text))
 		}
 	}
-	if !strings.Contains(text, "Something went wrong (ref") || !strings.Contains(text, "web-1") {
+	if !strings.Contains(text, "Something went wrong talking to AWS for acme-dev (us-east-1) (ref") || !strings.Contains(text, "web-1") {
 		t.Errorf("listing = %s, want the other account's instances and a reference for the failed one", short(text))
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/slack-go/slack"
@@ -116,6 +117,18 @@ type worldOptions struct {
 	schedule func(context.Context, ec2ops.Instance) string
 	cardTags []string
 	latency  time.Duration // the simulator's latency per call
+	// awsEndpoint sends the fleet's AWS calls there instead of to the
+	// simulator (a closed loopback port, say), retrying without backoff.
+	awsEndpoint string
+	// fastRetry makes the SDK retry throttled and failed calls without
+	// backoff, so a test of persistent failures does not wait for it.
+	fastRetry bool
+	// wrapStore wraps the store the app uses (to make it fail, say); the
+	// world's store field stays the real one.
+	wrapStore func(store.Store) store.Store
+	// auditBuffer and auditRetry are the Dispatcher's AuditBuffer and AuditRetry.
+	auditBuffer int
+	auditRetry  time.Duration
 }
 
 // defaultPolicy asks newWorld for policy.Default(), what Charlize runs
@@ -167,6 +180,17 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDCHARLIZE", "secret", ""),
 		BaseEndpoint: aws.String(simServer.URL),
 	}
+	if o.awsEndpoint != "" {
+		awsCfg.BaseEndpoint = aws.String(o.awsEndpoint)
+		o.fastRetry = true
+	}
+	if o.fastRetry {
+		awsCfg.Retryer = func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
+			})
+		}
+	}
 	fleet, err := ec2ops.New(awsCfg, accounts, ec2ops.Options{WaitPollInterval: 50 * time.Millisecond, WaitTimeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -189,6 +213,10 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	} else {
 		st = openStore(t, o.redis)
 	}
+	appStore := st
+	if o.wrapStore != nil {
+		appStore = o.wrapStore(st)
+	}
 	api := slacktest.NewAPI(t)
 	log := slog.New(slog.DiscardHandler)
 	if o.logs != nil {
@@ -200,7 +228,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	reg := prometheus.NewRegistry()
 	metrics := handlers.NewMetrics(reg)
 	dopts := app.Options{
-		Log: log, Store: st, Fleet: fleet, Metrics: metrics,
+		Log: log, Store: appStore, Fleet: fleet, Metrics: metrics,
 		Clients:          slackclient.SingleWorkspace{API: slackclient.NewClient(slacktest.BotToken, api.APIURL(), nil)},
 		Policy:           pol,
 		ApprovalTTL:      o.approvalTTL,
@@ -215,10 +243,12 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		GraphTTL:       o.graphTTL,
 		Schedule:       o.schedule,
 		CardTags:       o.cardTags,
+		AuditBuffer:    o.auditBuffer,
+		AuditRetry:     o.auditRetry,
 	}
 	d := mustDispatcher(t, dopts)
 	stopRun := startRun(t, d)
-	e := handlers.NewServer(handlers.Config{SigningSecret: secret}, log, st, d, reg, metrics)
+	e := handlers.NewServer(handlers.Config{SigningSecret: secret}, log, appStore, d, reg, metrics)
 	srv := httptest.NewServer(e)
 	t.Cleanup(func() {
 		srv.Close()

@@ -19,6 +19,8 @@ type Metrics struct {
 	slackLatency         *prometheus.HistogramVec
 	slackRateLimits      *prometheus.CounterVec
 	slackRetryAfter      *prometheus.HistogramVec
+	auditBuffered        prometheus.Gauge
+	auditDropped         prometheus.Counter
 }
 
 // NewMetrics creates the series and registers them on reg.
@@ -57,9 +59,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "charlize_slack_retry_after_seconds", Help: "Retry-After that Slack asked for when rate limiting, by method.",
 			Buckets: []float64{1, 2, 5, 10, 30, 60},
 		}, []string{"method"}),
+		auditBuffered: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "charlize_audit_buffered", Help: "Audit entries kept in memory until the store answers again.",
+		}),
+		auditDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "charlize_audit_dropped_total", Help: "Audit entries never written to the store: the in-memory buffer was full during a store outage.",
+		}),
 	}
 	reg.MustRegister(m.requests, m.latency, m.verificationFailures, m.awsCalls, m.awsLatency, m.actions,
-		m.slackCalls, m.slackLatency, m.slackRateLimits, m.slackRetryAfter)
+		m.slackCalls, m.slackLatency, m.slackRateLimits, m.slackRetryAfter, m.auditBuffered, m.auditDropped)
 	return m
 }
 
@@ -98,3 +106,9 @@ func (m *Metrics) ObserveAWS(op, outcome string, d time.Duration) {
 func (m *Metrics) ObserveAction(action, result string) {
 	m.actions.WithLabelValues(action, result).Inc()
 }
+
+// AuditBuffered sets how many audit entries wait in memory for the store.
+func (m *Metrics) AuditBuffered(n int) { m.auditBuffered.Set(float64(n)) }
+
+// AuditDropped counts an audit entry dropped from the full buffer.
+func (m *Metrics) AuditDropped() { m.auditDropped.Inc() }

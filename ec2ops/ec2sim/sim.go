@@ -14,6 +14,13 @@
 // to Options.DefaultAccount. Instance state transitions are computed lazily
 // from the injected clock, so tests advance time instead of sleeping.
 //
+// Faults make every failure Charlize explains to users happen for real:
+// AWS error answers (throttling, access denied on AssumeRole or on an
+// action, expired tokens), answers held past the client's timeout, and
+// connections closed unanswered. Invalid ids, wrong states and termination
+// protection need no fault. An endpoint that refuses connections is a
+// closed loopback port, which needs no simulator at all.
+//
 // It does not launch instances, model VPCs, security groups, volumes or IAM
 // policies, or check request signatures. It is a test and demo fake, not a
 // general AWS emulator.
@@ -82,6 +89,14 @@ type Fault struct {
 	// Times is how many requests the fault hits; 0 means every matching
 	// request until it is removed.
 	Times int
+	// Delay holds a matching request this long (or until the client gives
+	// up) before it is answered: with the fault's Code when it has one,
+	// else as usual. An endpoint slower than the client's timeout looks
+	// unreachable to it.
+	Delay time.Duration
+	// Drop closes the connection without any answer, as a proxy or load
+	// balancer that cuts requests off does; Code and Status are ignored.
+	Drop bool
 }
 
 // Call is one request that reached the simulator, as recorded in CallLog.
@@ -322,8 +337,17 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		return // client gone
 	}
 	if f := s.fault(call); f != nil {
-		s.writeError(w, req, f)
-		return
+		if err := sleepCtx(hr.Context(), f.delay); err != nil {
+			return // client gone
+		}
+		switch {
+		case f.drop:
+			dropConnection(w)
+			return
+		case f.apiError != nil:
+			s.writeError(w, req, f.apiError)
+			return
+		}
 	}
 
 	var (
@@ -403,8 +427,16 @@ func (s *Sim) currentLatency() time.Duration {
 	return s.latency
 }
 
-// fault returns the injected error for c, if any, consuming one use of it.
-func (s *Sim) fault(c Call) *apiError {
+// injected is what a matching fault does to a request: hold it, then
+// drop it, answer apiError, or (neither) serve it as usual.
+type injected struct {
+	delay    time.Duration
+	drop     bool
+	apiError *apiError
+}
+
+// fault returns the injected fault for c, if any, consuming one use of it.
+func (s *Sim) fault(c Call) *injected {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
@@ -419,6 +451,10 @@ func (s *Sim) fault(c Call) *apiError {
 				s.faults = slices.Delete(s.faults, i, i+1)
 			}
 		}
+		in := &injected{delay: f.Delay, drop: f.Drop}
+		if f.Drop || f.Delay > 0 && f.Code == "" {
+			return in
+		}
 		e := &apiError{Status: f.Status, Code: f.Code, Message: f.Message}
 		if e.Code == "" {
 			e.Code = "InternalError"
@@ -429,9 +465,20 @@ func (s *Sim) fault(c Call) *apiError {
 		if e.Message == "" {
 			e.Message = messageForCode(e.Code)
 		}
-		return e
+		in.apiError = e
+		return in
 	}
 	return nil
+}
+
+// dropConnection closes the request's connection without a response.
+func dropConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		// Not hijackable (HTTP/2): abort the handler, which resets the stream.
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
 }
 
 // statusForCode is the HTTP status AWS uses for common error codes.

@@ -936,6 +936,42 @@ func TestLatencyHonoursCancellation(t *testing.T) {
 	}
 }
 
+// A delayed fault holds the request past the client's deadline, a dropped
+// one closes the connection unanswered: what an unreachable or cut-off
+// endpoint looks like to the SDK. Other accounts are answered as usual.
+func TestDelayAndDropFaults(t *testing.T) {
+	e := mustStart(t, ec2sim.Options{}, testFixture())
+	clientA := mustEC2(t, e)
+	clientB := ec2.NewFromConfig(e.assumedConfig(region, roleARN(acctB), nil))
+
+	remove := e.sim.AddFault(ec2sim.Fault{Account: acctA, Action: "DescribeInstances", Delay: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	_, err := clientA.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("DescribeInstances held for an hour = %v, want context.DeadlineExceeded", err)
+	}
+	if _, err := clientB.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{}); err != nil {
+		t.Errorf("DescribeInstances in the other account: %v", err)
+	}
+	remove()
+
+	e.sim.AddFault(ec2sim.Fault{Account: acctA, Action: "DescribeInstances", Delay: 10 * time.Millisecond, Times: 1})
+	if _, err := clientA.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{}); err != nil {
+		t.Errorf("DescribeInstances delayed 10ms without a code = %v, want it served", err)
+	}
+
+	e.sim.AddFault(ec2sim.Fault{Account: acctA, Action: "DescribeInstances", Drop: true})
+	_, err = clientA.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
+	var apiErr smithy.APIError
+	if err == nil || errors.As(err, &apiErr) {
+		t.Errorf("DescribeInstances on a dropped connection = %v, want a transport error, not an AWS answer", err)
+	}
+	if got := e.sim.Calls("DescribeInstances"); got < 2+retry.DefaultMaxAttempts {
+		t.Errorf("Calls(DescribeInstances) = %d; the SDK should retry a dropped connection", got)
+	}
+}
+
 func TestRawProtocolErrors(t *testing.T) {
 	e := mustStart(t, ec2sim.Options{}, testFixture())
 	post := func(t *testing.T, service, body string) (int, string) {

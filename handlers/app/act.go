@@ -32,7 +32,7 @@ func (d *Dispatcher) click(ctx context.Context, cb slack.InteractionCallback, p 
 	if !ok {
 		return errBadValue
 	}
-	_, id, n, inst, err := d.loadItem(ctx, cb.Team.ID, p.value)
+	_, id, n, inst, err := d.loadItem(ctx, cb.Team.ID, p.value, a, kindList, kindCard)
 	if err != nil {
 		return err
 	}
@@ -403,7 +403,7 @@ func (r *run) settle(ctx context.Context, o outcome) {
 		d.leases.forget(store.LeaseKey(rec.ID))
 		return
 	}
-	text := ""
+	var text blocks.Text
 	if o.err != nil {
 		text = d.failureText(ctx, "act "+string(rec.Action), o.err)
 	}
@@ -420,7 +420,7 @@ func (r *run) settle(ctx context.Context, o outcome) {
 	}
 	// The record first: once the lease is free, another replica must find
 	// the action ended (or waiting for approval), not open to take over.
-	rec.Decision, rec.Result, rec.Outcome = decision, o.result, text
+	rec.Decision, rec.Result, rec.Outcome = decision, o.result, text.String()
 	if o.result != store.ResultPending {
 		rec.State, rec.SettledAt = stateSettled, d.now()
 	}
@@ -453,12 +453,12 @@ func (r *run) settle(ctx context.Context, o outcome) {
 }
 
 // auditEntry is the audit log's line for an outcome.
-func (r *run) auditEntry(ctx context.Context, o outcome, decision store.Decision, text string) store.AuditEntry {
+func (r *run) auditEntry(ctx context.Context, o outcome, decision store.Decision, text blocks.Text) store.AuditEntry {
 	rec, now := r.rec, r.d.now()
 	e := store.AuditEntry{
 		Time: now, RequestID: reqctx.ID(ctx), TeamID: rec.TeamID, ChannelID: rec.Channel, UserID: rec.Requester,
 		Account: rec.Instance.Account, Region: rec.Instance.Region, InstanceID: rec.Instance.ID, InstanceName: rec.Instance.Name,
-		Action: rec.Action, Decision: decision, Rule: rec.Rule, ApprovedBy: rec.Approver, Result: o.result, Error: text,
+		Action: rec.Action, Decision: decision, Rule: rec.Rule, ApprovedBy: rec.Approver, Result: o.result, Error: text.String(),
 	}
 	if !r.start.IsZero() {
 		e.Time = r.start
@@ -484,7 +484,7 @@ func (r *run) auditEntry(ctx context.Context, o outcome, decision store.Decision
 // approved) shows the result; an approval request that ends without
 // running says why, without buttons; whoever clicked hears privately of a
 // refusal, and a requester who did not click hears of it too.
-func (r *run) report(ctx context.Context, o outcome, decision store.Decision, text string) {
+func (r *run) report(ctx context.Context, o outcome, decision store.Decision, text blocks.Text) {
 	d, rec := r.d, r.rec
 	if r.rep != nil {
 		msg := r.resultMessage(ctx, o, text)
@@ -507,7 +507,7 @@ func (r *run) report(ctx context.Context, o outcome, decision store.Decision, te
 		}
 		d.editPosted(ctx, rec.team(), rec.Request, msg, r.via)
 	}
-	if text != "" && r.via.responseURL != "" {
+	if !text.IsZero() && r.via.responseURL != "" {
 		refusal := blocks.Refusal(text)
 		if r.inRequest {
 			r.via.soon(ctx, func(ctx context.Context, v *reply) { v.refuse(ctx, refusal) })
@@ -518,16 +518,16 @@ func (r *run) report(ctx context.Context, o outcome, decision store.Decision, te
 	switch {
 	case decision == store.DecisionExpired:
 		d.tellPrivately(ctx, rec.team(), rec.Channel, rec.Requester, blocks.ApprovalExpired(approvalView(rec)))
-	case rec.Approver != "" && text != "":
-		d.tellPrivately(ctx, rec.team(), rec.Channel, rec.Requester, blocks.Refusal(fmt.Sprintf(
-			"%s approved your request to %s %s, but it was not done: %s", requester(rec.Approver), rec.Action,
-			blocks.Escape(displayName(rec.Instance)), text)))
+	case rec.Approver != "" && !text.IsZero():
+		d.tellPrivately(ctx, rec.team(), rec.Channel, rec.Requester, blocks.Refusal(blocks.Say(
+			"%s approved your request to %s %s, but it was not done: %s", blocks.User(rec.Approver), string(rec.Action),
+			displayName(rec.Instance), text)))
 	}
 }
 
 // resultMessage renders how a started action ended, with the buttons of
 // the instance's new state on a fresh card session.
-func (r *run) resultMessage(ctx context.Context, o outcome, text string) slack.WebhookMessage {
+func (r *run) resultMessage(ctx context.Context, o outcome, text blocks.Text) slack.WebhookMessage {
 	d, rec := r.d, r.rec
 	result := blocks.ResultView{Action: rec.Action, Instance: instanceView(rec.Instance, ""), Requester: rec.Requester, Approver: rec.Approver}
 	if o.result != store.ResultDone {
@@ -535,7 +535,7 @@ func (r *run) resultMessage(ctx context.Context, o outcome, text string) slack.W
 		return blocks.Result(result)
 	}
 	result.OK, result.Elapsed = true, o.elapsed
-	st := flowState{Kind: "card", TeamID: rec.TeamID, ChannelID: rec.Channel, UserID: rec.Requester, Items: []ec2ops.Instance{o.inst}}
+	st := flowState{Kind: kindCard, TeamID: rec.TeamID, ChannelID: rec.Channel, UserID: rec.Requester, Items: []ec2ops.Instance{o.inst}}
 	if id, err := d.saveFlow(ctx, st); err == nil {
 		result.Instance = instanceView(o.inst, itemValue(id, 0))
 		result.Buttons = result.Instance.Buttons

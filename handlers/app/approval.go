@@ -85,7 +85,7 @@ func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCal
 	}
 	v := d.viewerOfCallback(ctx, cb)
 	refuse := func(err error) error {
-		e := auditEntry(ctx, d.now(), v, rec.Instance, rec.Action, store.DecisionRefused, store.ResultRefused, d.failureText(ctx, "approval", err))
+		e := auditEntry(ctx, d.now(), v, rec.Instance, rec.Action, store.DecisionRefused, store.ResultRefused, d.failureText(ctx, "approval", err).String())
 		e.Rule = rec.Approval.ID
 		d.audit(ctx, e)
 		return err

@@ -53,6 +53,11 @@ func (d *Dispatcher) resolve(ctx context.Context, v viewer, args string, q ec2op
 		return slack.WebhookMessage{}, nil, err
 	}
 	matches := res.Instances
+	if len(matches) == 0 && len(res.Failures) > 0 {
+		// The instance may be in what could not be read: say so rather
+		// than that nothing matches.
+		return slack.WebhookMessage{}, nil, &lookupFailedError{query: args, failures: res.Failures}
+	}
 	if len(matches) == 0 && len(q.IDs) == 0 {
 		// No exact name: try the cached inventory for names containing it.
 		all := slices.DeleteFunc(slices.Clone(d.inventory.get(ctx, d.visibleAccounts(v.team.ID), inventoryWait)),
@@ -74,7 +79,7 @@ func (d *Dispatcher) resolve(ctx context.Context, v viewer, args string, q ec2op
 	if len(matches) == 1 {
 		return d.cardMessage(ctx, v, matches[0], verb, false)
 	}
-	st := flowState{Kind: "matches", TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user, Action: verb, Items: matches}
+	st := flowState{Kind: kindMatches, TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user, Action: verb, Items: matches}
 	id, err := d.saveFlow(ctx, st)
 	if err != nil {
 		return slack.WebhookMessage{}, nil, err
@@ -134,7 +139,7 @@ func (d *Dispatcher) cardMessage(ctx context.Context, v viewer, inst ec2ops.Inst
 	if err != nil {
 		return slack.WebhookMessage{}, nil, err
 	}
-	st := flowState{Kind: "card", TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user, Items: []ec2ops.Instance{detail.Instance}, Shared: shared}
+	st := flowState{Kind: kindCard, TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user, Items: []ec2ops.Instance{detail.Instance}, Shared: shared}
 	id, err := d.saveFlow(ctx, st)
 	if err != nil {
 		return slack.WebhookMessage{}, nil, err
@@ -144,7 +149,7 @@ func (d *Dispatcher) cardMessage(ctx context.Context, v viewer, inst ec2ops.Inst
 	if verb != "" && verb != action.Status {
 		switch why := detail.Allows(verb); {
 		case ec2ops.KindOf(why) == ec2ops.KindProtected:
-			note = fmt.Sprintf("You asked to %s %s, but %s.", verb, name, d.failureText(ctx, "card", why))
+			note = fmt.Sprintf("You asked to %s %s, but %s.", verb, name, d.failureText(ctx, "card", why).String())
 		case why != nil:
 			note = fmt.Sprintf("You asked to %s %s, but it is %s.", verb, name, detail.State)
 		default:
@@ -269,7 +274,7 @@ func (d *Dispatcher) withoutDenied(ctx context.Context, buttons []blocks.Button,
 	kept := slices.DeleteFunc(slices.Clone(buttons), func(b blocks.Button) bool {
 		err := denied[b.Kind]
 		if err != nil {
-			notices = append(notices, fmt.Sprintf("%s is not offered: %s", b.Kind.Label(), d.failureText(ctx, "dry run", err)))
+			notices = append(notices, fmt.Sprintf("%s is not offered: %s", b.Kind.Label(), d.failureText(ctx, "dry run", err).String()))
 		}
 		return err != nil
 	})
@@ -278,7 +283,7 @@ func (d *Dispatcher) withoutDenied(ctx context.Context, buttons []blocks.Button,
 
 // pick shows the card of one of several matches.
 func (d *Dispatcher) pick(ctx context.Context, cb slack.InteractionCallback, p pressed) error {
-	st, _, _, inst, err := d.loadItem(ctx, cb.Team.ID, p.value)
+	st, _, _, inst, err := d.loadItem(ctx, cb.Team.ID, p.value, action.Status, kindMatches)
 	if err != nil {
 		return err
 	}

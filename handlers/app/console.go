@@ -19,7 +19,7 @@ import (
 // openConsole answers the "console:<n>" button, whose value names the
 // card's item.
 func (d *Dispatcher) openConsole(ctx context.Context, cb slack.InteractionCallback, p pressed) error {
-	_, _, _, inst, err := d.loadItem(ctx, cb.Team.ID, p.value)
+	_, _, _, inst, err := d.loadItem(ctx, cb.Team.ID, p.value, action.Console, kindCard)
 	if err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func (d *Dispatcher) openConsole(ctx context.Context, cb slack.InteractionCallba
 		view.Loading = false
 		out, err := d.fleet.ConsoleOutput(ctx, inst)
 		if err != nil {
-			view.ErrorText = d.failureText(ctx, "console output", err)
+			view.ErrorText = d.failureText(ctx, "console output", err).String()
 		} else {
 			view.Lines, view.Captured = out.Lines, out.Captured
 		}

@@ -36,6 +36,10 @@ type Fleet interface {
 // Metrics counts what the flows do; handlers.Metrics implements it.
 type Metrics interface {
 	ObserveAction(action, result string)
+	// AuditBuffered reports how many audit entries wait in memory for the
+	// store; AuditDropped counts one dropped because the buffer was full.
+	AuditBuffered(n int)
+	AuditDropped()
 }
 
 // Ack is a transport-neutral answer to one Slack request: the HTTP adapter
@@ -112,6 +116,11 @@ type Options struct {
 	// card ("" for none). It is the seam for scheduled actions, which do
 	// not exist yet.
 	Schedule func(ctx context.Context, inst ec2ops.Instance) string
+	// AuditBuffer is how many audit entries are kept in memory while the
+	// store cannot take them (default 10000); AuditRetry is how often
+	// they are offered to it again (default 5s).
+	AuditBuffer int
+	AuditRetry  time.Duration
 }
 
 // Dispatcher routes every decoded Slack request to its flow. It is shared
@@ -151,6 +160,7 @@ type Dispatcher struct {
 	cardTags       []string
 	schedule       func(context.Context, ec2ops.Instance) string
 	superseded     *supersededCards
+	audits         *auditBuffer
 }
 
 // New checks o and builds a Dispatcher.
@@ -162,11 +172,15 @@ func New(o Options) (*Dispatcher, error) {
 	if o.Workers < 0 || o.Queue < 0 {
 		problems = append(problems, fmt.Sprintf("workers (%d) and queue (%d) cannot be negative", o.Workers, o.Queue))
 	}
+	if o.AuditBuffer < 0 {
+		problems = append(problems, fmt.Sprintf("audit buffer cannot be negative (%d)", o.AuditBuffer))
+	}
 	for name, d := range map[string]time.Duration{
 		"session TTL": o.SessionTTL, "inventory TTL": o.InventoryTTL, "progress interval": o.ProgressInterval,
 		"action timeout": o.ActionTimeout, "approval TTL": o.ApprovalTTL, "groups TTL": o.GroupsTTL,
 		"lease TTL": o.LeaseTTL, "store timeout": o.StoreTimeout, "report deadline": o.ReportDeadline,
 		"graph window": o.GraphWindow, "graph TTL": o.GraphTTL,
+		"audit retry": o.AuditRetry,
 	} {
 		if d < 0 {
 			problems = append(problems, fmt.Sprintf("%s cannot be negative (%s)", name, d))
@@ -233,17 +247,20 @@ func New(o Options) (*Dispatcher, error) {
 	}
 	d.commands = d.catalogue()
 	d.routes = d.routeTable()
+	d.audits = newAuditBuffer(d, cmp.Or(o.AuditBuffer, 10000), cmp.Or(o.AuditRetry, 5*time.Second))
 	return d, nil
 }
 
 // Close waits (until ctx ends) for background work such as actions that
 // are waiting for their instance to reach its state; what is cut short is
-// handed on to the next replica. Answers still queued are sent.
+// handed on to the next replica. Answers still queued are sent, and the
+// store is offered the audit entries it could not take yet, once more.
 func (d *Dispatcher) Close(ctx context.Context) error {
 	d.approvals.stopAll()
 	err := d.workers.Close(ctx)
 	_ = d.answers.Close(ctx)
 	d.leases.close()
+	d.audits.close(ctx)
 	return err
 }
 

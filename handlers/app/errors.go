@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -104,8 +105,9 @@ type interruptedError struct {
 func (e *interruptedError) Error() string { return "interrupted while " + e.name + " was " + e.state }
 
 // userText words the errors a user can act on; ok is false for anything
-// unexpected.
-func (d *Dispatcher) userText(err error) (string, bool) {
+// unexpected. Names, tags, AWS's messages and what users typed go in as
+// values, which blocks escapes when it renders the text.
+func (d *Dispatcher) userText(err error) (blocks.Text, bool) {
 	var (
 		ec2Err      *ec2ops.Error
 		busy        *busyInstanceError
@@ -116,28 +118,30 @@ func (d *Dispatcher) userText(err error) (string, bool) {
 		notPosted   *approvalNotPostedError
 		interrupted *interruptedError
 		upload      *uploadError
+		notRead     *lookupFailedError
 	)
+	slash := blocks.Inline(d.slashCommand)
 	switch {
 	case errors.Is(err, errExpired):
-		return "This message has expired — run `" + d.slashCommand + "` again.", true
+		return blocks.Say("This message has expired — run %s again.", slash), true
 	case errors.Is(err, errForeignTeam):
-		return "That button belongs to another workspace.", true
+		return blocks.Say("That button belongs to another workspace."), true
 	case errors.Is(err, errBadValue):
-		return "I couldn't read that button — run `" + d.slashCommand + "` again.", true
+		return blocks.Say("I couldn't read that button — run %s again.", slash), true
 	case errors.Is(err, slackclient.ErrNotInstalled):
-		return "Charlize is not installed in this workspace — ask an admin to install it.", true
+		return blocks.Say("Charlize is not installed in this workspace — ask an admin to install it."), true
 	case errors.Is(err, errTriggerExpired):
-		return "Slack gave me only 3 seconds to open that window and they ran out. Please try again.", true
+		return blocks.Say("Slack gave me only 3 seconds to open that window and they ran out. Please try again."), true
 	case errors.Is(err, ErrBusy):
-		return "Charlize is busy right now — try again in a minute.", true
+		return blocks.Say("Charlize is busy right now — try again in a minute."), true
 	case errors.Is(err, errNoFleet):
-		return "No AWS accounts are configured for Charlize yet.", true
+		return blocks.Say("No AWS accounts are configured for Charlize yet."), true
 	case errors.Is(err, errNoAccountsHere):
-		return "No AWS account is shared with this workspace. An admin can add its team id to an account's `workspaces` list.", true
+		return blocks.Say("No AWS account is shared with this workspace. An admin can add its team id to an account's `workspaces` list."), true
 	case errors.Is(err, store.ErrUnavailable):
-		return "Charlize can't reach its state store right now; nothing was done — try again in a minute.", true
+		return blocks.Say("Charlize can't reach its state store right now; nothing was done — try again in a minute."), true
 	case errors.Is(err, errApprovalGone):
-		return "This approval request has expired; ask again if it is still needed.", true
+		return blocks.Say("This approval request has expired; ask again if it is still needed."), true
 	case errors.As(err, &denied):
 		// The policy's reason is meant for the user: it says what is missing.
 		what := string(denied.action)
@@ -147,36 +151,71 @@ func (d *Dispatcher) userText(err error) (string, bool) {
 		if denied.what != "" {
 			what = denied.what
 		}
-		return fmt.Sprintf("You can't %s: %s.", blocks.Escape(what), blocks.Escape(denied.reason)), true
+		return blocks.Say("You can't %s: %s.", what, denied.reason), true
 	case errors.As(err, &busy):
-		return fmt.Sprintf("An action on %s is already in progress (by %s).", blocks.Escape(busy.name), requester(busy.holder)), true
+		return blocks.Say("An action on %s is already in progress (by %s).", busy.name, blocks.User(busy.holder)), true
 	case errors.As(err, &claimed):
 		if claimed.done {
-			return fmt.Sprintf("%s was already %s by %s %s.", blocks.Escape(claimed.name), doneWord(claimed),
-				requester(claimed.requester), blocks.Date(claimed.at)), true
+			return blocks.Say("%s was already %s by %s %s.", claimed.name, doneWord(claimed),
+				blocks.User(claimed.requester), blocks.At(claimed.at)), true
 		}
-		return fmt.Sprintf("%s %s is already in progress (by %s).", claimed.action.Label(), blocks.Escape(claimed.name), requester(claimed.requester)), true
+		return blocks.Say("%s %s is already in progress (by %s).", claimed.action.Label(), claimed.name, blocks.User(claimed.requester)), true
 	case errors.As(err, &self):
-		return fmt.Sprintf("You can't approve your own request: another person allowed to %s must.", self.action), true
+		return blocks.Say("You can't approve your own request: another person allowed to %s must.", string(self.action)), true
 	case errors.As(err, &decided):
-		return fmt.Sprintf("This request was already decided (by %s).", requester(decided.by)), true
+		return blocks.Say("This request was already decided (by %s).", blocks.User(decided.by)), true
 	case errors.As(err, &notPosted):
 		if notPosted.cannotPost {
-			return "This action needs a second person's approval, and I can't post the request in this channel. Invite me (`/invite @Charlize`) and try again.", true
+			return blocks.Say("This action needs a second person's approval, and I can't post the request in this channel. Invite me (`/invite @Charlize`) and try again."), true
 		}
-		return "I couldn't post the approval request in the channel.", true
+		return blocks.Say("I couldn't post the approval request in the channel."), true
 	case errors.As(err, &interrupted):
-		return fmt.Sprintf("Charlize was interrupted (it is restarting) while %s was %s. Run `%s status %s` to see where it got to.",
-			blocks.Escape(interrupted.name), blocks.Escape(interrupted.state), d.slashCommand, blocks.Escape(interrupted.name)), true
+		return blocks.Say("Charlize was interrupted (it is restarting) while %s was %s. Run %s to see where it got to.",
+			interrupted.name, interrupted.state, blocks.Inline(d.slashCommand+" status "+interrupted.name)), true
+	case errors.As(err, &notRead):
+		return d.lookupFailedText(notRead), true
 	case errors.As(err, &upload):
 		if upload.missingScope() {
-			return "Charlize needs the `files:write` scope to show it — an admin can add it and reinstall the app.", true
+			return blocks.Say("Charlize needs the %s scope to show it — an admin can add it and reinstall the app.", blocks.Inline("files:write")), true
 		}
-		return "Slack did not take the picture; open the card again in a minute.", true
+		return blocks.Say("Slack did not take the picture; open the card again in a minute."), true
 	case errors.As(err, &ec2Err) && ec2Err.Kind != ec2ops.KindUnknown:
-		return ec2Err.UserMessage(), true
+		return blocks.Say("%s", ec2Err.UserMessage()), true
 	}
-	return "", false
+	return blocks.Text{}, false
+}
+
+// lookupFailedError answers a lookup that found nothing while some
+// account-regions could not be read: the instance may be in one of them,
+// so "no match" would not be true.
+type lookupFailedError struct {
+	query    string
+	failures []ec2ops.Failure
+}
+
+func (e *lookupFailedError) Error() string {
+	var where []string
+	for _, f := range e.failures {
+		where = append(where, f.Account+"/"+f.Region+": "+f.Err.Error())
+	}
+	return fmt.Sprintf("no match for %q, and %d account-regions could not be read: %s", e.query, len(e.failures), strings.Join(where, "; "))
+}
+
+// lookupFailedText says what could not be read and why, each failure in
+// the words of its own kind.
+func (d *Dispatcher) lookupFailedText(e *lookupFailedError) blocks.Text {
+	var places []string
+	for _, f := range e.failures {
+		places = append(places, f.Account+" ("+f.Region+")")
+	}
+	why := blocks.Say("")
+	if len(e.failures) > 0 {
+		if text, ok := d.userText(e.failures[0].Err); ok {
+			why = blocks.Say(" %s", text)
+		}
+	}
+	return blocks.Say("I found no instance matching %s, but I couldn't read %s, where it may be.%s",
+		blocks.Inline(e.query), strings.Join(places, ", "), why)
 }
 
 // doneWord is how a settled action reads after "web-1 was already".
@@ -197,25 +236,25 @@ func doneWord(c *claimedError) string {
 // Unexpected errors are logged in full for the operator; the user gets a
 // reference to find that log line and nothing internal.
 func (d *Dispatcher) failure(ctx context.Context, op string, err error) slack.WebhookMessage {
-	return ephemeral(d.failureText(ctx, op, err))
+	return ephemeral(d.failureText(ctx, op, err).Mrkdwn())
 }
 
 // failureText is failure's text alone, for messages that carry it inside
-// their own rendering (a result, a modal's inline error).
-func (d *Dispatcher) failureText(ctx context.Context, op string, err error) string {
+// their own rendering (a result, a modal's inline error, the audit log).
+func (d *Dispatcher) failureText(ctx context.Context, op string, err error) blocks.Text {
 	if text, ok := d.userText(err); ok {
 		d.log.InfoContext(ctx, "refused", "request_id", reqctx.ID(ctx), "op", op, "reason", err)
 		return text
 	}
 	id := reqctx.ID(ctx)
 	d.log.ErrorContext(ctx, "flow failed", "request_id", id, "op", op, "err", err)
-	return fmt.Sprintf("Something went wrong (ref `%s`).", id)
-}
-
-// requester is a user as a mention, "someone" when unknown.
-func requester(user string) string {
-	if m := blocks.Mention(user); m != "" {
-		return m
+	if e, ok := errors.AsType[*ec2ops.Error](err); ok && e.Account != "" {
+		// Where it happened helps the user as much as the reference.
+		where := e.Account
+		if e.Region != "" {
+			where += " (" + e.Region + ")"
+		}
+		return blocks.Say("Something went wrong talking to AWS for %s (ref %s).", where, blocks.Inline(id))
 	}
-	return "someone"
+	return blocks.Say("Something went wrong (ref %s).", blocks.Inline(id))
 }

@@ -147,7 +147,7 @@ func (g *graphs) draw(ctx context.Context, team slackclient.Team, inst ec2ops.In
 	name := displayName(inst)
 	m, err := g.d.fleet.Metrics(ctx, inst, g.window)
 	if err != nil {
-		return blocks.GraphView{Missing: "No CPU graph: " + g.d.failureText(ctx, "card graph", err)}, false
+		return blocks.GraphView{Missing: "No CPU graph: " + g.d.failureText(ctx, "card graph", err).String()}, false
 	}
 	span := windowText(g.window)
 	png, err := graph.PNG(graph.Chart{
@@ -159,7 +159,7 @@ func (g *graphs) draw(ctx context.Context, team slackclient.Team, inst ec2ops.In
 		return blocks.GraphView{Missing: fmt.Sprintf("No CPU graph: CloudWatch has no data for %s in the last %s.", name, span)}, true
 	}
 	if err != nil {
-		return blocks.GraphView{Missing: "No CPU graph: " + g.d.failureText(ctx, "card graph", err)}, false
+		return blocks.GraphView{Missing: "No CPU graph: " + g.d.failureText(ctx, "card graph", err).String()}, false
 	}
 	alt := altText(name, span, m.CPU)
 	api, err := g.d.clients.Client(ctx, team)
@@ -173,7 +173,7 @@ func (g *graphs) draw(ctx context.Context, team slackclient.Team, inst ec2ops.In
 		}
 		err = &uploadError{err: err}
 	}
-	return blocks.GraphView{Missing: "No CPU graph: " + g.d.failureText(ctx, "card graph upload", err)}, false
+	return blocks.GraphView{Missing: "No CPU graph: " + g.d.failureText(ctx, "card graph upload", err).String()}, false
 }
 
 // uploadError is a graph Slack would not take; missingScope says the app

@@ -9,6 +9,7 @@ import (
 
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/handlers/policy"
 	"github.com/charlize-app/charlize/handlers/slackclient"
 )
@@ -109,11 +110,12 @@ func (d *Dispatcher) listMessage(ctx context.Context, v viewer, responseURL, tex
 	if err != nil {
 		return slack.WebhookMessage{}, err
 	}
-	st := flowState{Kind: "list", TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user, ResponseURL: responseURL,
+	st := flowState{Kind: kindList, TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user, ResponseURL: responseURL,
 		Query: text, Page: 1, Items: res.Instances, Shared: shared}
 	for _, f := range res.Failures {
 		reason := d.failureText(ctx, "list "+f.Account+"/"+f.Region, f.Err)
-		st.Failures = append(st.Failures, f.Account+"/"+f.Region+": "+reason)
+		// Kept as plain text: the list escapes it when it shows it.
+		st.Failures = append(st.Failures, f.Account+"/"+f.Region+": "+reason.String())
 	}
 	id, err := d.saveFlow(ctx, st)
 	if err != nil {
@@ -164,7 +166,7 @@ func (d *Dispatcher) turnPage(ctx context.Context, cb slack.InteractionCallback,
 	if err != nil {
 		return err
 	}
-	st, err := d.loadFlow(ctx, id, cb.Team.ID)
+	st, err := d.loadFlow(ctx, id, cb.Team.ID, action.List, kindList)
 	if err != nil {
 		return err
 	}
@@ -184,7 +186,7 @@ func (d *Dispatcher) refresh(ctx context.Context, cb slack.InteractionCallback, 
 	if err != nil {
 		return err
 	}
-	st, err := d.loadFlow(ctx, id, cb.Team.ID)
+	st, err := d.loadFlow(ctx, id, cb.Team.ID, action.List, kindList)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/handlers/reqctx"
 	"github.com/charlize-app/charlize/handlers/slackclient"
 )
@@ -60,7 +61,7 @@ func (d *Dispatcher) openPicker(ctx context.Context, triggerID string, t pickerT
 	if len(visible) == 0 {
 		return errNoAccountsHere
 	}
-	id, err := d.saveFlow(ctx, flowState{Kind: "picker", TeamID: t.team.ID, ChannelID: t.channel, UserID: t.user, ResponseURL: t.responseURL})
+	id, err := d.saveFlow(ctx, flowState{Kind: kindPicker, TeamID: t.team.ID, ChannelID: t.channel, UserID: t.user, ResponseURL: t.responseURL})
 	if err != nil {
 		return err
 	}
@@ -149,7 +150,7 @@ func selected(state *slack.ViewState, block, action string) string {
 // submitPicker closes the modal and posts the matching instances in the
 // channel the picker was opened from.
 func (d *Dispatcher) submitPicker(ctx context.Context, cb slack.InteractionCallback) (Ack, error) {
-	st, err := d.loadFlow(ctx, cb.View.PrivateMetadata, cb.Team.ID)
+	st, err := d.loadFlow(ctx, cb.View.PrivateMetadata, cb.Team.ID, action.List, kindPicker)
 	if err != nil {
 		return Ack{}, err
 	}

@@ -120,6 +120,12 @@ func (d *Dispatcher) saveRecord(ctx context.Context, r *actionRecord) error {
 func (d *Dispatcher) loadRecord(ctx context.Context, id, team string) (*actionRecord, error) {
 	a, err := d.store.Action(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
+		// A flow session's id (a card's value) is no action record.
+		if s, serr := d.store.Session(ctx, id); serr == nil {
+			if st, derr := decodeFlow(s.Data); derr == nil {
+				return nil, &wrongFlowError{id: id, got: st.Kind, want: []flowKind{recordKind}}
+			}
+		}
 		return nil, errExpired
 	}
 	if err != nil {
@@ -137,8 +143,11 @@ func (d *Dispatcher) loadRecord(ctx context.Context, id, team string) (*actionRe
 
 func decodeRecord(a store.ActionRecord) (*actionRecord, error) {
 	var r actionRecord
-	if err := json.Unmarshal(a.Data, &r); err != nil || r.Kind != recordKind || r.ID != a.ID {
+	if err := json.Unmarshal(a.Data, &r); err != nil || r.ID != a.ID {
 		return nil, errBadValue
+	}
+	if r.Kind != recordKind {
+		return nil, &wrongFlowError{id: a.ID, got: flowKind(r.Kind), want: []flowKind{recordKind}}
 	}
 	return &r, nil
 }

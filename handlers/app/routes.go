@@ -124,9 +124,11 @@ func (d *Dispatcher) Interaction(ctx context.Context, cb slack.InteractionCallba
 		return Ack{} // view_closed and others need no answer
 	}
 	if err != nil {
+		d.auditWrongFlow(ctx, cb, err)
 		if cb.Type == slack.InteractionTypeViewSubmission {
 			// Only a view answer reaches a modal: keep it open with the reason.
-			return Ack{Body: slack.NewErrorsViewSubmissionResponse(map[string]string{firstInputBlock(cb.View): d.failureText(ctx, op, err)})}
+			// Slack shows a modal's errors as plain text.
+			return Ack{Body: slack.NewErrorsViewSubmissionResponse(map[string]string{firstInputBlock(cb.View): d.failureText(ctx, op, err).String()})}
 		}
 		d.replyToClick(cb).refuseSoon(ctx, op, err)
 		return Ack{}

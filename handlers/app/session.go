@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,12 +24,14 @@ import (
 // asked. Buttons carry "<session id>.<item index>"; the session id is a
 // random nonce, so a value can only name what Charlize rendered.
 type flowState struct {
-	Kind        string `json:"kind"` // list, card, matches, picker, terminate, mention
-	TeamID      string `json:"team_id"`
-	ChannelID   string `json:"channel_id,omitempty"`
-	UserID      string `json:"user_id,omitempty"`
-	ResponseURL string `json:"response_url,omitempty"`
-	Query       string `json:"query,omitempty"` // a listing's query, as typed
+	// Kind is the flow that saved it; every consumer names the kinds it
+	// reads, so a value from one flow is never taken by another.
+	Kind        flowKind `json:"kind"`
+	TeamID      string   `json:"team_id"`
+	ChannelID   string   `json:"channel_id,omitempty"`
+	UserID      string   `json:"user_id,omitempty"`
+	ResponseURL string   `json:"response_url,omitempty"`
+	Query       string   `json:"query,omitempty"` // a listing's query, as typed
 	// Action is what a matches chooser or an approval request is about.
 	Action   action.Action     `json:"action,omitempty"`
 	Page     int               `json:"page,omitempty"`
@@ -48,6 +51,37 @@ type flowState struct {
 	// Terminate modals remember the message whose button opened them.
 	Origin origin `json:"origin,omitzero"`
 }
+
+// flowKind is the flow a session belongs to.
+type flowKind string
+
+// The flows that keep sessions. Action records (record.go) carry kind
+// "action" in the same field.
+const (
+	kindList      flowKind = "list"      // a listing: its instances' buttons, Previous / Next, Refresh
+	kindCard      flowKind = "card"      // one instance's card, or an action's result: its buttons
+	kindMatches   flowKind = "matches"   // several matches to choose from
+	kindPicker    flowKind = "picker"    // the picker modal's private_metadata
+	kindTerminate flowKind = "terminate" // the terminate modal's private_metadata
+)
+
+// wrongFlowError refuses a value saved by one flow and presented to
+// another (a card's button value as terminate-modal metadata, say). Users
+// read it as an unreadable button; it is audited, as it means a forged or
+// replayed value.
+type wrongFlowError struct {
+	id     string
+	got    flowKind
+	want   []flowKind
+	action action.Action // what the value was presented for
+}
+
+func (e *wrongFlowError) Error() string {
+	return fmt.Sprintf("session %s is a %q, presented to %s which reads %v", e.id, e.got, e.action, e.want)
+}
+
+// Unwrap makes it an errBadValue to the one error path.
+func (e *wrongFlowError) Unwrap() error { return errBadValue }
 
 // origin is the message that held a button.
 type origin struct {
@@ -81,12 +115,17 @@ func (d *Dispatcher) putFlow(ctx context.Context, id string, st flowState) error
 	return nil
 }
 
-// loadFlow returns the session id refers to, refusing one that expired or
-// that belongs to another workspace than team.
-func (d *Dispatcher) loadFlow(ctx context.Context, id, team string) (flowState, error) {
+// loadFlow returns the session id refers to, refusing one that expired,
+// that belongs to another workspace than team, or that no flow of the
+// kinds given saved; a is what the value was presented for.
+func (d *Dispatcher) loadFlow(ctx context.Context, id, team string, a action.Action, kinds ...flowKind) (flowState, error) {
 	var st flowState
 	s, err := d.store.Session(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
+		// An action record's id (an approval request's value) is no flow.
+		if _, aerr := d.store.Action(ctx, id); aerr == nil {
+			return st, &wrongFlowError{id: id, got: recordKind, want: kinds, action: a}
+		}
 		return st, errExpired
 	}
 	if err != nil {
@@ -100,6 +139,9 @@ func (d *Dispatcher) loadFlow(ctx context.Context, id, team string) (flowState, 
 	}
 	if st.TeamID != team {
 		return st, errForeignTeam
+	}
+	if !slices.Contains(kinds, st.Kind) {
+		return flowState{}, &wrongFlowError{id: id, got: st.Kind, want: kinds, action: a}
 	}
 	return st, nil
 }
@@ -171,13 +213,13 @@ func parseItemValue(v string) (id string, n int, err error) {
 }
 
 // loadItem resolves a "<session>.<n>" button value clicked in team to its
-// session and instance.
-func (d *Dispatcher) loadItem(ctx context.Context, team, value string) (st flowState, id string, n int, inst ec2ops.Instance, err error) {
+// session (of one of kinds) and instance, for action a.
+func (d *Dispatcher) loadItem(ctx context.Context, team, value string, a action.Action, kinds ...flowKind) (st flowState, id string, n int, inst ec2ops.Instance, err error) {
 	id, n, err = parseItemValue(value)
 	if err != nil {
 		return st, "", 0, inst, err
 	}
-	st, err = d.loadFlow(ctx, id, team)
+	st, err = d.loadFlow(ctx, id, team, a, kinds...)
 	if err != nil {
 		return st, "", 0, inst, err
 	}

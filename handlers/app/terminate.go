@@ -24,7 +24,7 @@ func (d *Dispatcher) openTerminate(ctx context.Context, cb slack.InteractionCall
 		return err
 	}
 	inst := rec.Instance
-	id, err := d.saveFlow(ctx, flowState{Kind: "terminate", TeamID: rec.TeamID, ChannelID: rec.Origin.ChannelID, UserID: rec.Requester,
+	id, err := d.saveFlow(ctx, flowState{Kind: kindTerminate, TeamID: rec.TeamID, ChannelID: rec.Origin.ChannelID, UserID: rec.Requester,
 		Items: []ec2ops.Instance{inst}, Origin: rec.Origin})
 	if err != nil {
 		return err
@@ -54,7 +54,7 @@ func (d *Dispatcher) openTerminate(ctx context.Context, cb slack.InteractionCall
 // (or id); anything else keeps the modal open with an inline error.
 func (d *Dispatcher) submitTerminate(ctx context.Context, cb slack.InteractionCallback) (Ack, error) {
 	id := cb.View.PrivateMetadata
-	st, err := d.loadFlow(ctx, id, cb.Team.ID)
+	st, err := d.loadFlow(ctx, id, cb.Team.ID, action.Terminate, kindTerminate)
 	if err != nil {
 		return Ack{}, err
 	}

@@ -191,6 +191,13 @@ func (a *API) Calls(method string) []Call {
 	return a.callsLocked(method)
 }
 
+// AllCalls returns every recorded call, of any method, in arrival order.
+func (a *API) AllCalls() []Call {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]Call(nil), a.calls...)
+}
+
 func (a *API) callsLocked(method string) []Call {
 	var out []Call
 	for _, c := range a.calls {
