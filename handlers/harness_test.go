@@ -236,8 +236,9 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		StrictTenancy:    o.strictTenancy,
 		AuditChannel:     o.auditChannel,
 		ProgressInterval: time.Millisecond,
-		// Short leases so takeovers happen within a test's patience.
-		LeaseTTL:       time.Second,
+		// Short leases so takeovers happen within a test's patience, not so
+		// short that a busy machine (-race, CI) lets one lapse mid-action.
+		LeaseTTL:       3 * time.Second,
 		SingleProcess:  !o.redis,
 		ReportDeadline: o.reportDeadline,
 		GraphTTL:       o.graphTTL,

@@ -58,6 +58,14 @@ func (l *leases) drop(ctx context.Context, key string) {
 	}
 }
 
+// holds reports whether this replica keeps key alive.
+func (l *leases) holds(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.held[key]
+	return ok
+}
+
 // forget stops renewing key and leaves it to expire (or to whoever holds it
 // under the same name next).
 func (l *leases) forget(key string) {
@@ -92,8 +100,15 @@ func (l *leases) renew() {
 	}
 	l.mu.Unlock()
 	for key, c := range keys {
-		ctx, cancel := context.WithTimeout(context.Background(), l.interval())
+		ctx, cancel := context.WithTimeout(context.Background(), l.ttl/2)
 		ok, err := l.store.RenewClaim(ctx, key, c.holder, l.ttl)
+		if err == nil && !ok {
+			// Lapsed (a slow renewal) rather than taken: if nobody has
+			// claimed it meanwhile, it is still ours.
+			var current string
+			ok, current, err = l.store.Claim(ctx, key, c.holder, l.ttl)
+			ok = ok || current == c.holder
+		}
 		cancel()
 		switch {
 		case err != nil:

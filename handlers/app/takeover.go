@@ -56,6 +56,9 @@ func (d *Dispatcher) takeOver(ctx context.Context, atStart bool) {
 // resume takes rec over when its lease is free and runs it here.
 func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool) {
 	key := store.LeaseKey(rec.ID)
+	if d.leases.holds(key) {
+		return // this replica runs it, even if a slow renewal let the lease lapse
+	}
 	won, holder, err := d.store.Claim(ctx, key, d.replica, d.leaseTTL)
 	if err != nil {
 		d.log.WarnContext(ctx, "could not claim an action's lease", "action_id", rec.ID, "err", err)
