@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -24,6 +25,11 @@ type ActionRequest struct {
 	// Actor names the Slack user; mutating calls run under an AssumeRole
 	// session named after it so CloudTrail shows who clicked.
 	Actor string
+	// Session, when set, is the AssumeRole session name (and source
+	// identity) of the mutating calls instead of one made from Actor: the
+	// scheduler's "charlize-schedule-<name>". It must be a valid
+	// RoleSessionName (2-64 of [\w+=,.@-]).
+	Session string
 	// Authorize, when set, is called by Do with the instance as AWS has
 	// just described it, after the state and protection checks and before
 	// any mutating call; an error it returns refuses the action unchanged.
@@ -40,6 +46,8 @@ type ActionRequest struct {
 	Resume   bool
 	ResumeAt action.Action
 }
+
+var roleSessionRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 
 // Progress reports the instance's state while Do waits for the target state.
 type Progress struct {
@@ -83,6 +91,10 @@ func (f *Fleet) Do(ctx context.Context, req ActionRequest, progress func(Progres
 	if req.Action.Mutates() && strings.TrimSpace(req.Actor) == "" {
 		return Result{}, &Error{Kind: KindInvalidRequest, Op: op, Account: req.Account, Region: req.Region, InstanceID: req.InstanceID,
 			Action: req.Action, Err: errors.New("an action needs the acting user, for the audit trail")}
+	}
+	if req.Session != "" && !roleSessionRE.MatchString(req.Session) {
+		return Result{}, &Error{Kind: KindInvalidRequest, Op: op, Account: req.Account, Region: req.Region, InstanceID: req.InstanceID,
+			Action: req.Action, Err: fmt.Errorf("%q is not a role session name", req.Session)}
 	}
 	var (
 		a     *account
@@ -303,7 +315,11 @@ func (x *execution) mutate(ctx context.Context, a action.Action) error {
 	client := x.a.ec2[x.req.Region]
 	asActor := func(o *ec2.Options) {
 		if x.a.actors != nil {
-			o.Credentials = x.a.actors.get(x.req.Actor)
+			session := x.req.Session
+			if session == "" {
+				session = sessionName(x.req.Actor)
+			}
+			o.Credentials = x.a.actors.get(session)
 		}
 	}
 	ids := []string{x.req.InstanceID}

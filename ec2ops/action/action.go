@@ -26,7 +26,15 @@ const (
 const (
 	List  Action = "list"  // see instances
 	Audit Action = "audit" // read the audit log
+	// Schedule creates schedules and attaches them to instances (or
+	// detaches them); with Start, it also lets a person snooze a
+	// scheduled stop.
+	Schedule Action = "schedule"
 )
+
+// Snooze is what the audit log calls postponing or skipping a scheduled
+// stop; the policy grants it through Schedule or Start, not by itself.
+const Snooze Action = "snooze"
 
 // OnInstance lists the instance actions in the order a UI offers them.
 func OnInstance() []Action {
@@ -35,7 +43,7 @@ func OnInstance() []Action {
 
 // All lists every action the policy can grant.
 func All() []Action {
-	return []Action{List, Status, Start, Stop, Reboot, Restart, Terminate, Audit}
+	return []Action{List, Status, Start, Stop, Reboot, Restart, Terminate, Audit, Schedule}
 }
 
 // Mutating lists the actions that change an instance.

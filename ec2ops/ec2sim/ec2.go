@@ -21,6 +21,8 @@ var ec2Handlers = map[string]func(s *Sim, req *request, acct string) (any, *apiE
 	"DescribeInstanceAttribute": (*Sim).describeInstanceAttribute,
 	"ModifyInstanceAttribute":   (*Sim).modifyInstanceAttribute,
 	"DescribeRegions":           (*Sim).describeRegions,
+	"CreateTags":                (*Sim).createTags,
+	"DeleteTags":                (*Sim).deleteTags,
 }
 
 func (s *Sim) serveEC2(req *request, call Call) (any, *apiError) {

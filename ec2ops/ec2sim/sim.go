@@ -5,7 +5,8 @@
 //
 // It speaks the EC2 Query protocol (DescribeInstances, Start/Stop/Reboot/
 // TerminateInstances, Describe/ModifyInstanceAttribute for
-// disableApiTermination and instanceType, DescribeRegions) and the STS Query
+// disableApiTermination and instanceType, Create/DeleteTags on instances,
+// DescribeRegions) and the STS Query
 // protocol (AssumeRole, GetCallerIdentity). Requests are routed by the SigV4
 // credential scope in the Authorization header; signatures are not verified.
 // Keys issued by AssumeRole map to the role's account; any other key belongs
@@ -349,6 +350,9 @@ func (s *Sim) begin(req *request) Call {
 		}
 	case req.service == "ec2":
 		c.InstanceIDs = req.list("InstanceId")
+		if len(c.InstanceIDs) == 0 {
+			c.InstanceIDs = req.list("ResourceId") // tag calls
+		}
 		if len(c.InstanceIDs) == 0 && req.get("InstanceId") != "" {
 			c.InstanceIDs = []string{req.get("InstanceId")} // attribute calls
 		}
