@@ -15,6 +15,7 @@ type Metrics struct {
 	awsCalls             *prometheus.CounterVec
 	awsLatency           *prometheus.HistogramVec
 	actions              *prometheus.CounterVec
+	scheduleSteps        *prometheus.CounterVec
 }
 
 // NewMetrics creates the series and registers them on reg.
@@ -39,8 +40,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "charlize_actions_total", Help: "EC2 actions by kind and result.",
 		}, []string{"action", "result"}),
+		scheduleSteps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "charlize_schedule_steps_total", Help: "Schedule steps (tick, warn, act, missed, snooze) by outcome.",
+		}, []string{"step", "outcome"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.verificationFailures, m.awsCalls, m.awsLatency, m.actions)
+	reg.MustRegister(m.requests, m.latency, m.verificationFailures, m.awsCalls, m.awsLatency, m.actions, m.scheduleSteps)
 	return m
 }
 
@@ -48,6 +52,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) ObserveAWS(op, outcome string, d time.Duration) {
 	m.awsCalls.WithLabelValues(op, outcome).Inc()
 	m.awsLatency.WithLabelValues(op).Observe(d.Seconds())
+}
+
+// ObserveSchedule records one step of the scheduler and how it went.
+func (m *Metrics) ObserveSchedule(step, outcome string) {
+	m.scheduleSteps.WithLabelValues(step, outcome).Inc()
 }
 
 // ObserveAction records one EC2 action's result.

@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/handlers/policy"
 	"github.com/charlize-app/charlize/handlers/reqctx"
 	"github.com/charlize-app/charlize/handlers/slackclient"
+	"github.com/charlize-app/charlize/schedule"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -27,6 +29,8 @@ type Fleet interface {
 	Describe(ctx context.Context, account, region, id string) (ec2ops.Detail, error)
 	Check(ctx context.Context, req ec2ops.ActionRequest) (ec2ops.Detail, error)
 	Do(ctx context.Context, req ec2ops.ActionRequest, progress func(ec2ops.Progress)) (ec2ops.Result, error)
+	CreateTags(ctx context.Context, req ec2ops.TagRequest) (ec2ops.Instance, error)
+	DeleteTags(ctx context.Context, req ec2ops.TagRequest) (ec2ops.Instance, error)
 }
 
 // Metrics counts what the flows do; handlers.Metrics implements it.
@@ -99,6 +103,22 @@ type Options struct {
 	// while Slack rate-limits it (default 2m); then the requester is told
 	// privately.
 	ReportDeadline time.Duration
+
+	// SchedulerClock is the scheduler's time, which it reads and sleeps on
+	// (default the real clock); tests move a fake one.
+	SchedulerClock clockwork.Clock
+	// ScheduleWarning is how long before a scheduled stop the warning is
+	// posted (default 15m; negative: no warning). ScheduleGrace is how late
+	// an occurrence missed while Charlize was down is still carried out
+	// (default 30m).
+	ScheduleWarning, ScheduleGrace time.Duration
+	// ScheduleChannel is where schedules speak of an account that names no
+	// channel of its own.
+	ScheduleChannel string
+	// TimeZone is the zone of schedules that name none (default UTC).
+	TimeZone *time.Location
+	// Schedules come from the schedules file; they are read-only in Slack.
+	Schedules []schedule.Schedule
 }
 
 // Dispatcher routes every decoded Slack request to its flow. It is shared
@@ -134,6 +154,7 @@ type Dispatcher struct {
 	replica        string
 	singleProcess  bool
 	reportDeadline time.Duration
+	sched          *scheduler
 }
 
 // New checks o and builds a Dispatcher.
@@ -149,6 +170,7 @@ func New(o Options) (*Dispatcher, error) {
 		"session TTL": o.SessionTTL, "inventory TTL": o.InventoryTTL, "progress interval": o.ProgressInterval,
 		"action timeout": o.ActionTimeout, "approval TTL": o.ApprovalTTL, "groups TTL": o.GroupsTTL,
 		"lease TTL": o.LeaseTTL, "store timeout": o.StoreTimeout, "report deadline": o.ReportDeadline,
+		"schedule grace": o.ScheduleGrace,
 	} {
 		if d < 0 {
 			problems = append(problems, fmt.Sprintf("%s cannot be negative (%s)", name, d))
@@ -205,6 +227,18 @@ func New(o Options) (*Dispatcher, error) {
 		approvalTTL:    cmp.Or(o.ApprovalTTL, 30*time.Minute),
 		groups:         slackclient.NewGroups(o.Clients, o.Log, cmp.Or(o.GroupsTTL, 5*time.Minute), o.Now),
 		approvals:      &expiryTimers{timers: map[string]*time.Timer{}},
+	}
+	d.sched = &scheduler{clock: o.SchedulerClock, warning: cmp.Or(o.ScheduleWarning, 15*time.Minute),
+		grace: cmp.Or(o.ScheduleGrace, 30*time.Minute), channel: o.ScheduleChannel, zone: o.TimeZone,
+		file: o.Schedules, done: map[string]time.Time{}}
+	if d.sched.clock == nil {
+		d.sched.clock = clockwork.NewRealClock()
+	}
+	if d.sched.zone == nil {
+		d.sched.zone = time.UTC
+	}
+	if d.sched.warning < 0 {
+		d.sched.warning = 0
 	}
 	if o.Fleet != nil {
 		d.inventory = newInventory(o.Fleet, cmp.Or(o.InventoryTTL, 30*time.Second), o.Now)

@@ -13,6 +13,7 @@ import (
 	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/handlers/reqctx"
 	"github.com/charlize-app/charlize/handlers/slackclient"
+	"github.com/charlize-app/charlize/schedule"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -32,7 +33,39 @@ var (
 	errNoAccountsHere = errors.New("no AWS account visible to this workspace")
 	errApprovalGone   = errors.New("approval request expired")
 	errLeaseHeld      = errors.New("another replica runs this action")
+	// errNoScheduleChannel: neither the account nor CHARLIZE_SCHEDULE_CHANNEL
+	// names where the scheduler speaks (logged, not shown).
+	errNoScheduleChannel = errors.New("no channel for schedule messages")
 )
+
+// scheduleExistsError refuses a second schedule of one name, or a change
+// to a schedule that comes from the schedules file.
+type scheduleExistsError struct {
+	name     string
+	readOnly bool
+}
+
+func (e *scheduleExistsError) Error() string { return "schedule " + e.name + " exists" }
+
+// noScheduleError names a schedule that does not exist.
+type noScheduleError struct{ name string }
+
+func (e *noScheduleError) Error() string { return "no schedule " + e.name }
+
+// ambiguousInstanceError refuses to tag when a query names several instances.
+type ambiguousInstanceError struct {
+	query string
+	n     int
+}
+
+func (e *ambiguousInstanceError) Error() string {
+	return fmt.Sprintf("%q matches %d instances", e.query, e.n)
+}
+
+// tooLateError refuses a snooze of a stop that has already been carried out.
+type tooLateError struct{ name string }
+
+func (e *tooLateError) Error() string { return "too late to snooze " + e.name }
 
 // ErrBusy means the background queue is full; the user is asked to retry
 // rather than left waiting on work that may never start.
@@ -115,6 +148,11 @@ func (d *Dispatcher) userText(err error) (string, bool) {
 		decided     *decidedError
 		notPosted   *approvalNotPostedError
 		interrupted *interruptedError
+		schedErr    *schedule.Error
+		exists      *scheduleExistsError
+		noSchedule  *noScheduleError
+		ambiguous   *ambiguousInstanceError
+		tooLate     *tooLateError
 	)
 	switch {
 	case errors.Is(err, errExpired):
@@ -167,6 +205,19 @@ func (d *Dispatcher) userText(err error) (string, bool) {
 	case errors.As(err, &interrupted):
 		return fmt.Sprintf("Charlize was interrupted (it is restarting) while %s was %s. Run `%s status %s` to see where it got to.",
 			blocks.Escape(interrupted.name), blocks.Escape(interrupted.state), d.slashCommand, blocks.Escape(interrupted.name)), true
+	case errors.As(err, &schedErr):
+		return blocks.Escape(schedErr.UserMessage()), true
+	case errors.As(err, &exists):
+		if exists.readOnly {
+			return fmt.Sprintf("Schedule *%s* comes from the schedules file; change it there.", blocks.Escape(exists.name)), true
+		}
+		return fmt.Sprintf("A schedule named *%s* already exists; `%s schedules` lists them.", blocks.Escape(exists.name), d.slashCommand), true
+	case errors.As(err, &noSchedule):
+		return fmt.Sprintf("There is no schedule named *%s*; `%s schedules` lists them.", blocks.Escape(noSchedule.name), d.slashCommand), true
+	case errors.As(err, &ambiguous):
+		return fmt.Sprintf("%s matches %d instances; name one by its id (`i-…`).", blocks.Code(ambiguous.query, 100), ambiguous.n), true
+	case errors.As(err, &tooLate):
+		return fmt.Sprintf("Too late to snooze %s: its scheduled stop has already been carried out.", blocks.Escape(tooLate.name)), true
 	case errors.As(err, &ec2Err) && ec2Err.Kind != ec2ops.KindUnknown:
 		return ec2Err.UserMessage(), true
 	}

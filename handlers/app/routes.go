@@ -42,16 +42,19 @@ type routeTable struct {
 func (d *Dispatcher) routeTable() routeTable {
 	return routeTable{
 		actions: map[string]actionRoute{
-			blocks.ActionIDPrefixAct:    d.click,          // act.go: an instance's Start, Stop, … buttons
-			blocks.ActionIDPage:         d.turnPage,       // list.go: Previous / Next
-			blocks.ActionIDRefresh:      d.refresh,        // list.go: Refresh
-			blocks.ActionIDPickInstance: d.pick,           // card.go: one of several matches
-			blocks.ActionIDApproval:     d.decideApproval, // approval.go: Approve / Deny
-			blocks.ActionIDOpenPicker:   d.pickerButton,   // picker.go: "Open the picker"
+			blocks.ActionIDPrefixAct:    d.click,             // act.go: an instance's Start, Stop, … buttons
+			blocks.ActionIDPage:         d.turnPage,          // list.go: Previous / Next
+			blocks.ActionIDRefresh:      d.refresh,           // list.go: Refresh
+			blocks.ActionIDPickInstance: d.pick,              // card.go: one of several matches
+			blocks.ActionIDApproval:     d.decideApproval,    // approval.go: Approve / Deny
+			blocks.ActionIDOpenPicker:   d.pickerButton,      // picker.go: "Open the picker"
+			blocks.ActionIDSnooze:       d.snooze,            // schedule.go: Snooze 1h / 4h / Skip on a warning
+			blocks.ActionIDNewSchedule:  d.newScheduleButton, // schedule.go: "New schedule"
 		},
 		views: map[string]viewRoute{
 			blocks.TerminateCallbackID: d.submitTerminate, // terminate.go
 			blocks.PickerCallbackID:    d.submitPicker,    // picker.go
+			blocks.ScheduleCallbackID:  d.submitSchedule,  // schedule.go
 		},
 		options: map[string]optionRoute{
 			blocks.PickerSearchAction: d.suggest, // picker.go: instance type-ahead

@@ -13,8 +13,16 @@ import (
 // a lease TTL, takes over each one whose lease has run out (its replica
 // died; on a single-process store, any left by the previous run) and
 // resumes it from its record, and arms the expiry of every open approval
-// request. run starts it beside the server.
+// request; beside it, the scheduler carries out schedules. run starts it
+// beside the server.
 func (d *Dispatcher) Run(ctx context.Context) error {
+	// The scheduler runs beside the takeover loop, under the same context.
+	scheduled := make(chan struct{})
+	go func() {
+		defer close(scheduled)
+		d.runScheduler(ctx)
+	}()
+	defer func() { <-scheduled }()
 	d.takeOver(ctx, true)
 	t := time.NewTicker(d.leases.interval())
 	defer t.Stop()
