@@ -226,10 +226,14 @@ func Occurrence(v OccurrenceView) slack.WebhookMessage {
 	}
 
 	var rest []string
-	buttons := 0
+	buttons, unbuttoned := 0, 0
 	for n, it := range v.Items {
 		line := occurrenceLine(it, v.Action)
-		if v.Warning && it.Value != "" && len(it.Value) <= MaxButtonValue && buttons < ScheduleWarnButtons {
+		withButtons := v.Warning && it.Value != "" && len(it.Value) <= MaxButtonValue
+		if withButtons && buttons == ScheduleWarnButtons {
+			unbuttoned++
+		}
+		if withButtons && buttons < ScheduleWarnButtons {
 			buttons++
 			set = append(set, slack.NewSectionBlock(mrkdwn(Truncate(line, MaxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("occ:"+strconv.Itoa(n))))
 			set = append(set, slack.NewActionBlock("occ_acts:"+strconv.Itoa(n), snoozeButtons(n, it)...))
@@ -246,7 +250,7 @@ func Occurrence(v OccurrenceView) slack.WebhookMessage {
 	}
 	if left := len(rest) - shown; left > 0 {
 		set = append(set, slack.NewContextBlock("occ_more", mrkdwn(fmt.Sprintf("and %d more not shown.", left))))
-	} else if v.Warning && buttons < len(v.Items) && len(rest) > 0 {
+	} else if unbuttoned > 0 {
 		set = append(set, slack.NewContextBlock("occ_more", mrkdwn(fmt.Sprintf("Snooze buttons are on the first %d instances only.", ScheduleWarnButtons))))
 	}
 	return slack.WebhookMessage{Text: Truncate(clean(stripMarks(head)), 300), Blocks: &slack.Blocks{BlockSet: set}}
