@@ -18,6 +18,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/slack-go/slack"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/charlize-app/charlize/handlers/policy"
 	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/handlers/slacktest"
+	"github.com/charlize-app/charlize/schedule"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -109,6 +111,13 @@ type worldOptions struct {
 	redisURL string
 	// reportDeadline is app.Options.ReportDeadline.
 	reportDeadline time.Duration
+	// Schedules: the scheduler's fake clock (nil = the real one), its
+	// channel, warning and grace, and schedules as from the file.
+	clock           *clockwork.FakeClock
+	scheduleChannel string
+	scheduleWarning time.Duration
+	scheduleGrace   time.Duration
+	schedules       []schedule.Schedule
 }
 
 // defaultPolicy asks newWorld for policy.Default(), what Charlize runs
@@ -120,7 +129,7 @@ const defaultPolicy = "<default policy>"
 const allowAll = `rules:
   - name: everyone-everything
     who: {users: ["*"]}
-    actions: [list, status, start, stop, reboot, restart, terminate, audit]
+    actions: [list, status, start, stop, reboot, restart, terminate, audit, schedule]
 `
 
 func newWorld(t testing.TB, o worldOptions) *world {
@@ -172,10 +181,11 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		}
 	}
 	var st store.Store
-	if o.redisURL != "" {
+	switch {
+	case o.redisURL != "":
 		o.redis = true
 		st = openRedisAt(t, o.redisURL)
-	} else {
+	default:
 		st = openStore(t, o.redis)
 	}
 	api := slacktest.NewAPI(t)
@@ -198,9 +208,16 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		AuditChannel:     o.auditChannel,
 		ProgressInterval: time.Millisecond,
 		// Short leases so takeovers happen within a test's patience.
-		LeaseTTL:       time.Second,
-		SingleProcess:  !o.redis,
-		ReportDeadline: o.reportDeadline,
+		LeaseTTL:        time.Second,
+		SingleProcess:   !o.redis,
+		ReportDeadline:  o.reportDeadline,
+		ScheduleChannel: o.scheduleChannel,
+		ScheduleWarning: o.scheduleWarning,
+		ScheduleGrace:   o.scheduleGrace,
+		Schedules:       o.schedules,
+	}
+	if o.clock != nil {
+		dopts.SchedulerClock = o.clock
 	}
 	d := mustDispatcher(t, dopts)
 	stopRun := startRun(t, d)
