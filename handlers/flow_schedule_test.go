@@ -16,6 +16,7 @@ import (
 	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/ec2ops/ec2sim"
 	"github.com/charlize-app/charlize/handlers/slacktest"
+	"github.com/charlize-app/charlize/schedule"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -73,12 +74,18 @@ func (w *world) occurrenceMessage(want string) (string, []slack.Block) {
 	return post.TS, blocks
 }
 
-// waitForEdit waits until the message ts is edited to contain all of want.
+// waitForEdit waits until the message ts (as posted, or as last edited)
+// contains all of want.
 func (w *world) waitForEdit(ts string, want ...string) string {
 	w.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var last string
+		for _, c := range w.slack.Calls("chat.postMessage") {
+			if c.TS == ts {
+				last = blocksText(c.Blocks)
+			}
+		}
 		for _, c := range w.slack.Calls("chat.update") {
 			if c.Form.Get("ts") != ts {
 				continue
@@ -245,3 +252,246 @@ func TestScheduleWarnSnoozeSkipStop(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// scheduleFixture is one account whose instances carry schedule tags.
+func scheduleFixture(insts ...ec2sim.Instance) ec2sim.Fixture {
+	return ec2sim.Fixture{Accounts: []ec2sim.FixtureAccount{{ID: acctProd, Regions: map[string][]ec2sim.Instance{"eu-west-1": insts}}}}
+}
+
+func tagged(id, name, state, sched string) ec2sim.Instance {
+	return ec2sim.Instance{ID: id, Type: "t3.micro", State: state, LaunchTime: scheduleStart.Add(-time.Hour),
+		Tags: map[string]string{"Name": name, "charlize:schedule": sched}}
+}
+
+func mustSchedule(t *testing.T, name, text string) schedule.Schedule {
+	t.Helper()
+	s, err := schedule.Parse(name, text, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// A stop-only schedule stops a machine someone started by hand, every
+// night; a start-only one starts stopped machines and leaves terminated
+// ones alone. Both come from the schedules file.
+func TestScheduleStopOnlyStartOnlyEnforced(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 6, 1, 18, 50, 0, 0, time.UTC))
+	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel, scheduleWarning: -1,
+		schedules: []schedule.Schedule{mustSchedule(t, "nightly", "daily -19:00 UTC"), mustSchedule(t, "mornings", "daily 08:00- UTC")},
+		fixture: scheduleFixture(
+			tagged("i-0000000000000e001", "build-1", "running", "nightly"),
+			tagged("i-0000000000000e002", "lab-1", "stopped", "mornings"),
+			tagged("i-0000000000000e003", "lab-2", "terminated", "mornings"),
+			tagged("i-0000000000000e004", "lab-3", "running", "mornings"),
+		)})
+	ctx := context.Background()
+	day1 := time.Date(2026, 6, 1, 19, 0, 0, 0, time.UTC)
+	advanceTo(t, clock, 1, day1)
+	ts, _ := w.occurrenceMessage("nightly")
+	w.waitForEdit(ts, "stopped 1 of 1 instance", "build-1")
+	if got := w.state("acme-prod", "eu-west-1", "i-0000000000000e001"); got != ec2ops.StateStopped {
+		t.Fatalf("build-1 is %s at 19:00, want stopped", got)
+	}
+
+	// The next morning: mornings starts lab-1; lab-2 is terminated and
+	// lab-3 already runs, so neither is touched.
+	advanceTo(t, clock, 1, day1.Add(13*time.Hour))
+	ts, _ = w.occurrenceMessage("mornings")
+	text := w.waitForEdit(ts, "started 1 of 1 instance", "lab-1")
+	if strings.Contains(text, "lab-2") || strings.Contains(text, "lab-3") {
+		t.Errorf("the start spoke of instances it must leave alone: %s", text)
+	}
+	if got := stops(w.sim, "StartInstances"); !slices.Equal(got, []string{"i-0000000000000e002@charlize-schedule-mornings"}) {
+		t.Errorf("StartInstances = %v, want lab-1 alone", got)
+	}
+
+	// Someone starts build-1 by hand during the day; at 19:00 it stops again.
+	if _, err := w.fleet.Do(ctx, ec2ops.ActionRequest{Action: action.Start, Account: "acme-prod", Region: "eu-west-1",
+		InstanceID: "i-0000000000000e001", Actor: alice}, nil); err != nil {
+		t.Fatal(err)
+	}
+	advanceTo(t, clock, 1, day1.Add(24*time.Hour))
+	posts := w.slack.Calls("chat.postMessage")
+	ts = posts[len(posts)-1].TS
+	w.waitForEdit(ts, "stopped 1 of 1 instance", "build-1")
+	if got := w.state("acme-prod", "eu-west-1", "i-0000000000000e001"); got != ec2ops.StateStopped {
+		t.Errorf("build-1 is %s on the second night, want stopped again", got)
+	}
+	if got := len(stops(w.sim, "StopInstances")); got != 2 {
+		t.Errorf("%d StopInstances over two nights, want 2", got)
+	}
+	es := mustAudit(t, w.store)
+	n := 0
+	for _, e := range es {
+		if e.InstanceName == "build-1" && e.Action == action.Stop && e.UserID == "charlize scheduler" && e.Rule == "schedule nightly" && e.Result == store.ResultDone {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d audited scheduled stops of build-1, want 2", n)
+	}
+}
+
+// After Charlize was down, an occurrence missed within the grace is
+// carried out and reported late; one older than the grace is reported as
+// skipped and not carried out.
+func TestScheduleDowntime(t *testing.T) {
+	tests := []struct {
+		name     string
+		down     time.Duration // past the stop when Charlize is back
+		stopped  bool
+		says     string
+		auditHas func(store.AuditEntry) bool
+	}{
+		{"inside the grace", 12 * time.Minute, true, "Late by 12m", func(e store.AuditEntry) bool {
+			return e.Result == store.ResultDone && e.Detail == "late by 12m0s"
+		}},
+		{"outside the grace", 45 * time.Minute, false, "passed while Charlize was not running", func(e store.AuditEntry) bool {
+			return e.Result == store.ResultSkipped && strings.HasPrefix(e.Detail, "missed: Charlize was not running")
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := clockwork.NewFakeClockAt(stopUTC.Add(-5 * time.Minute))
+			w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel, scheduleWarning: -1,
+				schedules: []schedule.Schedule{mustSchedule(t, "office-hours", "mon-fri 08:00-19:00 Europe/Warsaw")},
+				fixture:   scheduleFixture(tagged("i-0000000000000e001", "web-1", "running", "office-hours"))})
+			// The scheduler has run before the stop (the epoch is set), then
+			// Charlize goes down over it.
+			advanceTo(t, clock, 1, stopUTC.Add(-4*time.Minute))
+			w.stopRun()
+			clock.Advance(stopUTC.Add(tc.down).Sub(clock.Now()))
+			w.restartDispatcher()
+			ts, _ := w.occurrenceMessage("office-hours")
+			w.waitForEdit(ts, tc.says)
+			want := ec2ops.StateRunning
+			if tc.stopped {
+				want = ec2ops.StateStopped
+				w.waitForEdit(ts, "stopped 1 of 1 instance")
+			}
+			if got := w.state("acme-prod", "eu-west-1", "i-0000000000000e001"); got != want {
+				t.Errorf("web-1 is %s, want %s", got, want)
+			}
+			if !auditHas(mustAudit(t, w.store), func(e store.AuditEntry) bool {
+				return e.InstanceName == "web-1" && e.Action == action.Stop && e.UserID == "charlize scheduler" && tc.auditHas(e)
+			}) {
+				t.Errorf("no audit entry for the %s stop: %+v", tc.name, mustAudit(t, w.store))
+			}
+		})
+	}
+}
+
+// listings are the DescribeInstances calls that listed (not described one
+// instance), each with its filters.
+func listings(sim *ec2sim.Sim) []ec2sim.Call {
+	var out []ec2sim.Call
+	for _, c := range sim.CallLog() {
+		if c.Action == "DescribeInstances" && len(c.InstanceIDs) == 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Three replicas on one Redis share a fake clock: one warning is posted,
+// each instance is stopped once, and the occurrence lists the account's
+// instances once.
+func TestScheduleThreeReplicasOnRedis(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(scheduleStart)
+	var insts []ec2sim.Instance
+	for i := range 6 {
+		insts = append(insts, tagged("i-0000000000000e00"+strconv.Itoa(i), "web-"+strconv.Itoa(i), "running", "office-hours"))
+	}
+	w := newWorld(t, worldOptions{redis: true, clock: clock, scheduleChannel: channel,
+		schedules: []schedule.Schedule{mustSchedule(t, "office-hours", "mon-fri 08:00-19:00 Europe/Warsaw")},
+		fixture:   scheduleFixture(insts...)})
+	for _, name := range []string{"replica-2", "replica-3"} {
+		o := w.dispatcherOptions
+		o.Replica = name
+		d := mustDispatcher(t, o)
+		startRun(t, d)
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = d.Close(ctx)
+		})
+	}
+	advanceTo(t, clock, 3, stopUTC.Add(-15*time.Minute))
+	ts, _ := w.occurrenceMessage("will stop 6 instances")
+	advanceTo(t, clock, 3, stopUTC)
+	w.waitForEdit(ts, "stopped 6 of 6 instances")
+	if n := len(w.slack.Calls("chat.postMessage")); n != 1 {
+		t.Errorf("%d messages posted, want the one warning", n)
+	}
+	got := stops(w.sim, "StopInstances")
+	slices.Sort(got)
+	if len(got) != 6 || len(slices.Compact(got)) != 6 {
+		t.Errorf("StopInstances = %v, want each of the 6 instances once", got)
+	}
+	if n := len(listings(w.sim)); n != 1 {
+		t.Errorf("%d listings for the occurrence across three replicas, want 1", n)
+	}
+	done := 0
+	for _, e := range mustAudit(t, w.store) {
+		if e.Action == action.Stop && e.UserID == "charlize scheduler" && e.Result == store.ResultDone {
+			done++
+		}
+	}
+	if done != 6 {
+		t.Errorf("%d audited scheduled stops, want 6", done)
+	}
+}
+
+// 20 accounts × 4 regions with schedules: one occurrence (its warning and
+// its stop) costs one listing per account-region, filtered by the tag on
+// the AWS side.
+func TestScheduleListingCost(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(scheduleStart)
+	var fx ec2sim.Fixture
+	regions := []string{"eu-west-1", "eu-central-1", "us-east-1", "us-west-2"}
+	for a := range 20 {
+		id := "3000000000" + strconv.Itoa(10+a)
+		acct := ec2sim.FixtureAccount{ID: id, Regions: map[string][]ec2sim.Instance{}}
+		for r, region := range regions {
+			n := strconv.Itoa(a*10 + r)
+			acct.Regions[region] = []ec2sim.Instance{
+				tagged("i-00000000000f"+strings.Repeat("0", 5-len(n))+n, "app-"+n, "running", "office-hours"),
+				{ID: "i-00000000000a" + strings.Repeat("0", 5-len(n)) + n, State: "running", Tags: map[string]string{"Name": "other-" + n}},
+			}
+		}
+		fx.Accounts = append(fx.Accounts, acct)
+	}
+	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel, fixture: fx,
+		schedules: []schedule.Schedule{mustSchedule(t, "office-hours", "mon-fri 08:00-19:00 Europe/Warsaw")}})
+	w.sim.Reset()
+	advanceTo(t, clock, 1, stopUTC.Add(-15*time.Minute))
+	for i := range 20 {
+		w.occurrenceMessage("acct-3000000000" + strconv.Itoa(10+i))
+	}
+	advanceTo(t, clock, 1, stopUTC)
+	deadline := time.Now().Add(60 * time.Second)
+	for len(stops(w.sim, "StopInstances")) < 80 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(stops(w.sim, "StopInstances")); n != 80 {
+		t.Fatalf("%d StopInstances, want 80 (one tagged instance per account-region)", n)
+	}
+	ls := listings(w.sim)
+	if len(ls) != 80 {
+		t.Errorf("%d listings for one occurrence, want 80 (one per account-region)", len(ls))
+	}
+	for _, c := range ls {
+		if !slices.Contains(c.Filters, "tag:charlize:schedule=office-hours") {
+			t.Errorf("listing in %s/%s without the tag filter: %v", c.Account, c.Region, c.Filters)
+			break
+		}
+	}
+	// Between occurrences the scheduler asks AWS nothing.
+	before := len(w.sim.CallLog())
+	advanceTo(t, clock, 1, stopUTC.Add(30*time.Minute))
+	advanceTo(t, clock, 1, stopUTC.Add(2*time.Hour))
+	if extra := len(listings(w.sim)) - len(ls); extra != 0 {
+		t.Errorf("%d listings between occurrences, want none (calls before %d)", extra, before)
+	}
+}

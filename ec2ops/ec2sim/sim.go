@@ -92,7 +92,9 @@ type Call struct {
 	// RoleARN and ExternalID are set for AssumeRole only.
 	RoleARN, ExternalID string
 	InstanceIDs         []string
-	Time                time.Time
+	// Filters are the DescribeInstances filters sent, as "name=value,…".
+	Filters []string
+	Time    time.Time
 }
 
 // Sim is an EC2 and STS simulator. It implements http.Handler and is safe
@@ -202,6 +204,7 @@ func (s *Sim) CallLog() []Call {
 	out := make([]Call, len(s.calls))
 	for i, c := range s.calls {
 		c.InstanceIDs = slices.Clone(c.InstanceIDs)
+		c.Filters = slices.Clone(c.Filters)
 		out[i] = c
 	}
 	return out
@@ -352,6 +355,9 @@ func (s *Sim) begin(req *request) Call {
 		c.InstanceIDs = req.list("InstanceId")
 		if len(c.InstanceIDs) == 0 {
 			c.InstanceIDs = req.list("ResourceId") // tag calls
+		}
+		for i := 1; req.get(fmt.Sprintf("Filter.%d.Name", i)) != ""; i++ {
+			c.Filters = append(c.Filters, req.get(fmt.Sprintf("Filter.%d.Name", i))+"="+strings.Join(req.list(fmt.Sprintf("Filter.%d.Value", i)), ","))
 		}
 		if len(c.InstanceIDs) == 0 && req.get("InstanceId") != "" {
 			c.InstanceIDs = []string{req.get("InstanceId")} // attribute calls
