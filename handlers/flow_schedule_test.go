@@ -3,6 +3,8 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -223,6 +225,7 @@ func TestScheduleWarnSnoozeSkipStop(t *testing.T) {
 		t.Errorf("web-2 is %s after its snooze ended, want stopped", got)
 	}
 
+	dumpMessages(t, w.slack)
 	es := mustAudit(t, w.store)
 	for what, match := range map[string]func(store.AuditEntry) bool{
 		"web-1 stopped by the scheduler": func(e store.AuditEntry) bool {
@@ -493,5 +496,31 @@ func TestScheduleListingCost(t *testing.T) {
 	advanceTo(t, clock, 1, stopUTC.Add(2*time.Hour))
 	if extra := len(listings(w.sim)) - len(ls); extra != 0 {
 		t.Errorf("%d listings between occurrences, want none (calls before %d)", extra, before)
+	}
+}
+
+// dumpMessages writes every message the fake Slack received to
+// $BLOCKKIT_DUMP, one JSON file each, for the Block Kit checker in
+// /work/shared/blockkit-check; without the variable it does nothing.
+func dumpMessages(t *testing.T, api *slacktest.API) {
+	dir := os.Getenv("BLOCKKIT_DUMP")
+	if dir == "" {
+		return
+	}
+	for _, method := range []string{"chat.postMessage", "chat.update", slacktest.MethodResponseURL} {
+		for i, c := range api.Calls(method) {
+			msg := map[string]any{"text": c.Form.Get("text"), "blocks": c.Blocks}
+			if method == slacktest.MethodResponseURL {
+				msg = map[string]any{"text": c.Message.Text, "blocks": c.Blocks}
+			}
+			if c.Blocks == nil {
+				delete(msg, "blocks") // a text-only answer
+			}
+			raw, _ := json.Marshal(msg)
+			name := filepath.Join(dir, t.Name()+"-"+method+"-"+strconv.Itoa(i)+".json")
+			if err := os.WriteFile(name, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
