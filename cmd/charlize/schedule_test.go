@@ -159,3 +159,55 @@ func lastUpdate(api *slacktest.API, ts string) string {
 	}
 	return last
 }
+
+// Three real processes on one Redis, on the real clock: a schedule from
+// the file stops four instances (tagged through the replicas' own
+// commands); one warning is posted and each instance is stopped once.
+func TestThreeReplicasScheduleOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs on the real clock for about two minutes")
+	}
+	t.Parallel()
+	redisURL := startRedis(t)
+	stopAt := time.Now().UTC().Add(90 * time.Second).Truncate(time.Minute).Add(time.Minute)
+	file := filepath.Join(t.TempDir(), "schedules.yaml")
+	if err := os.WriteFile(file, []byte(fmt.Sprintf("schedules:\n  - name: nightly\n    days: daily\n    stop: %q\n    time_zone: UTC\n",
+		stopAt.Format("15:04"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := newFleetEnv(t, map[string]string{"REDIS_URL": redisURL, "CHARLIZE_SCHEDULES_FILE": file,
+		"CHARLIZE_SCHEDULE_WARNING": "30s", "CHARLIZE_SCHEDULE_CHANNEL": "C0SCHED001"})
+	var rs []*replica
+	for range 3 {
+		rs = append(rs, startReplica(t, f.env))
+	}
+	for i := 1; i <= 4; i++ {
+		id := fmt.Sprintf("tag-%d", i)
+		form := slacktest.Command("T0001", "U0ALICE", fmt.Sprintf("schedule web-%d nightly", i), f.slack.ResponseURL(id))
+		form.Set("channel_id", "C0OPS")
+		resp, err := http.DefaultClient.Do(slacktest.FormRequest(rs[i%3].url+"/slack/commands", testSecret, form))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		f.waitURL(t, id, "now follows")
+	}
+	if time.Until(stopAt) < 30*time.Second {
+		t.Fatalf("tagging took until %s, past the warning of the %s stop", time.Now().Format(time.TimeOnly), stopAt.Format(time.TimeOnly))
+	}
+	warning := f.slack.WaitFor(t, "chat.postMessage", 1, time.Until(stopAt)+30*time.Second)[0]
+	f.editedTo(t, warning.TS, "stopped 4 of 4 instances", time.Until(stopAt)+90*time.Second)
+	if n := len(f.slack.Calls("chat.postMessage")); n != 1 {
+		t.Errorf("%d channel messages from three replicas, want the one warning", n)
+	}
+	for i := 1; i <= 4; i++ {
+		if n := f.mutations("StopInstances", instID(i)); n != 1 {
+			t.Errorf("web-%d: %d StopInstances, want 1", i, n)
+		}
+	}
+	for _, c := range f.sim.CallLog() {
+		if c.Action == "StopInstances" && c.SessionName != "charlize-schedule-nightly" {
+			t.Errorf("StopInstances under session %q, want charlize-schedule-nightly", c.SessionName)
+		}
+	}
+}
