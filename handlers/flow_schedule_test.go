@@ -524,3 +524,123 @@ func dumpMessages(t *testing.T, api *slacktest.API) {
 		}
 	}
 }
+
+// What people type is answered: bad schedules with what was wrong and an
+// example, names that exist or do not, the list with counts and the next
+// action, detaching, and the file's schedules read-only.
+func TestScheduleCommands(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(scheduleStart)
+	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel,
+		schedules: []schedule.Schedule{mustSchedule(t, "from-git", "daily -22:00 UTC")}})
+	for text, want := range map[string]string{
+		"schedule new office-hours mon-fry 08:00-19:00":                "That schedule's days is wrong: \\\"mon-fry\\\" is not a day name",
+		"schedule new office-hours mon-fri 08:00-19:00 Europe/Warsw":   "time zone is wrong",
+		"schedule new Office mon-fri 08:00-19:00":                      "lower-case",
+		"schedule new from-git daily -23:00":                           "comes from the schedules file",
+		"schedule delete from-git":                                     "comes from the schedules file",
+		"schedule web-1 nope":                                          "There is no schedule named *nope*",
+		"schedule new office-hours mon-fri 25:00-19:00 Europe/Warsaw": "Example: `office-hours mon-fri 08:00-19:00 Europe/Warsaw`",
+	} {
+		_, ack := w.command(alice, text, "bad")
+		if got := messageText(ack); !strings.Contains(got, want) {
+			t.Errorf("%s = %s, want %q", text, got, want)
+		}
+	}
+	w.mustCommandSays(alice, officeHours, "Schedule *office-hours* created")
+	_, ack := w.command(alice, officeHours, "again")
+	if got := messageText(ack); !strings.Contains(got, "already exists") {
+		t.Errorf("second create = %s, want already exists", got)
+	}
+	w.mustCommandSays(alice, "schedule web-1 office-hours", "web-1 now follows *office-hours*")
+	w.command(alice, "schedules", "list")
+	list := w.waitForURLText("list", "office-hours", 10*time.Second)
+	text := messageText(list)
+	for _, want := range []string{"mon-fri 08:00-19:00 (Europe/Warsaw) · 1 instance · next: stop", "from-git", "from the schedules file", "schedule_new"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("schedules list lacks %q: %s", want, text)
+		}
+	}
+	checkRendered(t, list)
+
+	w.mustCommandSays(alice, "unschedule web-1", "web-1 no longer follows a schedule")
+	if n := w.sim.Calls("DeleteTags"); n != 1 {
+		t.Errorf("%d DeleteTags, want 1", n)
+	}
+	d, _ := w.fleet.Describe(context.Background(), "acme-prod", "eu-west-1", "i-0000000000000a001")
+	if _, ok := d.Tags["charlize:schedule"]; ok {
+		t.Errorf("web-1 still carries the tag: %v", d.Tags)
+	}
+	w.mustCommandSays(alice, "unschedule web-1", "web-1 follows no schedule")
+	w.mustCommandSays(alice, "schedule delete office-hours", "Schedule *office-hours* deleted")
+}
+
+// The New schedule button opens a modal; a wrong field is refused beside
+// it, a right one creates the schedule.
+func TestScheduleModal(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(scheduleStart)
+	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel})
+	w.command(alice, "schedules", "list")
+	list := w.waitForURLText("list", "No schedules yet", 10*time.Second)
+	if got := w.clickFrom(alice, mustButton(t, list, "schedule_new", "New schedule"), "list", clickFrom{}); got.status != 200 {
+		t.Fatalf("New schedule = %d", got.status)
+	}
+	v := w.openedView("views.open", 1)
+	values := func(zone string) map[string]map[string]any {
+		return map[string]map[string]any{
+			"schedule_name":  {"schedule_name": textInput("office-hours")},
+			"schedule_days":  {"schedule_days": textInput("mon-fri")},
+			"schedule_times": {"schedule_times": textInput("08:00-19:00")},
+			"schedule_zone":  {"schedule_zone": textInput(zone)},
+		}
+	}
+	var bad struct {
+		ResponseAction string            `json:"response_action"`
+		Errors         map[string]string `json:"errors"`
+	}
+	w.submitView(alice, v, values("Mars/Olympus")).json(t, &bad)
+	if bad.ResponseAction != "errors" || !strings.Contains(bad.Errors["schedule_zone"], "Mars/Olympus") {
+		t.Errorf("bad zone answered %+v, want an error on the zone field", bad)
+	}
+	if got := w.submitView(alice, v, values("Europe/Warsaw")); got.status != 200 || len(got.body) != 0 {
+		t.Errorf("good submission = %d %s, want an empty ack (the modal closes)", got.status, got.body)
+	}
+	scheds, err := w.store.Schedules(context.Background())
+	if err != nil || len(scheds) != 1 || scheds[0].Name != "office-hours" {
+		t.Errorf("store schedules = %+v, %v, want office-hours", scheds, err)
+	}
+}
+
+// Snoozing needs schedule or start on the instance: someone with neither
+// is refused, audited, and the warning stays as it was.
+func TestScheduleSnoozeNeedsScheduleOrStart(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(scheduleStart)
+	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel, policy: `rules:
+  - name: alice-all
+    who: {users: [U0ALICE]}
+    actions: [list, status, start, stop, schedule]
+  - name: bob-reads
+    who: {users: [U0BOB]}
+    actions: [list, status]
+`})
+	w.mustCommandSays(alice, officeHours, "created")
+	w.mustCommandSays(alice, "schedule web-1 office-hours", "now follows")
+	advanceTo(t, clock, 1, stopUTC.Add(-10*time.Minute))
+	ts, bs := w.occurrenceMessage("acme-prod")
+	w.clickFrom(bob, snoozeButton(t, bs, "web-1", "Snooze 4h"), "bob-snooze", clickFrom{messageTS: ts})
+	w.waitForURLText("bob-snooze", "snoozing needs schedule or start on it", 10*time.Second)
+	w.clickFrom(alice, snoozeButton(t, bs, "web-1", "Snooze 4h"), "alice-snooze", clickFrom{messageTS: ts})
+	w.waitForEdit(ts, "snoozed by <@U0ALICE> until <!date^"+itoa(stopUTC.Add(4*time.Hour).Unix()))
+	es := mustAudit(t, w.store)
+	if !auditHas(es, func(e store.AuditEntry) bool {
+		return e.Action == action.Snooze && e.UserID == bob && e.Result == store.ResultRefused
+	}) || !auditHas(es, func(e store.AuditEntry) bool {
+		return e.Action == action.Snooze && e.UserID == alice && e.Rule == "alice-all" && e.Result == store.ResultDone
+	}) {
+		t.Errorf("audit lacks bob's refused and alice's done snooze: %+v", es)
+	}
+	// After the stop the buttons are too late.
+	advanceTo(t, clock, 1, stopUTC)
+	w.waitForEdit(ts, "stopped 0 of 1 instance")
+	w.clickFrom(alice, snoozeButton(t, bs, "web-1", "Snooze 1h"), "late-snooze", clickFrom{messageTS: ts})
+	w.waitForURLText("late-snooze", "Too late to snooze web-1", 10*time.Second)
+}
