@@ -533,12 +533,12 @@ func TestScheduleCommands(t *testing.T) {
 	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel,
 		schedules: []schedule.Schedule{mustSchedule(t, "from-git", "daily -22:00 UTC")}})
 	for text, want := range map[string]string{
-		"schedule new office-hours mon-fry 08:00-19:00":                "That schedule's days is wrong: \\\"mon-fry\\\" is not a day name",
-		"schedule new office-hours mon-fri 08:00-19:00 Europe/Warsw":   "time zone is wrong",
-		"schedule new Office mon-fri 08:00-19:00":                      "lower-case",
-		"schedule new from-git daily -23:00":                           "comes from the schedules file",
-		"schedule delete from-git":                                     "comes from the schedules file",
-		"schedule web-1 nope":                                          "There is no schedule named *nope*",
+		"schedule new office-hours mon-fry 08:00-19:00":               "That schedule's days is wrong: \\\"mon-fry\\\" is not a day name",
+		"schedule new office-hours mon-fri 08:00-19:00 Europe/Warsw":  "time zone is wrong",
+		"schedule new Office mon-fri 08:00-19:00":                     "lower-case",
+		"schedule new from-git daily -23:00":                          "comes from the schedules file",
+		"schedule delete from-git":                                    "comes from the schedules file",
+		"schedule web-1 nope":                                         "There is no schedule named *nope*",
 		"schedule new office-hours mon-fri 25:00-19:00 Europe/Warsaw": "Example: `office-hours mon-fri 08:00-19:00 Europe/Warsaw`",
 	} {
 		_, ack := w.command(alice, text, "bad")
