@@ -290,8 +290,12 @@ func (r *run) execute(ctx context.Context) {
 		// describe serves ec2ops' state and protection checks.
 		Authorize: func(detail ec2ops.Detail) error {
 			if rec.Scheduled != nil {
-				// The schedule was allowed when it was attached; its
-				// occurrence's message, not one of its own, shows how it goes.
+				// The schedule was allowed when it was attached, and acts
+				// while the instance still follows it; its occurrence's
+				// message, not one of its own, shows how it goes.
+				if err := rec.Scheduled.follows(detail.Instance); err != nil {
+					return err
+				}
 				rec.Instance = detail.Instance
 				r.rep = &reporter{d: d, api: api, via: r.via}
 				return nil

@@ -62,6 +62,12 @@ func (e *ambiguousInstanceError) Error() string {
 	return fmt.Sprintf("%q matches %d instances", e.query, e.n)
 }
 
+// unfollowedError refuses a scheduled action on an instance whose
+// schedule tag was removed or changed since its warning.
+type unfollowedError struct{ name, schedule string }
+
+func (e *unfollowedError) Error() string { return e.name + " no longer follows " + e.schedule }
+
 // tooLateError refuses a snooze of a stop that has already been carried out.
 type tooLateError struct{ name string }
 
@@ -153,6 +159,7 @@ func (d *Dispatcher) userText(err error) (string, bool) {
 		noSchedule  *noScheduleError
 		ambiguous   *ambiguousInstanceError
 		tooLate     *tooLateError
+		unfollowed  *unfollowedError
 	)
 	switch {
 	case errors.Is(err, errExpired):
@@ -216,6 +223,8 @@ func (d *Dispatcher) userText(err error) (string, bool) {
 		return fmt.Sprintf("There is no schedule named *%s*; `%s schedules` lists them.", blocks.Escape(noSchedule.name), d.slashCommand), true
 	case errors.As(err, &ambiguous):
 		return fmt.Sprintf("%s matches %d instances; name one by its id (`i-…`).", blocks.Code(ambiguous.query, 100), ambiguous.n), true
+	case errors.As(err, &unfollowed):
+		return fmt.Sprintf("%s no longer follows schedule *%s*, so it was left alone.", blocks.Escape(unfollowed.name), blocks.Escape(unfollowed.schedule)), true
 	case errors.As(err, &tooLate):
 		return fmt.Sprintf("Too late to snooze %s: its scheduled stop has already been carried out.", blocks.Escape(tooLate.name)), true
 	case errors.As(err, &ec2Err) && ec2Err.Kind != ec2ops.KindUnknown:

@@ -419,14 +419,11 @@ func wants(a action.Action, state string) bool {
 // warn posts, before a stop, one message per account listing the
 // instances that will stop, each with Snooze 1h, Snooze 4h and Skip.
 func (d *Dispatcher) warn(ctx context.Context, o occurrence) error {
-	st, found, err := d.loadOccurrence(ctx, occurrenceID(o.key()))
+	st, fresh, err := d.occurrenceState(ctx, o)
 	if err != nil {
 		return err
 	}
-	if !found {
-		if st, err = d.due(ctx, o); err != nil {
-			return err
-		}
+	if fresh {
 		st.Phase = "warned"
 		if err := d.saveOccurrence(ctx, st); err != nil {
 			return err
@@ -436,18 +433,24 @@ func (d *Dispatcher) warn(ctx context.Context, o occurrence) error {
 	return nil
 }
 
+// occurrenceState is o's state as its warning left it, or, fresh, the
+// instances due now.
+func (d *Dispatcher) occurrenceState(ctx context.Context, o occurrence) (st *occurrenceState, fresh bool, err error) {
+	st, found, err := d.loadOccurrence(ctx, occurrenceID(o.key()))
+	if err != nil || found {
+		return st, false, err
+	}
+	st, err = d.due(ctx, o)
+	return st, true, err
+}
+
 // act carries out o: each due instance not snoozed gets its action record,
 // run like any other; snoozed and skipped ones are recorded as such; an
 // occurrence whose time passed beyond the grace is reported, not done.
 func (d *Dispatcher) act(ctx context.Context, o occurrence, now time.Time, snoozes map[string]*snoozeRecord) error {
-	st, found, err := d.loadOccurrence(ctx, occurrenceID(o.key()))
+	st, _, err := d.occurrenceState(ctx, o)
 	if err != nil {
 		return err
-	}
-	if !found {
-		if st, err = d.due(ctx, o); err != nil {
-			return err
-		}
 	}
 	late := now.Sub(o.At)
 	missed := late > d.sched.grace
@@ -512,7 +515,7 @@ func (d *Dispatcher) act(ctx context.Context, o occurrence, now time.Time, snooz
 // scheduledRecord is the action record of o on inst.
 func (d *Dispatcher) scheduledRecord(o occurrence, st *occurrenceState, inst ec2ops.Instance, id string) *actionRecord {
 	return &actionRecord{
-		ID: id, State: stateQueued, Action: o.Action, Instance: inst, TeamID: st.TeamID,
+		ID: id, State: stateQueued, Action: o.Action, Instance: inst, TeamID: d.scheduleTeam(inst.Account, st.TeamID),
 		Requester: schedulerActor, Channel: d.scheduleChannel(inst.Account), Rule: "schedule " + o.Schedule,
 		ClickKey: store.ScheduleKey("act", o.key(), instanceKey(inst)), RequestedAt: d.now(),
 		Scheduled: &scheduledAction{Schedule: o.Schedule, Occurrence: o.key(), Message: st.ID, Late: st.Late},
@@ -541,6 +544,11 @@ func (d *Dispatcher) startScheduled(ctx context.Context, rec *actionRecord) {
 	}
 	r.saved = true
 	if err := d.workers.Go(ctx, r.execute); err != nil {
+		if d.closing() {
+			// Shutting down: the record stays open for the next replica.
+			r.dropLease(ctx)
+			return
+		}
 		r.settle(ctx, outcome{result: store.ResultFailed, err: err})
 	}
 }
@@ -563,6 +571,15 @@ func (s *scheduledAction) roleSession() string {
 	return "charlize-schedule-" + s.Schedule
 }
 
+// follows refuses an instance that no longer carries the schedule's tag:
+// someone detached it after its warning listed it.
+func (s *scheduledAction) follows(inst ec2ops.Instance) error {
+	if inst.Tags[schedule.Tag] != s.Schedule {
+		return &unfollowedError{name: displayName(inst), schedule: s.Schedule}
+	}
+	return nil
+}
+
 // detail is what the audit log says of a scheduled action.
 func (s *scheduledAction) detail() string {
 	if s == nil || s.Late == 0 {
@@ -581,6 +598,20 @@ func (d *Dispatcher) scheduleChannel(account string) string {
 		}
 	}
 	return d.sched.channel
+}
+
+// scheduleTeam is the workspace whose token speaks of an account's
+// instances: the first the account names (multi-workspace mode), else the
+// schedule's.
+func (d *Dispatcher) scheduleTeam(account, fallback string) string {
+	if d.fleet != nil {
+		for _, a := range d.fleet.Accounts() {
+			if a.Name == account && len(a.Workspaces) > 0 {
+				return a.Workspaces[0]
+			}
+		}
+	}
+	return fallback
 }
 
 // scheduledSettled is settle's report for a scheduled action: the
@@ -641,7 +672,7 @@ func (d *Dispatcher) showOccurrence(ctx context.Context, id string) {
 		}
 		m := &st.Messages[i]
 		msg := blocks.Occurrence(d.occurrenceView(st, acct, texts))
-		api, err := d.clients.Client(ctx, slackclient.Team{ID: st.TeamID})
+		api, err := d.clients.Client(ctx, slackclient.Team{ID: d.scheduleTeam(acct, st.TeamID)})
 		switch {
 		case err != nil:
 		case m.Channel == "":

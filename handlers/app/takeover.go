@@ -78,6 +78,15 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 	if err != nil || !won {
 		return // running here or on a live replica
 	}
+	// The list of open actions may be older than the lease just won: the
+	// replica that ran the action may have settled it and freed its lease
+	// in between. Carry on only what the store still says is open.
+	fresh, err := d.loadRecord(ctx, rec.ID, "")
+	if err != nil || fresh.State == stateSettled || fresh.State == stateAwaitingApproval {
+		d.releaseClaim(ctx, key, d.replica)
+		return
+	}
+	rec = fresh
 	r := d.newRun(rec, nil)
 	r.saved, r.claimed, r.leased = true, true, true
 	d.leases.hold(key, d.replica, r.lostLease)
