@@ -68,6 +68,7 @@ func TestScheduleEndToEnd(t *testing.T) {
 	if late := warning.Time.Sub(warnAt); late < 0 || late > 60*time.Second {
 		t.Errorf("warning posted at %s, %s from its time %s; want within 60 s after", warning.Time.Format(time.TimeOnly), late, warnAt.Format(time.TimeOnly))
 	}
+	t.Logf("warning posted %s after its time", warning.Time.Sub(warnAt).Round(time.Millisecond))
 	if warning.Form.Get("channel") != channel || !strings.Contains(warning.Form.Get("blocks"), "will stop 3 instances") {
 		t.Fatalf("warning = %s in %s", warning.Form.Get("blocks"), warning.Form.Get("channel"))
 	}
@@ -102,6 +103,7 @@ func TestScheduleEndToEnd(t *testing.T) {
 			continue
 		}
 		stopped = append(stopped, c.InstanceIDs...)
+		t.Logf("StopInstances %v %s after the stop minute", c.InstanceIDs, c.Time.Sub(stopAt).Round(time.Millisecond))
 		if late := c.Time.Sub(stopAt); late < 0 || late > 60*time.Second {
 			t.Errorf("StopInstances %v at %s, %s from the stop minute; want within 60 s after", c.InstanceIDs, c.Time.Format(time.TimeOnly), late)
 		}
