@@ -452,6 +452,11 @@ func (d *Dispatcher) act(ctx context.Context, o occurrence, now time.Time, snooz
 	if err != nil {
 		return err
 	}
+	// Read again rather than trust the tick's: a snooze pressed a moment
+	// before the stop counts.
+	if snoozes, err = d.snoozes(ctx); err != nil {
+		return err
+	}
 	late := now.Sub(o.At)
 	missed := late > d.sched.grace
 	if late > time.Minute {
