@@ -23,6 +23,7 @@ type Account struct {
 	Regions    []string // regions Charlize lists and acts in
 	ManagedTag *Tag     // when set, only instances with this tag are visible or actionable
 	Workspaces []string // Slack team ids that may see the account; empty means all
+	Channel    string   // Slack channel id where schedules warn and report; "" = the default channel
 }
 
 // VisibleTo reports whether a Slack workspace (team id) may see the account.
@@ -63,6 +64,7 @@ var (
 	externalIDRE  = regexp.MustCompile(`^[\w+=,.@:/-]+$`) // 2-1224 long, checked separately: RE2 caps repeats at 1000
 	regionRE      = regexp.MustCompile(`^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$`)
 	workspaceRE   = regexp.MustCompile(`^[TE][A-Z0-9]{1,20}$`)
+	channelRE     = regexp.MustCompile(`^[CG][A-Z0-9]{8,20}$`)
 )
 
 // IsRegion reports whether s is shaped like an AWS region name (eu-west-1).
@@ -238,6 +240,8 @@ func parseAccount(i int, n *yaml.Node) (Account, int, []error) {
 			list(k, v, &acct.Regions)
 		case "workspaces":
 			list(k, v, &acct.Workspaces)
+		case "channel":
+			scalar(k, v, &acct.Channel)
 		case "managed_tag":
 			if v.Kind != yaml.MappingNode {
 				fieldErr(k, "must be a mapping {key: …, value: …}")
@@ -328,6 +332,9 @@ func validateAccount(a Account, prior []error) []error {
 		if t.Value == "" || len(t.Value) > 256 {
 			bad("managed_tag.value", "must be 1-256 characters")
 		}
+	}
+	if a.Channel != "" && !channelRE.MatchString(a.Channel) {
+		bad("channel", "%q is not a Slack channel id (like C0123ABCD: channel details → About), not a name", a.Channel)
 	}
 	for _, w := range a.Workspaces {
 		if !workspaceRE.MatchString(w) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,11 @@ type ActionRequest struct {
 	// Actor names the Slack user; mutating calls run under an AssumeRole
 	// session named after it so CloudTrail shows who clicked.
 	Actor string
+	// Session, when set, is the AssumeRole session name (and source
+	// identity) of the mutating calls instead of one made from Actor: the
+	// scheduler's "charlize-schedule-<name>". It must be a valid
+	// RoleSessionName (2-64 of [\w+=,.@-]).
+	Session string
 	// Authorize, when set, is called by Do with the instance as AWS has
 	// just described it, after the state and protection checks and before
 	// any mutating call; an error it returns refuses the action unchanged.
@@ -40,6 +46,17 @@ type ActionRequest struct {
 	// Sending last announced ("" = none was announced).
 	Resume   bool
 	ResumeAt action.Action
+}
+
+var roleSessionRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+
+// session is the AssumeRole session the request's calls run under: the one
+// it names, else one named after its actor.
+func (req ActionRequest) session() string {
+	if req.Session != "" {
+		return req.Session
+	}
+	return sessionName(req.Actor)
 }
 
 // Progress reports the instance's state while Do waits for the target state.
@@ -85,6 +102,10 @@ func (f *Fleet) Do(ctx context.Context, req ActionRequest, progress func(Progres
 	if req.Action.Mutates() && strings.TrimSpace(req.Actor) == "" {
 		return Result{}, &Error{Kind: KindInvalidRequest, Op: op, Account: req.Account, Region: req.Region, InstanceID: req.InstanceID,
 			Action: req.Action, Err: errors.New("an action needs the acting user, for the audit trail")}
+	}
+	if req.Session != "" && !roleSessionRE.MatchString(req.Session) {
+		return Result{}, &Error{Kind: KindInvalidRequest, Op: op, Account: req.Account, Region: req.Region, InstanceID: req.InstanceID,
+			Action: req.Action, Err: fmt.Errorf("%q is not a role session name", req.Session)}
 	}
 	var (
 		a     *account
@@ -362,7 +383,7 @@ func (x *execution) mutate(ctx context.Context, a action.Action) error {
 	client := x.a.ec2[x.req.Region]
 	asActor := func(o *ec2.Options) {
 		if x.a.actors != nil {
-			o.Credentials = x.a.actors.get(x.req.Actor)
+			o.Credentials = x.a.actors.get(x.req.session())
 		}
 	}
 	ids := []string{x.req.InstanceID}

@@ -134,8 +134,9 @@ type actorSession struct {
 	lastUsed time.Time
 }
 
-func (c *actorSessions) get(actor string) aws.CredentialsProvider {
-	name := sessionName(actor)
+// get returns the credentials of session name (sessionName of an actor, or
+// a scheduler's own name).
+func (c *actorSessions) get(name string) aws.CredentialsProvider {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s, ok := c.sessions[name]; ok {

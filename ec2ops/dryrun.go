@@ -49,7 +49,7 @@ func (f *Fleet) dryRun(ctx context.Context, op string, a *account, req ActionReq
 	client := a.ec2[req.Region]
 	asActor := func(o *ec2.Options) {
 		if a.actors != nil {
-			o.Credentials = a.actors.get(req.Actor)
+			o.Credentials = a.actors.get(req.session())
 		}
 	}
 	ids, yes := []string{req.InstanceID}, aws.Bool(true)

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/slack-go/slack"
 
@@ -29,6 +30,7 @@ import (
 	"github.com/charlize-app/charlize/handlers/policy"
 	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/handlers/slacktest"
+	"github.com/charlize-app/charlize/schedule"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -129,6 +131,13 @@ type worldOptions struct {
 	// auditBuffer and auditRetry are the Dispatcher's AuditBuffer and AuditRetry.
 	auditBuffer int
 	auditRetry  time.Duration
+	// Schedules: the scheduler's fake clock (nil = the real one), its
+	// channel, warning and grace, and schedules as from the file.
+	clock           *clockwork.FakeClock
+	scheduleChannel string
+	scheduleWarning time.Duration
+	scheduleGrace   time.Duration
+	schedules       []schedule.Schedule
 }
 
 // defaultPolicy asks newWorld for policy.Default(), what Charlize runs
@@ -140,7 +149,7 @@ const defaultPolicy = "<default policy>"
 const allowAll = `rules:
   - name: everyone-everything
     who: {users: ["*"]}
-    actions: [list, status, start, stop, reboot, restart, terminate, audit]
+    actions: [list, status, start, stop, reboot, restart, terminate, audit, schedule]
 `
 
 func newWorld(t testing.TB, o worldOptions) *world {
@@ -207,10 +216,11 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		}
 	}
 	var st store.Store
-	if o.redisURL != "" {
+	switch {
+	case o.redisURL != "":
 		o.redis = true
 		st = openRedisAt(t, o.redisURL)
-	} else {
+	default:
 		st = openStore(t, o.redis)
 	}
 	appStore := st
@@ -238,14 +248,21 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		ProgressInterval: time.Millisecond,
 		// Short leases so takeovers happen within a test's patience, not so
 		// short that a busy machine (-race, CI) lets one lapse mid-action.
-		LeaseTTL:       3 * time.Second,
-		SingleProcess:  !o.redis,
-		ReportDeadline: o.reportDeadline,
-		GraphTTL:       o.graphTTL,
-		Schedule:       o.schedule,
-		CardTags:       o.cardTags,
-		AuditBuffer:    o.auditBuffer,
-		AuditRetry:     o.auditRetry,
+		LeaseTTL:        3 * time.Second,
+		SingleProcess:   !o.redis,
+		ReportDeadline:  o.reportDeadline,
+		GraphTTL:        o.graphTTL,
+		Schedule:        o.schedule,
+		CardTags:        o.cardTags,
+		AuditBuffer:     o.auditBuffer,
+		AuditRetry:      o.auditRetry,
+		ScheduleChannel: o.scheduleChannel,
+		ScheduleWarning: o.scheduleWarning,
+		ScheduleGrace:   o.scheduleGrace,
+		Schedules:       o.schedules,
+	}
+	if o.clock != nil {
+		dopts.SchedulerClock = o.clock
 	}
 	d := mustDispatcher(t, dopts)
 	stopRun := startRun(t, d)

@@ -21,6 +21,7 @@ type Metrics struct {
 	slackRetryAfter      *prometheus.HistogramVec
 	auditBuffered        prometheus.Gauge
 	auditDropped         prometheus.Counter
+	scheduleSteps        *prometheus.CounterVec
 }
 
 // NewMetrics creates the series and registers them on reg.
@@ -65,9 +66,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		auditDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "charlize_audit_dropped_total", Help: "Audit entries never written to the store: the in-memory buffer was full during a store outage.",
 		}),
+		scheduleSteps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "charlize_schedule_steps_total", Help: "Schedule steps (tick, warn, act, missed, snooze) by outcome.",
+		}, []string{"step", "outcome"}),
 	}
 	reg.MustRegister(m.requests, m.latency, m.verificationFailures, m.awsCalls, m.awsLatency, m.actions,
-		m.slackCalls, m.slackLatency, m.slackRateLimits, m.slackRetryAfter, m.auditBuffered, m.auditDropped)
+		m.slackCalls, m.slackLatency, m.slackRateLimits, m.slackRetryAfter, m.auditBuffered, m.auditDropped, m.scheduleSteps)
 	return m
 }
 
@@ -100,6 +104,11 @@ func (m *Metrics) ObserveSlack(method, outcome string, took, retryAfter time.Dur
 func (m *Metrics) ObserveAWS(op, outcome string, d time.Duration) {
 	m.awsCalls.WithLabelValues(op, outcome).Inc()
 	m.awsLatency.WithLabelValues(op).Observe(d.Seconds())
+}
+
+// ObserveSchedule records one step of the scheduler and how it went.
+func (m *Metrics) ObserveSchedule(step, outcome string) {
+	m.scheduleSteps.WithLabelValues(step, outcome).Inc()
 }
 
 // ObserveAction records one EC2 action's result.

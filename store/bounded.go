@@ -97,6 +97,30 @@ func (b *bounded) OpenActions(ctx context.Context) ([]ActionRecord, error) {
 	return call(b, ctx, func(ctx context.Context) ([]ActionRecord, error) { return b.s.OpenActions(ctx) })
 }
 
+func (b *bounded) SaveSchedule(ctx context.Context, s ScheduleRecord) error {
+	return do(b, ctx, func(ctx context.Context) error { return b.s.SaveSchedule(ctx, s) })
+}
+
+func (b *bounded) Schedules(ctx context.Context) ([]ScheduleRecord, error) {
+	return call(b, ctx, func(ctx context.Context) ([]ScheduleRecord, error) { return b.s.Schedules(ctx) })
+}
+
+func (b *bounded) DeleteSchedule(ctx context.Context, name string) error {
+	return do(b, ctx, func(ctx context.Context) error { return b.s.DeleteSchedule(ctx, name) })
+}
+
+func (b *bounded) SaveSnooze(ctx context.Context, s Snooze, ttl time.Duration) error {
+	return do(b, ctx, func(ctx context.Context) error { return b.s.SaveSnooze(ctx, s, ttl) })
+}
+
+func (b *bounded) Snoozes(ctx context.Context) ([]Snooze, error) {
+	return call(b, ctx, func(ctx context.Context) ([]Snooze, error) { return b.s.Snoozes(ctx) })
+}
+
+func (b *bounded) DeleteSnooze(ctx context.Context, instance string) error {
+	return do(b, ctx, func(ctx context.Context) error { return b.s.DeleteSnooze(ctx, instance) })
+}
+
 func (b *bounded) PutOAuthState(ctx context.Context, state string, data []byte, ttl time.Duration) error {
 	return do(b, ctx, func(ctx context.Context) error { return b.s.PutOAuthState(ctx, state, data, ttl) })
 }

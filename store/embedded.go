@@ -60,9 +60,11 @@ var (
 	bucketOAuthStates   = []byte("oauth_states")
 	bucketAudit         = []byte("audit") // big-endian sequence -> entry
 	bucketActions       = []byte("actions")
+	bucketSchedules     = []byte("schedules")
+	bucketSnoozes       = []byte("snoozes")
 
 	allBuckets = [][]byte{bucketInstallations, bucketSessions, bucketTeamSessions,
-		bucketClaims, bucketOAuthStates, bucketAudit, bucketActions}
+		bucketClaims, bucketOAuthStates, bucketAudit, bucketActions, bucketSchedules, bucketSnoozes}
 )
 
 // Records with a lifetime share the expires_at field, which sweep reads.
@@ -82,6 +84,10 @@ type (
 	actionRecord struct {
 		Action    ActionRecord `json:"action"`
 		ExpiresAt time.Time    `json:"expires_at"`
+	}
+	snoozeRecord struct {
+		Snooze    Snooze    `json:"snooze"`
+		ExpiresAt time.Time `json:"expires_at"`
 	}
 )
 
@@ -452,6 +458,108 @@ func (e *Embedded) OpenActions(ctx context.Context) ([]ActionRecord, error) {
 	return out, nil
 }
 
+// SaveSchedule stores s under its name.
+func (e *Embedded) SaveSchedule(ctx context.Context, s ScheduleRecord) error {
+	if s.Name == "" {
+		return fmt.Errorf("store.Embedded.SaveSchedule: %w", errEmptyKey)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("store.Embedded.SaveSchedule %s: %w", s.Name, err)
+	}
+	err = e.update(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSchedules).Put([]byte(s.Name), b)
+	})
+	if err != nil {
+		return fmt.Errorf("store.Embedded.SaveSchedule %s: %w", s.Name, err)
+	}
+	return nil
+}
+
+// Schedules returns every schedule, ordered by name (bbolt keeps keys sorted).
+func (e *Embedded) Schedules(ctx context.Context) ([]ScheduleRecord, error) {
+	var out []ScheduleRecord
+	err := e.view(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSchedules).ForEach(func(k, v []byte) error {
+			var s ScheduleRecord
+			if err := json.Unmarshal(v, &s); err != nil {
+				return fmt.Errorf("decode %s: %w", k, err)
+			}
+			out = append(out, s)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store.Embedded.Schedules: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteSchedule removes schedule name, if any.
+func (e *Embedded) DeleteSchedule(ctx context.Context, name string) error {
+	err := e.update(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSchedules).Delete([]byte(name))
+	})
+	if err != nil {
+		return fmt.Errorf("store.Embedded.DeleteSchedule %s: %w", name, err)
+	}
+	return nil
+}
+
+// SaveSnooze stores s until now+ttl.
+func (e *Embedded) SaveSnooze(ctx context.Context, s Snooze, ttl time.Duration) error {
+	if s.Instance == "" {
+		return fmt.Errorf("store.Embedded.SaveSnooze: %w", errEmptyKey)
+	}
+	if err := checkTTL(ttl); err != nil {
+		return fmt.Errorf("store.Embedded.SaveSnooze %s: %w", s.Instance, err)
+	}
+	b, err := json.Marshal(snoozeRecord{Snooze: s, ExpiresAt: e.now().Add(ttl)})
+	if err != nil {
+		return fmt.Errorf("store.Embedded.SaveSnooze %s: %w", s.Instance, err)
+	}
+	err = e.update(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSnoozes).Put([]byte(s.Instance), b)
+	})
+	if err != nil {
+		return fmt.Errorf("store.Embedded.SaveSnooze %s: %w", s.Instance, err)
+	}
+	return nil
+}
+
+// Snoozes returns every unexpired snooze.
+func (e *Embedded) Snoozes(ctx context.Context) ([]Snooze, error) {
+	var out []Snooze
+	err := e.view(ctx, func(tx *bolt.Tx) error {
+		now := e.now()
+		return tx.Bucket(bucketSnoozes).ForEach(func(_, v []byte) error {
+			var rec snoozeRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return nil // never readable either; the sweep removes it
+			}
+			if now.Before(rec.ExpiresAt) {
+				out = append(out, rec.Snooze)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store.Embedded.Snoozes: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteSnooze removes the instance's snooze, if any.
+func (e *Embedded) DeleteSnooze(ctx context.Context, instance string) error {
+	err := e.update(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSnoozes).Delete([]byte(instance))
+	})
+	if err != nil {
+		return fmt.Errorf("store.Embedded.DeleteSnooze %s: %w", instance, err)
+	}
+	return nil
+}
+
 // PutOAuthState stores a single-use state value until now+ttl. The state
 // is a CSRF secret, so it never appears in errors.
 func (e *Embedded) PutOAuthState(ctx context.Context, state string, data []byte, ttl time.Duration) error {
@@ -610,7 +718,7 @@ func (e *Embedded) sweep() (int, error) {
 	n := 0
 	err := e.db.Update(func(tx *bolt.Tx) error {
 		now := e.now()
-		for _, name := range [][]byte{bucketSessions, bucketClaims, bucketOAuthStates, bucketActions} {
+		for _, name := range [][]byte{bucketSessions, bucketClaims, bucketOAuthStates, bucketActions, bucketSnoozes} {
 			var expired [][]byte
 			c := tx.Bucket(name).Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {

@@ -39,3 +39,19 @@ func RefreshKey(installation string) string { return "refresh:" + installation }
 // LeaseKey is held, and renewed, by the replica that runs action id; a
 // replica that finds it expired takes the action over.
 func LeaseKey(action string) string { return "lease:" + action }
+
+// ScheduleKey makes one step of one schedule occurrence (its warning, or
+// its acting) happen once across replicas; instance narrows it to one
+// instance ("" = the whole occurrence).
+func ScheduleKey(step, occurrence, instance string) string {
+	k := "schedule:" + step + ":" + occurrence
+	if instance != "" {
+		k += ":" + instance
+	}
+	return k
+}
+
+// ScheduleMessageLockKey is held while the message of one schedule
+// occurrence is read and edited, so that concurrent edits do not undo one
+// another.
+func ScheduleMessageLockKey(message string) string { return "lock:schedule-message:" + message }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -353,6 +355,125 @@ func (r *Redis) OpenActions(ctx context.Context) ([]ActionRecord, error) {
 		}
 	}
 	return out, nil
+}
+
+// SaveSchedule stores s in the schedules hash (one key, so Schedules reads
+// them all in one command).
+func (r *Redis) SaveSchedule(ctx context.Context, s ScheduleRecord) error {
+	if s.Name == "" {
+		return fmt.Errorf("store.Redis.SaveSchedule: %w", errEmptyKey)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("store.Redis.SaveSchedule %s: %w", s.Name, err)
+	}
+	if err := r.client.HSet(ctx, r.prefix+"schedules", s.Name, b).Err(); err != nil {
+		return fmt.Errorf("store.Redis.SaveSchedule %s: %w", s.Name, redisErr(err))
+	}
+	return nil
+}
+
+// Schedules returns every schedule, ordered by name.
+func (r *Redis) Schedules(ctx context.Context) ([]ScheduleRecord, error) {
+	all, err := r.client.HGetAll(ctx, r.prefix+"schedules").Result()
+	if err != nil {
+		return nil, fmt.Errorf("store.Redis.Schedules: %w", redisErr(err))
+	}
+	out := make([]ScheduleRecord, 0, len(all))
+	for name, v := range all {
+		var s ScheduleRecord
+		if err := json.Unmarshal([]byte(v), &s); err != nil {
+			return nil, fmt.Errorf("store.Redis.Schedules %s: decode: %w", name, err)
+		}
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b ScheduleRecord) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// DeleteSchedule removes schedule name, if any.
+func (r *Redis) DeleteSchedule(ctx context.Context, name string) error {
+	if err := r.client.HDel(ctx, r.prefix+"schedules", name).Err(); err != nil {
+		return fmt.Errorf("store.Redis.DeleteSchedule %s: %w", name, redisErr(err))
+	}
+	return nil
+}
+
+// SaveSnooze stores s for ttl, indexed like open actions: a sorted set
+// scored by expiry, which Snoozes trims.
+func (r *Redis) SaveSnooze(ctx context.Context, s Snooze, ttl time.Duration) error {
+	if s.Instance == "" {
+		return fmt.Errorf("store.Redis.SaveSnooze: %w", errEmptyKey)
+	}
+	if err := checkTTL(ttl); err != nil {
+		return fmt.Errorf("store.Redis.SaveSnooze %s: %w", s.Instance, err)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("store.Redis.SaveSnooze %s: %w", s.Instance, err)
+	}
+	ms := millis(ttl)
+	expires := float64(time.Now().Add(ttl).UnixMilli())
+	_, err = r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZAdd(ctx, r.prefix+"snoozes", redis.Z{Score: expires, Member: s.Instance})
+		p.Set(ctx, r.key("snooze", s.Instance), b, time.Duration(ms)*time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store.Redis.SaveSnooze %s: %w", s.Instance, redisErr(err))
+	}
+	return nil
+}
+
+// Snoozes returns every unexpired snooze.
+func (r *Redis) Snoozes(ctx context.Context) ([]Snooze, error) {
+	index := r.prefix + "snoozes"
+	if err := r.client.ZRemRangeByScore(ctx, index, "-inf", fmt.Sprint(time.Now().UnixMilli())).Err(); err != nil {
+		return nil, fmt.Errorf("store.Redis.Snoozes: %w", redisErr(err))
+	}
+	ids, err := r.client.ZRange(ctx, index, 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store.Redis.Snoozes: %w", redisErr(err))
+	}
+	cmds := make([]*redis.StringCmd, len(ids))
+	_, err = r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.Get(ctx, r.key("snooze", id))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("store.Redis.Snoozes: %w", redisErr(err))
+	}
+	var out []Snooze
+	for i, cmd := range cmds {
+		b, err := cmd.Bytes()
+		if errors.Is(err, redis.Nil) {
+			continue // deleted, or expired before the index was trimmed
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store.Redis.Snoozes %s: %w", ids[i], redisErr(err))
+		}
+		var s Snooze
+		if err := json.Unmarshal(b, &s); err != nil {
+			return nil, fmt.Errorf("store.Redis.Snoozes %s: decode: %w", ids[i], err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// DeleteSnooze removes the instance's snooze, if any.
+func (r *Redis) DeleteSnooze(ctx context.Context, instance string) error {
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, r.key("snooze", instance))
+		p.ZRem(ctx, r.prefix+"snoozes", instance)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store.Redis.DeleteSnooze %s: %w", instance, redisErr(err))
+	}
+	return nil
 }
 
 // PutOAuthState stores a single-use state value for ttl. The state is a

@@ -80,6 +80,9 @@ const (
 	ResultRefused     Result = "refused" // nothing was done
 	ResultPending     Result = "pending" // waiting for approval, or approved and about to run
 	ResultInterrupted Result = "interrupted"
+	// ResultSkipped: a scheduled action not carried out, because a person
+	// snoozed or skipped it, or its time had passed while Charlize was down.
+	ResultSkipped Result = "skipped"
 )
 
 // AuditEntry records one attempted action and what became of it.
@@ -100,6 +103,9 @@ type AuditEntry struct {
 	Result       Result        `json:"result,omitempty"`
 	Error        string        `json:"error,omitempty"`
 	Duration     time.Duration `json:"duration,omitempty"`
+	// Detail says what a schedule entry did ("snoozed until 21:00",
+	// "late by 12m").
+	Detail string `json:"detail,omitempty"`
 }
 
 // ActionRecord is a durable action: the app's record of it, kept so that
@@ -112,6 +118,21 @@ type ActionRecord struct {
 	// saved closed or expires.
 	Open bool   `json:"open"`
 	Data []byte `json:"data"`
+}
+
+// ScheduleRecord is a schedule created in Slack: the app's record of it.
+// The store reads only Name, which is unique.
+type ScheduleRecord struct {
+	Name string `json:"name"`
+	Data []byte `json:"data"`
+}
+
+// Snooze postpones the scheduled stops of one instance, or skips one of
+// them: the app's record of it, kept until it ends. The store reads only
+// Instance (the instance's key), of which there is one snooze at a time.
+type Snooze struct {
+	Instance string `json:"instance"`
+	Data     []byte `json:"data"`
 }
 
 // Store is everything Charlize keeps. Implementations are safe for
@@ -149,6 +170,20 @@ type Store interface {
 	Action(ctx context.Context, id string) (ActionRecord, error)
 	// OpenActions returns every unexpired action saved open, in no order.
 	OpenActions(ctx context.Context) ([]ActionRecord, error)
+
+	// SaveSchedule stores s under its name, replacing any earlier version.
+	SaveSchedule(ctx context.Context, s ScheduleRecord) error
+	// Schedules returns every schedule, ordered by name.
+	Schedules(ctx context.Context) ([]ScheduleRecord, error)
+	// DeleteSchedule is a no-op when there is no schedule name.
+	DeleteSchedule(ctx context.Context, name string) error
+
+	// SaveSnooze stores s for ttl, replacing the instance's earlier snooze.
+	SaveSnooze(ctx context.Context, s Snooze, ttl time.Duration) error
+	// Snoozes returns every unexpired snooze, in no order.
+	Snoozes(ctx context.Context) ([]Snooze, error)
+	// DeleteSnooze is a no-op when the instance has no snooze.
+	DeleteSnooze(ctx context.Context, instance string) error
 
 	// PutOAuthState stores a single-use OAuth state value.
 	PutOAuthState(ctx context.Context, state string, data []byte, ttl time.Duration) error

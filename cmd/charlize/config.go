@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net"
@@ -57,6 +58,13 @@ type config struct {
 	// listener, when set, is where serve accepts connections instead of
 	// listening on Addr: demo binds its port before Charlize starts.
 	listener net.Listener
+
+	// Schedules (see schedule.go in handlers/app).
+	SchedulesFile   string
+	ScheduleWarning time.Duration // negative: no warning
+	ScheduleGrace   time.Duration
+	ScheduleChannel string
+	TimeZone        *time.Location
 }
 
 // envVar documents one variable; the same table drives --help.
@@ -91,6 +99,11 @@ var envVars = []envVar{
 	{"CHARLIZE_APPROVAL_TTL", "how long a two-person approval request stays open (default 30m)"},
 	{"CHARLIZE_AWS_CONCURRENCY", "how many account-regions a listing asks at once, at most (default 64; a listing uses as many as it has)"},
 	{"CHARLIZE_ACTION_LEASE", "how long an action stays with a replica that stopped renewing its lease (it died) before another replica takes it over (default 15s)"},
+	{"CHARLIZE_SCHEDULES_FILE", "YAML schedules kept in git (read-only in Slack), checked at start-up"},
+	{"CHARLIZE_SCHEDULE_CHANNEL", "channel id (C…) where schedules warn before stops and report what they did, for accounts without a channel of their own"},
+	{"CHARLIZE_SCHEDULE_WARNING", "how long before a scheduled stop the warning with its snooze buttons is posted (default 15m; 0 posts none)"},
+	{"CHARLIZE_SCHEDULE_GRACE", "how late a scheduled start or stop missed while Charlize was down is still carried out (default 30m); older ones are reported as skipped"},
+	{"CHARLIZE_TIME_ZONE", "IANA time zone of schedules that name none (default UTC)"},
 	{"CHARLIZE_HTTP_READ_TIMEOUT", "how long a client may take to send a whole request before it is cut off (default 5s; Slack sends in milliseconds)"},
 	{"CHARLIZE_GRAPH_WINDOW", "how far back the instance card's CPU graph looks, 1h to 24h (default 3h)"},
 	{"CHARLIZE_CARD_TAGS", "comma-separated tag keys the instance card shows besides env, owner and team"},
@@ -192,7 +205,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		d, err := time.ParseDuration(v)
 		if err != nil || d < least {
-			bad(name, "must be a duration of at least %s, such as %s", strings.TrimSuffix(least.String(), "0s"), example)
+			bad(name, "must be a duration of at least %s, such as %s", cmp.Or(strings.TrimSuffix(least.String(), "0s"), "0"), example)
 		}
 		return d
 	}
@@ -216,6 +229,25 @@ func loadConfig(getenv func(string) string) (config, error) {
 			bad("CHARLIZE_CARD_TAGS", "%q is not a tag key (at most 128 characters, not aws:…)", k)
 		default:
 			c.CardTags = append(c.CardTags, k)
+		}
+	}
+	c.SchedulesFile = getenv("CHARLIZE_SCHEDULES_FILE")
+	c.ScheduleChannel = getenv("CHARLIZE_SCHEDULE_CHANNEL")
+	if c.ScheduleChannel != "" && !validChannelID(c.ScheduleChannel) {
+		bad("CHARLIZE_SCHEDULE_CHANNEL", "must be a channel id such as C0123ABCD (channel details → About), not a name")
+	}
+	c.ScheduleWarning = duration("CHARLIZE_SCHEDULE_WARNING", 15*time.Minute, 0, "15m")
+	if c.ScheduleWarning == 0 {
+		c.ScheduleWarning = -1 // no warning, as asked
+	}
+	c.ScheduleGrace = duration("CHARLIZE_SCHEDULE_GRACE", 30*time.Minute, time.Minute, "30m")
+	c.TimeZone = time.UTC
+	if v := getenv("CHARLIZE_TIME_ZONE"); v != "" {
+		loc, err := time.LoadLocation(v)
+		if err != nil || v == "Local" {
+			bad("CHARLIZE_TIME_ZONE", "must be an IANA time zone name such as Europe/Warsaw or UTC")
+		} else {
+			c.TimeZone = loc
 		}
 	}
 	if len(problems) > 0 {

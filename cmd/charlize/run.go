@@ -20,6 +20,7 @@ import (
 	"github.com/charlize-app/charlize/handlers/app"
 	"github.com/charlize-app/charlize/handlers/policy"
 	"github.com/charlize-app/charlize/handlers/slackclient"
+	"github.com/charlize-app/charlize/schedule"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -142,6 +143,13 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	for _, w := range pol.Warnings() {
 		log.Warn("policy: "+w, "policy", cfg.PolicyFile)
 	}
+	var schedules []schedule.Schedule
+	if cfg.SchedulesFile != "" {
+		if schedules, err = schedule.LoadFile(cfg.SchedulesFile, cfg.TimeZone); err != nil {
+			return err
+		}
+		log.Info("schedules loaded", "file", cfg.SchedulesFile, "schedules", len(schedules))
+	}
 	dispatcher, err := app.New(app.Options{
 		Log:           log,
 		Store:         st,
@@ -156,9 +164,14 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 		LeaseTTL:      cfg.LeaseTTL,
 		// The embedded store is one process's: what it finds open at start
 		// was left by this process's previous run.
-		SingleProcess: cfg.RedisURL == "",
-		GraphWindow:   cfg.GraphWindow,
-		CardTags:      cfg.CardTags,
+		SingleProcess:   cfg.RedisURL == "",
+		GraphWindow:     cfg.GraphWindow,
+		CardTags:        cfg.CardTags,
+		Schedules:       schedules,
+		ScheduleWarning: cfg.ScheduleWarning,
+		ScheduleGrace:   cfg.ScheduleGrace,
+		ScheduleChannel: cfg.ScheduleChannel,
+		TimeZone:        cfg.TimeZone,
 	})
 	if err != nil {
 		return err

@@ -26,12 +26,20 @@ const (
 const (
 	List  Action = "list"  // see instances
 	Audit Action = "audit" // read the audit log
+	// Schedule creates schedules and attaches them to instances (or
+	// detaches them); with Start, it also lets a person snooze a
+	// scheduled stop.
+	Schedule Action = "schedule"
 )
 
 // Console reads an instance's console output. It changes nothing and has
 // its own button on the card rather than being one of the instance
 // actions; a policy that never names it grants it with status.
 const Console Action = "console"
+
+// Snooze is what the audit log calls postponing or skipping a scheduled
+// stop; the policy grants it through Schedule or Start, not by itself.
+const Snooze Action = "snooze"
 
 // OnInstance lists the instance actions in the order a UI offers them.
 func OnInstance() []Action {
@@ -40,7 +48,7 @@ func OnInstance() []Action {
 
 // All lists every action the policy can grant.
 func All() []Action {
-	return []Action{List, Status, Console, Start, Stop, Reboot, Restart, Terminate, Audit}
+	return []Action{List, Status, Console, Start, Stop, Reboot, Restart, Terminate, Audit, Schedule}
 }
 
 // Mutating lists the actions that change an instance.

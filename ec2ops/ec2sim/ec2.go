@@ -22,6 +22,8 @@ var ec2Handlers = map[string]func(s *Sim, req *request, acct string) (any, *apiE
 	"ModifyInstanceAttribute":   (*Sim).modifyInstanceAttribute,
 	"DescribeRegions":           (*Sim).describeRegions,
 	"GetConsoleOutput":          (*Sim).getConsoleOutput,
+	"CreateTags":                (*Sim).createTags,
+	"DeleteTags":                (*Sim).deleteTags,
 }
 
 func (s *Sim) serveEC2(req *request, call Call) (any, *apiError) {

@@ -6,9 +6,10 @@
 // It speaks the EC2 Query protocol (DescribeInstances, Start/Stop/Reboot/
 // TerminateInstances, Describe/ModifyInstanceAttribute for
 // disableApiTermination, disableApiStop and instanceType, GetConsoleOutput,
-// DescribeRegions), the STS Query protocol (AssumeRole, GetCallerIdentity)
-// and CloudWatch's RPC v2 CBOR protocol (GetMetricData for the AWS/EC2
-// metrics of its instances). Deny makes IAM refuse an action, DryRun too. Requests are routed by the SigV4
+// Create/DeleteTags on instances, DescribeRegions), the STS Query protocol
+// (AssumeRole, GetCallerIdentity) and CloudWatch's RPC v2 CBOR protocol
+// (GetMetricData for the AWS/EC2 metrics of its instances). Deny makes IAM
+// refuse an action, DryRun too. Requests are routed by the SigV4
 // credential scope in the Authorization header; signatures are not verified.
 // Keys issued by AssumeRole map to the role's account; any other key belongs
 // to Options.DefaultAccount. Instance state transitions are computed lazily
@@ -113,7 +114,9 @@ type Call struct {
 	// DryRun marks an EC2 request with DryRun=true: it asked whether the
 	// call would be allowed and changed nothing.
 	DryRun bool
-	Time   time.Time
+	// Filters are the DescribeInstances filters sent, as "name=value,…".
+	Filters []string
+	Time    time.Time
 }
 
 // Sim is an EC2 and STS simulator. It implements http.Handler and is safe
@@ -234,6 +237,7 @@ func (s *Sim) CallLog() []Call {
 	out := make([]Call, len(s.calls))
 	for i, c := range s.calls {
 		c.InstanceIDs = slices.Clone(c.InstanceIDs)
+		c.Filters = slices.Clone(c.Filters)
 		out[i] = c
 	}
 	return out
@@ -407,6 +411,12 @@ func (s *Sim) begin(req *request) Call {
 		c.InstanceIDs = metricInstanceIDs(req.body)
 	case req.service == "ec2":
 		c.InstanceIDs = req.list("InstanceId")
+		if len(c.InstanceIDs) == 0 {
+			c.InstanceIDs = req.list("ResourceId") // tag calls
+		}
+		for i := 1; req.get(fmt.Sprintf("Filter.%d.Name", i)) != ""; i++ {
+			c.Filters = append(c.Filters, req.get(fmt.Sprintf("Filter.%d.Name", i))+"="+strings.Join(req.list(fmt.Sprintf("Filter.%d.Value", i)), ","))
+		}
 		if len(c.InstanceIDs) == 0 && req.get("InstanceId") != "" {
 			c.InstanceIDs = []string{req.get("InstanceId")} // attribute calls
 		}

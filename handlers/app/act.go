@@ -284,11 +284,22 @@ func (r *run) execute(ctx context.Context) {
 	progress := blocks.ProgressView{Action: rec.Action, Instance: instanceView(rec.Instance, ""),
 		Requester: rec.Requester, Approver: rec.Approver, State: rec.Instance.State}
 	req := ec2ops.ActionRequest{Action: rec.Action, Account: rec.Instance.Account, Region: rec.Instance.Region,
-		InstanceID: rec.Instance.ID, Actor: rec.Requester, Resume: resumed, ResumeAt: rec.Phase,
+		InstanceID: rec.Instance.ID, Actor: rec.Requester, Session: rec.Scheduled.roleSession(), Resume: resumed, ResumeAt: rec.Phase,
 		// Decided again right before the AWS call, on the tags AWS has just
 		// described, for the person whose click makes it happen; the same
 		// describe serves ec2ops' state and protection checks.
 		Authorize: func(detail ec2ops.Detail) error {
+			if rec.Scheduled != nil {
+				// The schedule was allowed when it was attached, and acts
+				// while the instance still follows it; its occurrence's
+				// message, not one of its own, shows how it goes.
+				if err := rec.Scheduled.follows(detail.Instance); err != nil {
+					return err
+				}
+				rec.Instance = detail.Instance
+				r.rep = &reporter{d: d, api: api, via: r.via}
+				return nil
+			}
 			dec, err := d.require(who, rec.Action, detail.Instance)
 			if err != nil {
 				return err
@@ -459,6 +470,7 @@ func (r *run) auditEntry(ctx context.Context, o outcome, decision store.Decision
 		Time: now, RequestID: reqctx.ID(ctx), TeamID: rec.TeamID, ChannelID: rec.Channel, UserID: rec.Requester,
 		Account: rec.Instance.Account, Region: rec.Instance.Region, InstanceID: rec.Instance.ID, InstanceName: rec.Instance.Name,
 		Action: rec.Action, Decision: decision, Rule: rec.Rule, ApprovedBy: rec.Approver, Result: o.result, Error: text.String(),
+		Detail: rec.Scheduled.detail(),
 	}
 	if !r.start.IsZero() {
 		e.Time = r.start
@@ -486,6 +498,10 @@ func (r *run) auditEntry(ctx context.Context, o outcome, decision store.Decision
 // refusal, and a requester who did not click hears of it too.
 func (r *run) report(ctx context.Context, o outcome, decision store.Decision, text blocks.Text) {
 	d, rec := r.d, r.rec
+	if rec.Scheduled != nil {
+		d.scheduledSettled(ctx, rec)
+		return
+	}
 	if r.rep != nil {
 		msg := r.resultMessage(ctx, o, text)
 		if !r.rep.finish(ctx, msg) {

@@ -97,6 +97,7 @@ func (d *Dispatcher) logAudit(ctx context.Context, e store.AuditEntry) {
 		slog.String("region", e.Region), slog.String("instance_id", e.InstanceID), slog.String("instance_name", e.InstanceName),
 		slog.String("action", string(e.Action)), slog.String("decision", string(e.Decision)), slog.String("rule", e.Rule),
 		slog.String("approved_by", e.ApprovedBy), slog.String("result", string(e.Result)), slog.String("error", e.Error),
+		slog.String("detail", e.Detail),
 		slog.Duration("duration", e.Duration))
 	if err := d.log.Handler().Handle(ctx, r); err != nil {
 		d.log.WarnContext(ctx, "could not write audit log line", "request_id", e.RequestID, "err", err)

@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/handlers/policy"
 	"github.com/charlize-app/charlize/handlers/reqctx"
 	"github.com/charlize-app/charlize/handlers/slackclient"
+	"github.com/charlize-app/charlize/schedule"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -31,6 +33,8 @@ type Fleet interface {
 	DryRun(ctx context.Context, req ec2ops.ActionRequest) error
 	Metrics(ctx context.Context, inst ec2ops.Instance, window time.Duration) (ec2ops.Metrics, error)
 	ConsoleOutput(ctx context.Context, inst ec2ops.Instance) (ec2ops.Console, error)
+	CreateTags(ctx context.Context, req ec2ops.TagRequest) (ec2ops.Instance, error)
+	DeleteTags(ctx context.Context, req ec2ops.TagRequest) (ec2ops.Instance, error)
 }
 
 // Metrics counts what the flows do; handlers.Metrics implements it.
@@ -121,6 +125,22 @@ type Options struct {
 	// they are offered to it again (default 5s).
 	AuditBuffer int
 	AuditRetry  time.Duration
+
+	// SchedulerClock is the scheduler's time, which it reads and sleeps on
+	// (default the real clock); tests move a fake one.
+	SchedulerClock clockwork.Clock
+	// ScheduleWarning is how long before a scheduled stop the warning is
+	// posted (default 15m; negative: no warning). ScheduleGrace is how late
+	// an occurrence missed while Charlize was down is still carried out
+	// (default 30m).
+	ScheduleWarning, ScheduleGrace time.Duration
+	// ScheduleChannel is where schedules speak of an account that names no
+	// channel of its own.
+	ScheduleChannel string
+	// TimeZone is the zone of schedules that name none (default UTC).
+	TimeZone *time.Location
+	// Schedules come from the schedules file; they are read-only in Slack.
+	Schedules []schedule.Schedule
 }
 
 // Dispatcher routes every decoded Slack request to its flow. It is shared
@@ -161,6 +181,7 @@ type Dispatcher struct {
 	schedule       func(context.Context, ec2ops.Instance) string
 	superseded     *supersededCards
 	audits         *auditBuffer
+	sched          *scheduler
 }
 
 // New checks o and builds a Dispatcher.
@@ -181,6 +202,7 @@ func New(o Options) (*Dispatcher, error) {
 		"lease TTL": o.LeaseTTL, "store timeout": o.StoreTimeout, "report deadline": o.ReportDeadline,
 		"graph window": o.GraphWindow, "graph TTL": o.GraphTTL,
 		"audit retry": o.AuditRetry,
+		"schedule grace": o.ScheduleGrace,
 	} {
 		if d < 0 {
 			problems = append(problems, fmt.Sprintf("%s cannot be negative (%s)", name, d))
@@ -240,6 +262,18 @@ func New(o Options) (*Dispatcher, error) {
 		cardTags:       cardTags(o.CardTags),
 		schedule:       o.Schedule,
 		superseded:     &supersededCards{at: map[string]time.Time{}},
+	}
+	d.sched = &scheduler{clock: o.SchedulerClock, warning: cmp.Or(o.ScheduleWarning, 15*time.Minute),
+		grace: cmp.Or(o.ScheduleGrace, 30*time.Minute), channel: o.ScheduleChannel, zone: o.TimeZone,
+		file: o.Schedules, done: map[string]time.Time{}}
+	if d.sched.clock == nil {
+		d.sched.clock = clockwork.NewRealClock()
+	}
+	if d.sched.zone == nil {
+		d.sched.zone = time.UTC
+	}
+	if d.sched.warning < 0 {
+		d.sched.warning = 0
 	}
 	if o.Fleet != nil {
 		d.inventory = newInventory(o.Fleet, cmp.Or(o.InventoryTTL, 30*time.Second), o.Now)

@@ -14,6 +14,7 @@ import (
 	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/handlers/reqctx"
 	"github.com/charlize-app/charlize/handlers/slackclient"
+	"github.com/charlize-app/charlize/schedule"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -33,7 +34,45 @@ var (
 	errNoAccountsHere = errors.New("no AWS account visible to this workspace")
 	errApprovalGone   = errors.New("approval request expired")
 	errLeaseHeld      = errors.New("another replica runs this action")
+	// errNoScheduleChannel: neither the account nor CHARLIZE_SCHEDULE_CHANNEL
+	// names where the scheduler speaks (logged, not shown).
+	errNoScheduleChannel = errors.New("no channel for schedule messages")
 )
+
+// scheduleExistsError refuses a second schedule of one name, or a change
+// to a schedule that comes from the schedules file.
+type scheduleExistsError struct {
+	name     string
+	readOnly bool
+}
+
+func (e *scheduleExistsError) Error() string { return "schedule " + e.name + " exists" }
+
+// noScheduleError names a schedule that does not exist.
+type noScheduleError struct{ name string }
+
+func (e *noScheduleError) Error() string { return "no schedule " + e.name }
+
+// ambiguousInstanceError refuses to tag when a query names several instances.
+type ambiguousInstanceError struct {
+	query string
+	n     int
+}
+
+func (e *ambiguousInstanceError) Error() string {
+	return fmt.Sprintf("%q matches %d instances", e.query, e.n)
+}
+
+// unfollowedError refuses a scheduled action on an instance whose
+// schedule tag was removed or changed since its warning.
+type unfollowedError struct{ name, schedule string }
+
+func (e *unfollowedError) Error() string { return e.name + " no longer follows " + e.schedule }
+
+// tooLateError refuses a snooze of a stop that has already been carried out.
+type tooLateError struct{ name string }
+
+func (e *tooLateError) Error() string { return "too late to snooze " + e.name }
 
 // ErrBusy means the background queue is full; the user is asked to retry
 // rather than left waiting on work that may never start.
@@ -119,6 +158,12 @@ func (d *Dispatcher) userText(err error) (blocks.Text, bool) {
 		interrupted *interruptedError
 		upload      *uploadError
 		notRead     *lookupFailedError
+		schedErr    *schedule.Error
+		exists      *scheduleExistsError
+		noSchedule  *noScheduleError
+		ambiguous   *ambiguousInstanceError
+		tooLate     *tooLateError
+		unfollowed  *unfollowedError
 	)
 	slash := blocks.Inline(d.slashCommand)
 	switch {
@@ -179,6 +224,21 @@ func (d *Dispatcher) userText(err error) (blocks.Text, bool) {
 			return blocks.Say("Charlize needs the %s scope to show it — an admin can add it and reinstall the app.", blocks.Inline("files:write")), true
 		}
 		return blocks.Say("Slack did not take the picture; open the card again in a minute."), true
+	case errors.As(err, &schedErr):
+		return blocks.Say("%s", schedErr.UserMessage()), true
+	case errors.As(err, &exists):
+		if exists.readOnly {
+			return blocks.Say("Schedule *%s* comes from the schedules file; change it there.", exists.name), true
+		}
+		return blocks.Say("A schedule named *%s* already exists; %s lists them.", exists.name, blocks.Inline(d.slashCommand+" schedules")), true
+	case errors.As(err, &noSchedule):
+		return blocks.Say("There is no schedule named *%s*; %s lists them.", noSchedule.name, blocks.Inline(d.slashCommand+" schedules")), true
+	case errors.As(err, &ambiguous):
+		return blocks.Say("%s matches %d instances; name one by its id (%s).", blocks.Inline(ambiguous.query), ambiguous.n, blocks.Inline("i-…")), true
+	case errors.As(err, &unfollowed):
+		return blocks.Say("%s no longer follows schedule *%s*, so it was left alone.", unfollowed.name, unfollowed.schedule), true
+	case errors.As(err, &tooLate):
+		return blocks.Say("Too late to snooze %s: its scheduled stop has already been carried out.", tooLate.name), true
 	case errors.As(err, &ec2Err) && ec2Err.Kind != ec2ops.KindUnknown:
 		return blocks.Say("%s", ec2Err.UserMessage()), true
 	}

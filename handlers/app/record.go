@@ -61,6 +61,9 @@ type actionRecord struct {
 	// sends stop, then start): a replica taking the action over resumes
 	// from it.
 	Phase action.Action `json:"phase,omitempty"`
+	// Scheduled is set on an action the scheduler started: its schedule,
+	// occurrence and the message that reports it.
+	Scheduled *scheduledAction `json:"scheduled,omitempty"`
 	// ClickKey is the claim of the button that asked.
 	ClickKey    string    `json:"click_key"`
 	RequestedAt time.Time `json:"requested_at"`

@@ -49,11 +49,14 @@ func (d *Dispatcher) routeTable() routeTable {
 			blocks.ActionIDPickInstance: d.pick,                   // card.go: one of several matches
 			blocks.ActionIDApproval:     d.decideApproval,         // approval.go: Approve / Deny
 			blocks.ActionIDOpenPicker:   d.pickerButton,           // picker.go: "Open the picker"
+			blocks.ActionIDSnooze:       d.snooze,                 // schedule.go: Snooze 1h / 4h / Skip on a warning
+			blocks.ActionIDNewSchedule:  d.newScheduleButton,      // schedule.go: "New schedule"
 		},
 		views: map[string]viewRoute{
 			blocks.TerminateCallbackID: d.submitTerminate, // terminate.go
 			blocks.PickerCallbackID:    d.submitPicker,    // picker.go
 			// The console modal has nothing to submit.
+			blocks.ScheduleCallbackID:  d.submitSchedule,  // schedule.go
 		},
 		options: map[string]optionRoute{
 			blocks.PickerSearchAction: d.suggest, // picker.go: instance type-ahead

@@ -13,8 +13,16 @@ import (
 // a lease TTL, takes over each one whose lease has run out (its replica
 // died; on a single-process store, any left by the previous run) and
 // resumes it from its record, and arms the expiry of every open approval
-// request. run starts it beside the server.
+// request; beside it, the scheduler carries out schedules. run starts it
+// beside the server.
 func (d *Dispatcher) Run(ctx context.Context) error {
+	// The scheduler runs beside the takeover loop, under the same context.
+	scheduled := make(chan struct{})
+	go func() {
+		defer close(scheduled)
+		d.runScheduler(ctx)
+	}()
+	defer func() { <-scheduled }()
 	d.takeOver(ctx, true)
 	t := time.NewTicker(d.leases.interval())
 	defer t.Stop()
@@ -73,6 +81,15 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 	if err != nil || !won {
 		return // running here or on a live replica
 	}
+	// The list of open actions may be older than the lease just won: the
+	// replica that ran the action may have settled it and freed its lease
+	// in between. Carry on only what the store still says is open.
+	fresh, err := d.loadRecord(ctx, rec.ID, "")
+	if err != nil || fresh.State == stateSettled || fresh.State == stateAwaitingApproval {
+		d.releaseClaim(ctx, key, d.replica)
+		return
+	}
+	rec = fresh
 	r := d.newRun(rec, nil)
 	r.saved, r.claimed, r.leased = true, true, true
 	d.leases.hold(key, d.replica, r.lostLease)

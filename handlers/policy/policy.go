@@ -80,14 +80,15 @@ type approvalRule struct {
 const defaultRule = "default-operate"
 
 // Default is the policy used when no policy file is configured: every user
-// may list, status, start, stop, reboot and restart; nobody may terminate or
+// may list, status, start, stop, reboot, restart and schedule (which lets
+// them snooze scheduled stops); nobody may terminate or
 // audit; nothing needs approval.
 func Default() *Policy {
 	return &Policy{
 		rules: []*rule{{
 			name:    defaultRule,
 			anyUser: true,
-			actions: setOf(action.List, action.Status, action.Start, action.Stop, action.Reboot, action.Restart),
+			actions: setOf(action.List, action.Status, action.Start, action.Stop, action.Reboot, action.Restart, action.Schedule),
 		}},
 		isDefault: true,
 	}

@@ -69,6 +69,9 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"ActionRoundTrip", testActionRoundTrip},
 		{"ActionExpiry", testActionExpiry},
 		{"OpenActions", testOpenActions},
+		{"Schedules", testSchedules},
+		{"Snoozes", testSnoozes},
+		{"SnoozeExpiry", testSnoozeExpiry},
 		{"OAuthStateConsumeOnce", testOAuthStateConsumeOnce},
 		{"OAuthStateUnknown", testOAuthStateUnknown},
 		{"OAuthStateExpired", testOAuthStateExpired},
@@ -454,6 +457,103 @@ func testOpenActions(t *testing.T, h Harness) {
 	}
 	if got, want := ids(), []string{"a2=2"}; !slices.Equal(got, want) {
 		t.Errorf("OpenActions after closing a1 = %v, want %v", got, want)
+	}
+}
+
+// Schedules are listed by name; saving a name again replaces it; deleting
+// a missing one is no error.
+func testSchedules(t *testing.T, h Harness) {
+	ctx := t.Context()
+	for _, sc := range []store.ScheduleRecord{
+		{Name: "office-hours", Data: []byte("1")},
+		{Name: "nightly", Data: []byte("2")},
+		{Name: "office-hours", Data: []byte("3")},
+	} {
+		if err := h.Store.SaveSchedule(ctx, sc); err != nil {
+			t.Fatalf("SaveSchedule(%s) = %v", sc.Name, err)
+		}
+	}
+	names := func() []string {
+		t.Helper()
+		all, err := h.Store.Schedules(ctx)
+		if err != nil {
+			t.Fatalf("Schedules = %v", err)
+		}
+		var out []string
+		for _, sc := range all {
+			out = append(out, sc.Name+"="+string(sc.Data))
+		}
+		return out
+	}
+	if got, want := names(), []string{"nightly=2", "office-hours=3"}; !slices.Equal(got, want) {
+		t.Errorf("Schedules = %v, want %v", got, want)
+	}
+	if err := h.Store.DeleteSchedule(ctx, "nightly"); err != nil {
+		t.Fatalf("DeleteSchedule = %v", err)
+	}
+	if err := h.Store.DeleteSchedule(ctx, "never-was"); err != nil {
+		t.Errorf("DeleteSchedule(never-was) = %v, want nil", err)
+	}
+	if got, want := names(), []string{"office-hours=3"}; !slices.Equal(got, want) {
+		t.Errorf("Schedules after delete = %v, want %v", got, want)
+	}
+	if err := h.Store.SaveSchedule(ctx, store.ScheduleRecord{}); err == nil {
+		t.Errorf("SaveSchedule without a name = nil, want an error")
+	}
+}
+
+// One snooze per instance: saving again replaces it, deleting ends it.
+func testSnoozes(t *testing.T, h Harness) {
+	ctx := t.Context()
+	for _, sn := range []store.Snooze{
+		{Instance: "acme/eu-west-1/i-1", Data: []byte("1h")},
+		{Instance: "acme/eu-west-1/i-2", Data: []byte("skip")},
+		{Instance: "acme/eu-west-1/i-1", Data: []byte("4h")},
+	} {
+		if err := h.Store.SaveSnooze(ctx, sn, longTTL); err != nil {
+			t.Fatalf("SaveSnooze(%s) = %v", sn.Instance, err)
+		}
+	}
+	list := func() []string {
+		t.Helper()
+		all, err := h.Store.Snoozes(ctx)
+		if err != nil {
+			t.Fatalf("Snoozes = %v", err)
+		}
+		var out []string
+		for _, sn := range all {
+			out = append(out, sn.Instance+"="+string(sn.Data))
+		}
+		sort.Strings(out)
+		return out
+	}
+	if got, want := list(), []string{"acme/eu-west-1/i-1=4h", "acme/eu-west-1/i-2=skip"}; !slices.Equal(got, want) {
+		t.Errorf("Snoozes = %v, want %v", got, want)
+	}
+	if err := h.Store.DeleteSnooze(ctx, "acme/eu-west-1/i-1"); err != nil {
+		t.Fatalf("DeleteSnooze = %v", err)
+	}
+	if err := h.Store.DeleteSnooze(ctx, "acme/eu-west-1/i-9"); err != nil {
+		t.Errorf("DeleteSnooze(unknown) = %v, want nil", err)
+	}
+	if got, want := list(), []string{"acme/eu-west-1/i-2=skip"}; !slices.Equal(got, want) {
+		t.Errorf("Snoozes after delete = %v, want %v", got, want)
+	}
+}
+
+// A snooze ends by itself: past its TTL it is not listed.
+func testSnoozeExpiry(t *testing.T, h Harness) {
+	ctx := t.Context()
+	if err := h.Store.SaveSnooze(ctx, store.Snooze{Instance: "a/r/i-1", Data: []byte("x")}, shortTTL); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Store.SaveSnooze(ctx, store.Snooze{Instance: "a/r/i-2", Data: []byte("y")}, longTTL); err != nil {
+		t.Fatal(err)
+	}
+	h.Advance(pastTTL)
+	all, err := h.Store.Snoozes(ctx)
+	if err != nil || len(all) != 1 || all[0].Instance != "a/r/i-2" {
+		t.Errorf("Snoozes after one expired = %+v, %v, want a/r/i-2 alone", all, err)
 	}
 }
 
