@@ -19,8 +19,8 @@ import (
 	"github.com/charlize-app/charlize/handlers"
 	"github.com/charlize-app/charlize/handlers/app"
 	"github.com/charlize-app/charlize/handlers/policy"
+	"github.com/charlize-app/charlize/handlers/schedule"
 	"github.com/charlize-app/charlize/handlers/slackclient"
-	"github.com/charlize-app/charlize/schedule"
 	"github.com/charlize-app/charlize/store"
 )
 

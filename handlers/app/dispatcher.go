@@ -17,8 +17,8 @@ import (
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/handlers/policy"
 	"github.com/charlize-app/charlize/handlers/reqctx"
+	"github.com/charlize-app/charlize/handlers/schedule"
 	"github.com/charlize-app/charlize/handlers/slackclient"
-	"github.com/charlize-app/charlize/schedule"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -201,7 +201,7 @@ func New(o Options) (*Dispatcher, error) {
 		"action timeout": o.ActionTimeout, "approval TTL": o.ApprovalTTL, "groups TTL": o.GroupsTTL,
 		"lease TTL": o.LeaseTTL, "store timeout": o.StoreTimeout, "report deadline": o.ReportDeadline,
 		"graph window": o.GraphWindow, "graph TTL": o.GraphTTL,
-		"audit retry": o.AuditRetry,
+		"audit retry":    o.AuditRetry,
 		"schedule grace": o.ScheduleGrace,
 	} {
 		if d < 0 {

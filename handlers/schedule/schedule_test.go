@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/charlize-app/charlize/ec2ops/action"
-	"github.com/charlize-app/charlize/schedule"
+	"github.com/charlize-app/charlize/handlers/schedule"
 )
 
 func mustZone(t *testing.T, name string) *time.Location {
