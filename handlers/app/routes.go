@@ -56,7 +56,7 @@ func (d *Dispatcher) routeTable() routeTable {
 			blocks.TerminateCallbackID: d.submitTerminate, // terminate.go
 			blocks.PickerCallbackID:    d.submitPicker,    // picker.go
 			// The console modal has nothing to submit.
-			blocks.ScheduleCallbackID:  d.submitSchedule,  // schedule.go
+			blocks.ScheduleCallbackID: d.submitSchedule, // schedule.go
 		},
 		options: map[string]optionRoute{
 			blocks.PickerSearchAction: d.suggest, // picker.go: instance type-ahead
