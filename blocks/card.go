@@ -34,9 +34,9 @@ type CardView struct {
 	// ConsoleValue is the value of the "Console output" button; "" (or
 	// over MaxButtonValue) leaves the button out.
 	ConsoleValue string
-	// Schedule describes the instance's schedule ("stops weekdays 19:00
-	// Europe/Paris"); "" shows nothing. Schedules are not built yet; this
-	// is where they will show.
+	// Schedule describes the instance's schedule and its next step
+	// ("office-hours (mon-fri 08:00-19:00 Europe/Warsaw) · next: stop Mon
+	// 19:00 CET"); "" shows nothing. It is escaped.
 	Schedule string
 	// Notices are lines about buttons not offered and why, e.g. a dry run's
 	// refusal; already worded for users (escaped here).

@@ -644,3 +644,20 @@ func TestScheduleSnoozeNeedsScheduleOrStart(t *testing.T) {
 	w.clickFrom(alice, snoozeButton(t, bs, "web-1", "Snooze 1h"), "late-snooze", clickFrom{messageTS: ts})
 	w.waitForURLText("late-snooze", "Too late to snooze web-1", 10*time.Second)
 }
+
+// The card shows the schedule its instance follows and what it does next.
+func TestScheduleOnTheCard(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(scheduleStart)
+	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel})
+	w.mustCommandSays(alice, officeHours, "Schedule *office-hours* created")
+	w.mustCommandSays(alice, "schedule web-1 office-hours", "web-1 now follows *office-hours*")
+	card := messageText(w.instanceCard("web-1", "card1"))
+	for _, want := range []string{"🗓 office-hours (mon-fri 08:00-19:00 Europe/Warsaw)", "· next: stop"} {
+		if !strings.Contains(card, want) {
+			t.Errorf("card lacks %q: %s", want, short(card))
+		}
+	}
+	if other := messageText(w.instanceCard("web-2", "card2")); strings.Contains(other, "🗓") {
+		t.Errorf("web-2 follows no schedule, its card shows one: %s", short(other))
+	}
+}

@@ -260,7 +260,7 @@ func New(o Options) (*Dispatcher, error) {
 		groups:         slackclient.NewGroups(o.Clients, o.Log, cmp.Or(o.GroupsTTL, 5*time.Minute), o.Now),
 		approvals:      &expiryTimers{timers: map[string]*time.Timer{}},
 		cardTags:       cardTags(o.CardTags),
-		schedule:       o.Schedule,
+		schedule:       o.Schedule, // nil: the card asks the scheduler (below)
 		superseded:     &supersededCards{at: map[string]time.Time{}},
 	}
 	d.sched = &scheduler{clock: o.SchedulerClock, warning: cmp.Or(o.ScheduleWarning, 15*time.Minute),
@@ -278,6 +278,9 @@ func New(o Options) (*Dispatcher, error) {
 	if o.Fleet != nil {
 		d.inventory = newInventory(o.Fleet, cmp.Or(o.InventoryTTL, 30*time.Second), o.Now)
 		d.graphs = newGraphs(d, cmp.Or(o.GraphWindow, 3*time.Hour), cmp.Or(o.GraphTTL, 5*time.Minute))
+	}
+	if d.schedule == nil {
+		d.schedule = d.cardSchedule
 	}
 	d.commands = d.catalogue()
 	d.routes = d.routeTable()

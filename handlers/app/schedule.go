@@ -1,10 +1,12 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -453,4 +455,34 @@ func (d *Dispatcher) snooze(ctx context.Context, cb slack.InteractionCallback, p
 		}
 		d.showOccurrence(ctx, id)
 	})
+}
+
+// cardSchedule is the card's schedule line: the schedule the instance
+// follows, what it does next and when, and a snooze that holds it.
+func (d *Dispatcher) cardSchedule(ctx context.Context, inst ec2ops.Instance) string {
+	name := inst.Tags[schedule.Tag]
+	if name == "" {
+		return ""
+	}
+	all, err := d.schedules(ctx)
+	i := slices.IndexFunc(all, func(s appSchedule) bool { return s.Name == name })
+	if err != nil || i < 0 {
+		return name + " (no such schedule)"
+	}
+	s, now := all[i], d.sched.clock.Now()
+	zone := cmp.Or(s.Zone, time.UTC)
+	line := s.Name + " (" + s.String() + ")"
+	if next, ok := s.Next(now); ok {
+		line += fmt.Sprintf(" · next: %s %s", next.Action, next.At.In(zone).Format("Mon 02 Jan 15:04 MST"))
+	}
+	if snoozes, err := d.snoozes(ctx); err == nil {
+		if sn := snoozes[instanceKey(inst)]; sn != nil && (sn.Skip || sn.Until.After(now)) {
+			if sn.Skip {
+				line += " · the next stop is skipped"
+			} else {
+				line += " · snoozed until " + sn.Until.In(zone).Format("Mon 15:04 MST")
+			}
+		}
+	}
+	return line
 }
