@@ -58,9 +58,11 @@ var (
 	bucketOAuthStates   = []byte("oauth_states")
 	bucketAudit         = []byte("audit") // big-endian sequence -> entry
 	bucketActions       = []byte("actions")
+	bucketNotices       = []byte("notices")
+	bucketGroups        = []byte("groups")
 
 	allBuckets = [][]byte{bucketInstallations, bucketSessions, bucketTeamSessions,
-		bucketClaims, bucketOAuthStates, bucketAudit, bucketActions}
+		bucketClaims, bucketOAuthStates, bucketAudit, bucketActions, bucketNotices, bucketGroups}
 )
 
 // Records with a lifetime share the expires_at field, which sweep reads.
@@ -601,12 +603,13 @@ func (e *Embedded) sweepLoop(interval time.Duration) {
 }
 
 // sweep deletes expired sessions (with their index entries), claims,
-// OAuth states and actions, and reports how many it deleted.
+// OAuth states, actions, notices and groups, and reports how many it
+// deleted.
 func (e *Embedded) sweep() (int, error) {
 	n := 0
 	err := e.db.Update(func(tx *bolt.Tx) error {
 		now := e.now()
-		for _, name := range [][]byte{bucketSessions, bucketClaims, bucketOAuthStates, bucketActions} {
+		for _, name := range [][]byte{bucketSessions, bucketClaims, bucketOAuthStates, bucketActions, bucketNotices, bucketGroups} {
 			var expired [][]byte
 			c := tx.Bucket(name).Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {

@@ -1,5 +1,6 @@
 // Package store keeps Charlize's state: Slack installations, short-lived
-// flow sessions, once-only claims, OAuth state values and the audit log.
+// flow sessions, once-only claims, durable actions, the notices Charlize
+// posted on its own and their groups, OAuth state values and the audit log.
 // It defines the contract (Store) with its value types and sentinel errors,
 // and two implementations that pass one conformance suite (storetest):
 // Redis for production and an embedded bbolt file as the zero-config
@@ -114,6 +115,15 @@ type ActionRecord struct {
 	Data []byte `json:"data"`
 }
 
+// Notice is a message Charlize posted on its own (an alarm, a maintenance
+// notice, a summary of many state changes, an event it reported), kept so
+// that any replica finds it again by Key to edit it. The store reads only
+// Key; Data is the app's.
+type Notice struct {
+	Key  string `json:"key"`
+	Data []byte `json:"data"`
+}
+
 // Store is everything Charlize keeps. Implementations are safe for
 // concurrent use, and expired values are never returned.
 type Store interface {
@@ -149,6 +159,19 @@ type Store interface {
 	Action(ctx context.Context, id string) (ActionRecord, error)
 	// OpenActions returns every unexpired action saved open, in no order.
 	OpenActions(ctx context.Context) ([]ActionRecord, error)
+
+	// SaveNotice stores n for ttl under n.Key, replacing any earlier one.
+	SaveNotice(ctx context.Context, n Notice, ttl time.Duration) error
+	// Notice returns ErrNotFound when key is unknown or expired.
+	Notice(ctx context.Context, key string) (Notice, error)
+	// AppendGroup appends item to the group key, creating it for ttl when
+	// it is absent (an existing group keeps its expiry), and returns the
+	// group's length after the append. Concurrent appends all land, each
+	// seeing a different length.
+	AppendGroup(ctx context.Context, key string, item []byte, ttl time.Duration) (int, error)
+	// Group returns the group's items in append order; ErrNotFound when
+	// key is unknown or expired.
+	Group(ctx context.Context, key string) ([][]byte, error)
 
 	// PutOAuthState stores a single-use OAuth state value.
 	PutOAuthState(ctx context.Context, state string, data []byte, ttl time.Duration) error
