@@ -5,8 +5,10 @@
 //
 // It speaks the EC2 Query protocol (DescribeInstances, Start/Stop/Reboot/
 // TerminateInstances, Describe/ModifyInstanceAttribute for
-// disableApiTermination and instanceType, DescribeRegions) and the STS Query
-// protocol (AssumeRole, GetCallerIdentity). Requests are routed by the SigV4
+// disableApiTermination and instanceType, DescribeRegions), the STS Query
+// protocol (AssumeRole, GetCallerIdentity) and SQS's AWS JSON 1.0 protocol
+// (ReceiveMessage, DeleteMessage, ChangeMessageVisibility; tests fill
+// queues with CreateQueue and SendMessage). Requests are routed by the SigV4
 // credential scope in the Authorization header; signatures are not verified.
 // Keys issued by AssumeRole map to the role's account; any other key belongs
 // to Options.DefaultAccount. Instance state transitions are computed lazily
@@ -94,7 +96,7 @@ type Call struct {
 	Time                time.Time
 }
 
-// Sim is an EC2 and STS simulator. It implements http.Handler and is safe
+// Sim is an EC2, STS and SQS simulator. It implements http.Handler and is safe
 // for concurrent use.
 type Sim struct {
 	now            func() time.Time
@@ -111,6 +113,8 @@ type Sim struct {
 	calls    []Call
 	counts   map[string]int
 	seq      uint64 // for generated ids
+	queues   map[string]*queue // SQS queues by URL (sqs.go)
+	arrived  chan struct{}     // closed when a queued message may be receivable
 }
 
 type faultEntry struct {
@@ -245,6 +249,7 @@ type request struct {
 	akid    string
 	action  string
 	form    map[string][]string
+	body    []byte // the JSON body of an SQS request
 	id      string // request id
 	now     time.Time
 }
@@ -290,6 +295,12 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	}
 	req.form = hr.Form
 	req.action = req.get("Action")
+	if req.service == "sqs" {
+		if err := readSQSRequest(hr, req); err != nil {
+			s.writeError(w, req, err)
+			return
+		}
+	}
 
 	call := s.begin(req)
 	if err := sleepCtx(hr.Context(), s.currentLatency()); err != nil {
@@ -309,11 +320,17 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		body, err = s.serveEC2(req, call)
 	case "sts":
 		body, err = s.serveSTS(req, call)
+	case "sqs":
+		body, err = s.serveSQS(hr.Context(), req, call)
 	default:
 		err = errorf(http.StatusBadRequest, "InvalidAction", "The service %s is not simulated.", req.service)
 	}
 	if err != nil {
 		s.writeError(w, req, err)
+		return
+	}
+	if req.service == "sqs" {
+		writeSQS(w, req.id, http.StatusOK, body)
 		return
 	}
 	writeXML(w, req.id, http.StatusOK, body)
@@ -431,6 +448,10 @@ func messageForCode(code string) string {
 }
 
 func (s *Sim) writeError(w http.ResponseWriter, req *request, e *apiError) {
+	if req.service == "sqs" {
+		writeSQSError(w, req.id, e)
+		return
+	}
 	if req.service == "sts" {
 		writeSTSError(w, req.id, e)
 		return
