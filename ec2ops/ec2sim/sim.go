@@ -112,7 +112,7 @@ type Sim struct {
 	faults   []*faultEntry
 	calls    []Call
 	counts   map[string]int
-	seq      uint64 // for generated ids
+	seq      uint64            // for generated ids
 	queues   map[string]*queue // SQS queues by URL (sqs.go)
 	arrived  chan struct{}     // closed when a queued message may be receivable
 }
