@@ -302,7 +302,7 @@ accounts:
 
 func TestQueueRegion(t *testing.T) {
 	for url, want := range map[string]string{
-		"https://sqs.eu-west-1.amazonaws.com/123456789012/q":  "eu-west-1",
+		"https://sqs.eu-west-1.amazonaws.com/123456789012/q":   "eu-west-1",
 		"https://us-east-2.queue.amazonaws.com/123456789012/q": "us-east-2",
 		"http://127.0.0.1:4566/123456789012/q":                 "",
 	} {
