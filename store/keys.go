@@ -48,9 +48,9 @@ func LeaseKey(action string) string { return "lease:" + action }
 // the queue redelivers the event to another.
 func NotifyKey(eventID string) string { return "notify:" + eventID }
 
-// OwnChangeKey is held by the record of the action that is changing (or
-// has just changed) an instance, so that the state-change events the
-// action causes are not posted besides its own message.
+// OwnChangeKey is the notice naming the record of the action that is
+// changing (or has just changed) an instance, so that the state-change
+// events the action causes are not posted besides its own message.
 func OwnChangeKey(account, region, id string) string {
 	return "own-change:" + account + "/" + region + "/" + id
 }
@@ -87,8 +87,9 @@ func AlarmNoticeKey(account, region, alarm string) string {
 	return "alarm:" + account + "/" + region + "/" + alarm
 }
 
-// HealthNoticeKey is the message of one AWS Health event.
-func HealthNoticeKey(eventARN string) string { return "health:" + eventARN }
+// HealthNoticeKey is the message of one AWS Health event in one account
+// (an event's ARN names no account, and may reach several).
+func HealthNoticeKey(account, eventARN string) string { return "health:" + account + "/" + eventARN }
 
 // BurstKey is the group of state changes posted to channel about account
 // in one window, and the notice of their summary.

@@ -94,6 +94,7 @@ type AuditEntry struct {
 	Region       string        `json:"region,omitempty"`
 	InstanceID   string        `json:"instance_id,omitempty"`
 	InstanceName string        `json:"instance_name,omitempty"`
+	Alarm        string        `json:"alarm,omitempty"` // the CloudWatch alarm acknowledged
 	Action       action.Action `json:"action"`
 	Decision     Decision      `json:"decision,omitempty"`
 	Rule         string        `json:"rule,omitempty"`

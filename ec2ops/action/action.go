@@ -26,6 +26,10 @@ const (
 const (
 	List  Action = "list"  // see instances
 	Audit Action = "audit" // read the audit log
+	// Acknowledge marks an alarm's message as seen by someone. The policy
+	// does not grant it by name: whoever may see the instance's status
+	// (the account's, for an alarm on no instance) may acknowledge.
+	Acknowledge Action = "acknowledge"
 )
 
 // OnInstance lists the instance actions in the order a UI offers them.
@@ -105,6 +109,8 @@ func (a Action) Done() string {
 		return "terminated"
 	case Status:
 		return "checked"
+	case Acknowledge:
+		return "acknowledged"
 	}
 	return ""
 }

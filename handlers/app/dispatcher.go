@@ -99,6 +99,19 @@ type Options struct {
 	// while Slack rate-limits it (default 2m); then the requester is told
 	// privately.
 	ReportDeadline time.Duration
+
+	// EventsChannel receives the AWS events of accounts that name no
+	// channel of their own (notify.go).
+	EventsChannel string
+	// NotifyPace is the least time between two notification posts in one
+	// channel, across replicas (default 1s, Slack's rate for a channel).
+	NotifyPace time.Duration
+	// More than BurstSize state changes of one account within BurstWindow
+	// become one summary message (defaults 3 and 1m), edited at most once
+	// per SummaryEvery (default 2s).
+	BurstWindow  time.Duration
+	BurstSize    int
+	SummaryEvery time.Duration
 }
 
 // Dispatcher routes every decoded Slack request to its flow. It is shared
@@ -134,6 +147,15 @@ type Dispatcher struct {
 	replica        string
 	singleProcess  bool
 	reportDeadline time.Duration
+
+	// notify.go
+	eventsChannel string
+	notifyPace    time.Duration
+	burstWindow   time.Duration
+	burstSize     int
+	summaryEvery  time.Duration
+	botTeam       botTeam
+	summaries     summaryLocks
 }
 
 // New checks o and builds a Dispatcher.
@@ -142,6 +164,9 @@ func New(o Options) (*Dispatcher, error) {
 	if o.Store == nil {
 		problems = append(problems, "a store is required")
 	}
+	if o.BurstSize < 0 {
+		problems = append(problems, fmt.Sprintf("burst size (%d) cannot be negative", o.BurstSize))
+	}
 	if o.Workers < 0 || o.Queue < 0 {
 		problems = append(problems, fmt.Sprintf("workers (%d) and queue (%d) cannot be negative", o.Workers, o.Queue))
 	}
@@ -149,6 +174,7 @@ func New(o Options) (*Dispatcher, error) {
 		"session TTL": o.SessionTTL, "inventory TTL": o.InventoryTTL, "progress interval": o.ProgressInterval,
 		"action timeout": o.ActionTimeout, "approval TTL": o.ApprovalTTL, "groups TTL": o.GroupsTTL,
 		"lease TTL": o.LeaseTTL, "store timeout": o.StoreTimeout, "report deadline": o.ReportDeadline,
+		"notify pace": o.NotifyPace, "burst window": o.BurstWindow, "summary interval": o.SummaryEvery,
 	} {
 		if d < 0 {
 			problems = append(problems, fmt.Sprintf("%s cannot be negative (%s)", name, d))
@@ -205,6 +231,11 @@ func New(o Options) (*Dispatcher, error) {
 		approvalTTL:    cmp.Or(o.ApprovalTTL, 30*time.Minute),
 		groups:         slackclient.NewGroups(o.Clients, o.Log, cmp.Or(o.GroupsTTL, 5*time.Minute), o.Now),
 		approvals:      &expiryTimers{timers: map[string]*time.Timer{}},
+		eventsChannel:  o.EventsChannel,
+		notifyPace:     cmp.Or(o.NotifyPace, defaultNotifyPace),
+		burstWindow:    cmp.Or(o.BurstWindow, defaultBurstWindow),
+		burstSize:      cmp.Or(o.BurstSize, defaultBurstSize),
+		summaryEvery:   cmp.Or(o.SummaryEvery, defaultSummaryEvery),
 	}
 	if o.Fleet != nil {
 		d.inventory = newInventory(o.Fleet, cmp.Or(o.InventoryTTL, 30*time.Second), o.Now)

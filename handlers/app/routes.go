@@ -48,6 +48,7 @@ func (d *Dispatcher) routeTable() routeTable {
 			blocks.ActionIDPickInstance: d.pick,           // card.go: one of several matches
 			blocks.ActionIDApproval:     d.decideApproval, // approval.go: Approve / Deny
 			blocks.ActionIDOpenPicker:   d.pickerButton,   // picker.go: "Open the picker"
+			blocks.ActionIDAcknowledge:  d.acknowledge,    // notify.go: an alarm's Acknowledge
 		},
 		views: map[string]viewRoute{
 			blocks.TerminateCallbackID: d.submitTerminate, // terminate.go

@@ -23,6 +23,9 @@ type API interface {
 	// GetUserGroupMembersContext lists a user group's members (scope
 	// usergroups:read), for policies that name groups.
 	GetUserGroupMembersContext(ctx context.Context, group string, options ...slack.GetUserGroupMembersOption) ([]string, error)
+	// AuthTestContext says which workspace the token is for: notifications
+	// in single-workspace mode learn the team their buttons belong to.
+	AuthTestContext(ctx context.Context) (*slack.AuthTestResponse, error)
 }
 
 var _ API = (*slack.Client)(nil)
