@@ -15,6 +15,9 @@ type Metrics struct {
 	awsCalls             *prometheus.CounterVec
 	awsLatency           *prometheus.HistogramVec
 	actions              *prometheus.CounterVec
+	queueUp              *prometheus.GaugeVec
+	queueErrors          *prometheus.CounterVec
+	events               *prometheus.CounterVec
 }
 
 // NewMetrics creates the series and registers them on reg.
@@ -39,8 +42,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "charlize_actions_total", Help: "EC2 actions by kind and result.",
 		}, []string{"action", "result"}),
+		queueUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "charlize_event_queue_up", Help: "1 when the last receive from an events queue worked, 0 when it failed.",
+		}, []string{"queue"}),
+		queueErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "charlize_event_queue_errors_total", Help: "Failed receives from events queues, by queue and error code.",
+		}, []string{"queue", "code"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "charlize_events_total", Help: "AWS events from the queues by kind and outcome (posted, edited, grouped, duplicate, own_change, malformed, failed, …).",
+		}, []string{"kind", "outcome"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.verificationFailures, m.awsCalls, m.awsLatency, m.actions)
+	reg.MustRegister(m.requests, m.latency, m.verificationFailures, m.awsCalls, m.awsLatency, m.actions,
+		m.queueUp, m.queueErrors, m.events)
 	return m
 }
 
@@ -53,4 +66,19 @@ func (m *Metrics) ObserveAWS(op, outcome string, d time.Duration) {
 // ObserveAction records one EC2 action's result.
 func (m *Metrics) ObserveAction(action, result string) {
 	m.actions.WithLabelValues(action, result).Inc()
+}
+
+// ObserveQueue records whether a receive from an events queue worked.
+func (m *Metrics) ObserveQueue(queue string, up bool, code string) {
+	if up {
+		m.queueUp.WithLabelValues(queue).Set(1)
+		return
+	}
+	m.queueUp.WithLabelValues(queue).Set(0)
+	m.queueErrors.WithLabelValues(queue, code).Inc()
+}
+
+// ObserveEvent counts one AWS event by kind and outcome.
+func (m *Metrics) ObserveEvent(kind, outcome string) {
+	m.events.WithLabelValues(kind, outcome).Inc()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/charlize-app/charlize/ec2ops/awsevents"
 	"github.com/charlize-app/charlize/handlers/app"
 )
 
@@ -27,6 +28,14 @@ type Config struct {
 	SigningSecret string
 	// OAuth serves "Add to Slack" in multi-workspace mode; nil otherwise.
 	OAuth *OAuth
+	// Events reports the events queues' health for /readyz's detail; nil
+	// when none are polled.
+	Events EventQueues
+}
+
+// EventQueues is what /readyz asks of the events poller.
+type EventQueues interface {
+	Status() []awsevents.QueueStatus
 }
 
 // Server holds the echo instance and the collaborators its routes use.

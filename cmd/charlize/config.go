@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -44,6 +45,11 @@ type config struct {
 	// request.
 	LeaseTTL    time.Duration
 	ReadTimeout time.Duration
+	// EventsQueueURL is the SQS queue of AWS events read with Charlize's
+	// own credentials; EventsChannel is where events of accounts without a
+	// channel of their own go.
+	EventsQueueURL string
+	EventsChannel  string
 }
 
 // envVar documents one variable; the same table drives --help.
@@ -77,6 +83,8 @@ var envVars = []envVar{
 	{"CHARLIZE_APPROVAL_TTL", "how long a two-person approval request stays open (default 30m)"},
 	{"CHARLIZE_ACTION_LEASE", "how long an action stays with a replica that stopped renewing its lease (it died) before another replica takes it over (default 15s)"},
 	{"CHARLIZE_HTTP_READ_TIMEOUT", "how long a client may take to send a whole request before it is cut off (default 5s; Slack sends in milliseconds)"},
+	{"CHARLIZE_EVENTS_QUEUE_URL", "SQS queue of AWS events (EC2 state changes, CloudWatch alarms, scheduled maintenance), read with Charlize's own credentials; accounts can name their own events_queue_url"},
+	{"CHARLIZE_EVENTS_CHANNEL", "channel id (C…) that receives the AWS events of accounts whose entry names no channel"},
 }
 
 const defaultSlackAPIURL = "https://slack.com/api/"
@@ -175,6 +183,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.ApprovalTTL = duration("CHARLIZE_APPROVAL_TTL", 30*time.Minute, time.Second, "30m or 2h")
 	c.LeaseTTL = duration("CHARLIZE_ACTION_LEASE", 15*time.Second, time.Second, "15s")
 	c.ReadTimeout = duration("CHARLIZE_HTTP_READ_TIMEOUT", 5*time.Second, 100*time.Millisecond, "5s")
+	c.EventsQueueURL = getenv("CHARLIZE_EVENTS_QUEUE_URL")
+	if c.EventsQueueURL != "" {
+		if err := ec2ops.CheckQueueURL(c.EventsQueueURL); err != nil {
+			bad("CHARLIZE_EVENTS_QUEUE_URL", "%v", err)
+		}
+	}
+	c.EventsChannel = getenv("CHARLIZE_EVENTS_CHANNEL")
+	if c.EventsChannel != "" && !validChannelID(c.EventsChannel) {
+		bad("CHARLIZE_EVENTS_CHANNEL", "must be a channel id such as C0123ABCD (channel details → About), not a name")
+	}
 	if len(problems) > 0 {
 		return c, errors.New("configuration:\n  " + strings.Join(problems, "\n  ") + "\n(see charlize serve --help)")
 	}

@@ -46,6 +46,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return manifestCommand(args, getenv, stdout, stderr)
 	case "simulate":
 		return simulateCommand(ctx, args, stdout, stderr)
+	case "events-template":
+		return eventsTemplateCommand(args, stdout, stderr)
 	case "help":
 		usage(stdout)
 		return nil
@@ -64,6 +66,8 @@ Usage:
   charlize manifest --url https://charlize.example.com [--socket-mode]
                       print the Slack app manifest
   charlize simulate   serve an EC2/STS simulator, to try Charlize without AWS
+  charlize events-template [--queue-account ID]
+                      print the CloudFormation template that sends AWS events to Charlize
   charlize <command> --help
 `)
 }
@@ -144,6 +148,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		Policy:        pol,
 		StrictTenancy: cfg.multiWorkspace(),
 		AuditChannel:  cfg.AuditChannel,
+		EventsChannel: cfg.EventsChannel,
 		ApprovalTTL:   cfg.ApprovalTTL,
 		LeaseTTL:      cfg.LeaseTTL,
 		// The embedded store is one process's: what it finds open at start
@@ -160,11 +165,28 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		defer close(runDone)
 		_ = dispatcher.Run(ctx)
 	}()
+	// AWS events from SQS are polled under the same context, and stop
+	// with it.
+	poller, err := openEvents(cfg, fleet, dispatcher, log, metrics)
+	if err != nil {
+		return err
+	}
+	eventsDone := make(chan struct{})
+	go func() {
+		defer close(eventsDone)
+		if poller != nil {
+			poller.Run(ctx)
+		}
+	}()
 	oauth, err := newOAuth(cfg, st, log)
 	if err != nil {
 		return err
 	}
-	e := handlers.NewServer(handlers.Config{SigningSecret: cfg.SigningSecret, OAuth: oauth}, log, st, dispatcher, reg, metrics)
+	serverCfg := handlers.Config{SigningSecret: cfg.SigningSecret, OAuth: oauth}
+	if poller != nil {
+		serverCfg.Events = poller
+	}
+	e := handlers.NewServer(serverCfg, log, st, dispatcher, reg, metrics)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -200,6 +222,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	<-socketDone
 	<-runDone
+	<-eventsDone
 	// Actions already acked keep running until they finish or time runs
 	// out; what is cut short is handed on to the next replica.
 	if err := dispatcher.Close(shutdownCtx); err != nil {
