@@ -46,6 +46,7 @@ const (
 type world struct {
 	t      testing.TB
 	sim    *ec2sim.Sim
+	simURL string // where the simulator listens
 	slack  *slacktest.API
 	store  store.Store
 	server *httptest.Server
@@ -109,6 +110,8 @@ type worldOptions struct {
 	redisURL string
 	// reportDeadline is app.Options.ReportDeadline.
 	reportDeadline time.Duration
+	// tune changes the dispatcher's options last.
+	tune func(*app.Options)
 }
 
 // defaultPolicy asks newWorld for policy.Default(), what Charlize runs
@@ -202,6 +205,9 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		SingleProcess:  !o.redis,
 		ReportDeadline: o.reportDeadline,
 	}
+	if o.tune != nil {
+		o.tune(&dopts)
+	}
 	d := mustDispatcher(t, dopts)
 	stopRun := startRun(t, d)
 	e := handlers.NewServer(handlers.Config{SigningSecret: secret}, log, st, d, reg, metrics)
@@ -212,7 +218,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		defer cancel()
 		_ = d.Close(ctx)
 	})
-	return &world{t: t, sim: sim, slack: api, store: st, server: srv, fleet: fleet, dispatcher: d, dispatcherOptions: dopts, stopRun: stopRun}
+	return &world{t: t, sim: sim, simURL: simServer.URL, slack: api, store: st, server: srv, fleet: fleet, dispatcher: d, dispatcherOptions: dopts, stopRun: stopRun}
 }
 
 // mustDispatcher is app.New for tests.

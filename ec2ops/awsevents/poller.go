@@ -76,7 +76,8 @@ type Options struct {
 	// MaxReceives is how many receives a failing message gets before it is
 	// left to the queue's redrive policy (5, the template's maxReceiveCount).
 	MaxReceives int
-	// InFlight bounds the messages of one queue handled at once (32).
+	// InFlight bounds the messages of one queue handled at once (128):
+	// a burst waits for its summary without holding up the queue.
 	InFlight int
 	// RetryAfter is how long a failed message stays hidden after its
 	// first failure (5s), doubling with each receive up to 5 minutes.
@@ -121,7 +122,7 @@ func NewPoller(queues []Queue, handle Handler, o Options) *Poller {
 	o.Visibility = cmp.Or(o.Visibility, 60*time.Second)
 	o.HandleTimeout = cmp.Or(o.HandleTimeout, 30*time.Second)
 	o.MaxReceives = cmp.Or(o.MaxReceives, 5)
-	o.InFlight = cmp.Or(o.InFlight, 32)
+	o.InFlight = cmp.Or(o.InFlight, 128)
 	o.RetryAfter = cmp.Or(o.RetryAfter, 5*time.Second)
 	o.MinBackoff = cmp.Or(o.MinBackoff, time.Second)
 	o.MaxBackoff = cmp.Or(o.MaxBackoff, time.Minute)
@@ -222,7 +223,8 @@ func (p *Poller) poll(ctx context.Context, q Queue) {
 }
 
 // one handles a message and settles it with SQS: deleted when done with,
-// shown again sooner or later, or left to the redrive policy.
+// shown again sooner or later, or left to the redrive policy. It is
+// counted once settled.
 func (p *Poller) one(ctx context.Context, q Queue, m types.Message) {
 	log := p.opts.Log.With("queue", q.Name, "message_id", aws.ToString(m.MessageId))
 	receives, _ := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
@@ -230,8 +232,8 @@ func (p *Poller) one(ctx context.Context, q Queue, m types.Message) {
 	if err != nil {
 		// Never readable: retrying would only fill the dead-letter queue.
 		log.WarnContext(ctx, "malformed event deleted", "err", err, "body_bytes", len(aws.ToString(m.Body)))
-		p.observeEvent("", "malformed")
 		p.delete(ctx, q, m, log)
+		p.observeEvent("", "malformed")
 		return
 	}
 	log = log.With("event_id", ev.ID, "detail_type", ev.DetailType, "account_id", ev.AccountID, "region", ev.Region)
@@ -241,19 +243,19 @@ func (p *Poller) one(ctx context.Context, q Queue, m types.Message) {
 	var later *LaterError
 	switch {
 	case err == nil:
-		p.observeEvent(ev.Kind, outcome)
 		p.delete(ctx, q, m, log)
+		p.observeEvent(ev.Kind, outcome)
 	case errors.As(err, &later) && receives < p.opts.MaxReceives:
 		log.DebugContext(ctx, "event put back for later", "after", later.After, "receives", receives)
-		p.observeEvent(ev.Kind, "later")
 		p.showIn(ctx, q, m, later.After, log)
+		p.observeEvent(ev.Kind, "later")
 	case receives >= p.opts.MaxReceives:
 		log.ErrorContext(ctx, "event keeps failing; left to the queue's redrive policy", "receives", receives, "err", err)
 		p.observeEvent(ev.Kind, "given_up")
 	default:
 		log.WarnContext(ctx, "event failed; it will be retried", "receives", receives, "err", err)
-		p.observeEvent(ev.Kind, "failed")
 		p.showIn(ctx, q, m, backoff(p.opts.RetryAfter, 5*time.Minute, receives), log)
+		p.observeEvent(ev.Kind, "failed")
 	}
 }
 

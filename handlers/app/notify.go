@@ -118,7 +118,9 @@ func (d *Dispatcher) Notify(ctx context.Context, m awsevents.Message) (string, e
 		return "", fmt.Errorf("claim event %s: %w", ev.ID, err)
 	}
 	if !won {
-		return "", &awsevents.LaterError{After: notifyLease / 4}
+		// Another delivery of the event is being posted right now; this
+		// one looks again once that has had time to finish.
+		return "", &awsevents.LaterError{After: 10 * time.Second}
 	}
 	team, err := d.notifyTeam(ctx, acct)
 	if err != nil {
