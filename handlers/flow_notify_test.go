@@ -280,8 +280,9 @@ func TestNotifyBurstIsGrouped(t *testing.T) {
 	for i := range n {
 		w.send(stateChangeEvent(fmt.Sprintf("burst-%d", i), acctProd, fmt.Sprintf("i-%017x", 0xf0000+i), "terminated", now))
 	}
-	w.waitCount("state-change/posted", 3, 30*time.Second)
-	w.waitCount("state-change/grouped", n-3, 60*time.Second)
+	// Generous bounds: the machine may be busy; the test asserts counts.
+	w.waitCount("state-change/posted", 3, 60*time.Second)
+	w.waitCount("state-change/grouped", n-3, 120*time.Second)
 
 	cards := w.posts("chat.postMessage", "is now")
 	summaries := w.posts("chat.postMessage", "changed state")

@@ -91,8 +91,14 @@ func AlarmNoticeKey(account, region, alarm string) string {
 // (an event's ARN names no account, and may reach several).
 func HealthNoticeKey(account, eventARN string) string { return "health:" + account + "/" + eventARN }
 
-// BurstKey is the group of state changes posted to channel about account
-// in one window, and the notice of their summary.
-func BurstKey(channel, account string, window int64) string {
-	return "burst:" + channel + ":" + account + ":" + strconv.FormatInt(window, 10)
+// BurstWindowKey is held, for one window, by the window of state changes
+// of account posted to channel that is open now: its holder names it.
+func BurstWindowKey(channel, account string) string {
+	return "burst-window:" + channel + ":" + account
+}
+
+// BurstKey is the group of state changes of one window (as
+// BurstWindowKey's holder names it), and the notice of their summary.
+func BurstKey(channel, account, window string) string {
+	return "burst:" + channel + ":" + account + ":" + window
 }

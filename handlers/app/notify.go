@@ -358,15 +358,23 @@ func (n *notification) stateChange(ctx context.Context) (string, error) {
 	if d.ownChange(ctx, n.acct.Name, n.ev.Region, sc.InstanceID, sc.State, n.ev.Time) {
 		return outcomeOwn, nil
 	}
-	window := d.now().Truncate(d.burstWindow)
-	key := store.BurstKey(n.channel, n.acct.Name, window.Unix())
+	// A window opens with the first change after the last one closed, and
+	// lasts BurstWindow; its group outlives it, so its summary can still be
+	// edited with what came at its end.
+	now := d.now()
+	_, window, err := d.store.Claim(ctx, store.BurstWindowKey(n.channel, n.acct.Name),
+		strconv.FormatInt(now.UnixMilli(), 10)+"-"+n.ev.ID, d.burstWindow)
+	if err != nil {
+		return "", fmt.Errorf("open burst window: %w", err)
+	}
+	key := store.BurstKey(n.channel, n.acct.Name, window)
 	item, _ := json.Marshal(burstItem{Event: n.ev.ID, ID: sc.InstanceID, Region: n.ev.Region, State: sc.State})
-	pos, err := d.store.AppendGroup(ctx, key, item, 2*d.burstWindow)
+	pos, err := d.store.AppendGroup(ctx, key, item, 2*d.burstWindow+time.Minute)
 	if err != nil {
 		return "", fmt.Errorf("count state change: %w", err)
 	}
 	if pos > d.burstSize {
-		return n.summarize(ctx, key, pos, window)
+		return n.summarize(ctx, key, pos, windowStart(window, now))
 	}
 	inst, found := n.instance(ctx, sc.InstanceID, sc.State)
 	if !found && n.acct.ManagedTag != nil {
@@ -384,6 +392,15 @@ func (n *notification) stateChange(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return outcomePosted, nil
+}
+
+// windowStart reads when a window opened from its name.
+func windowStart(window string, fallback time.Time) time.Time {
+	ms, _, _ := strings.Cut(window, "-")
+	if n, err := strconv.ParseInt(ms, 10, 64); err == nil {
+		return time.UnixMilli(n)
+	}
+	return fallback
 }
 
 // burstItem is one state change in a window's group.
