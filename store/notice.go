@@ -49,20 +49,7 @@ func (e *Embedded) SaveNotice(ctx context.Context, n Notice, ttl time.Duration) 
 // Notice returns the live notice key.
 func (e *Embedded) Notice(ctx context.Context, key string) (Notice, error) {
 	var rec noticeRecord
-	err := e.view(ctx, func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketNotices).Get([]byte(key))
-		if v == nil {
-			return ErrNotFound
-		}
-		if err := json.Unmarshal(v, &rec); err != nil {
-			return fmt.Errorf("decode: %w", err)
-		}
-		if !e.now().Before(rec.ExpiresAt) {
-			return ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
+	if err := e.getLive(ctx, bucketNotices, key, &rec, func() time.Time { return rec.ExpiresAt }); err != nil {
 		return Notice{}, fmt.Errorf("store.Embedded.Notice %s: %w", key, err)
 	}
 	return rec.Notice, nil
@@ -106,23 +93,28 @@ func (e *Embedded) AppendGroup(ctx context.Context, key string, item []byte, ttl
 // Group returns the live group key.
 func (e *Embedded) Group(ctx context.Context, key string) ([][]byte, error) {
 	var rec groupRecord
-	err := e.view(ctx, func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketGroups).Get([]byte(key))
+	if err := e.getLive(ctx, bucketGroups, key, &rec, func() time.Time { return rec.ExpiresAt }); err != nil {
+		return nil, fmt.Errorf("store.Embedded.Group %s: %w", key, err)
+	}
+	return rec.Items, nil
+}
+
+// getLive decodes bucket's value at key into rec; ErrNotFound when there
+// is none or it expired (by expires, read after decoding).
+func (e *Embedded) getLive(ctx context.Context, bucket []byte, key string, rec any, expires func() time.Time) error {
+	return e.view(ctx, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucket).Get([]byte(key))
 		if v == nil {
 			return ErrNotFound
 		}
-		if err := json.Unmarshal(v, &rec); err != nil {
+		if err := json.Unmarshal(v, rec); err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
-		if !e.now().Before(rec.ExpiresAt) {
+		if !e.now().Before(expires()) {
 			return ErrNotFound
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store.Embedded.Group %s: %w", key, err)
-	}
-	return rec.Items, nil
 }
 
 // appendGroupScript pushes ARGV[1] and, for a new list, sets its expiry
