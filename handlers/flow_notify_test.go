@@ -276,6 +276,7 @@ func TestNotifyOwnActionPostsNoSecondMessage(t *testing.T) {
 func TestNotifyBurstIsGrouped(t *testing.T) {
 	w := newEventsWorld(t, worldOptions{})
 	now := time.Now()
+	began := time.Now()
 	const n = 200
 	for i := range n {
 		w.send(stateChangeEvent(fmt.Sprintf("burst-%d", i), acctProd, fmt.Sprintf("i-%017x", 0xf0000+i), "terminated", now))
@@ -308,6 +309,8 @@ func TestNotifyBurstIsGrouped(t *testing.T) {
 	// edges of two slots.
 	posts := w.slack.Calls("chat.postMessage")
 	span := posts[len(posts)-1].Time.Sub(posts[0].Time)
+	t.Logf("%d state changes → %d cards, %d summary, %d summary edits; all handled in %s, posts spread over %s",
+		n, len(cards), len(summaries), len(w.posts("chat.update", "changed state")), time.Since(began).Round(10*time.Millisecond), span.Round(10*time.Millisecond))
 	if max := int(span/time.Second) + 2; len(posts) > max {
 		t.Errorf("%d posts within %s, want at most %d (one per second)", len(posts), span, max)
 	}
