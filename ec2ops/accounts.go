@@ -3,6 +3,7 @@ package ec2ops
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -23,7 +24,22 @@ type Account struct {
 	Regions    []string // regions Charlize lists and acts in
 	ManagedTag *Tag     // when set, only instances with this tag are visible or actionable
 	Workspaces []string // Slack team ids that may see the account; empty means all
-	Channel    string   // Slack channel id where schedules warn and report; "" = the default channel
+	// Channel is the Slack channel id where schedules warn and report and
+	// the account's AWS events are posted ("" = the default channels);
+	// EventsQueueURL is an SQS queue of its events read with the account's
+	// role; Notify narrows which kinds of event are posted (nil = all:
+	// state-change, alarm, health).
+	Channel        string
+	EventsQueueURL string
+	Notify         []string
+}
+
+// NotifyKinds are the values of an account's notify list.
+var NotifyKinds = []string{"state-change", "alarm", "health"}
+
+// Notifies reports whether the account's events of kind are posted.
+func (a Account) Notifies(kind string) bool {
+	return a.Notify == nil || slices.Contains(a.Notify, kind)
 }
 
 // VisibleTo reports whether a Slack workspace (team id) may see the account.
@@ -242,6 +258,10 @@ func parseAccount(i int, n *yaml.Node) (Account, int, []error) {
 			list(k, v, &acct.Workspaces)
 		case "channel":
 			scalar(k, v, &acct.Channel)
+		case "events_queue_url":
+			scalar(k, v, &acct.EventsQueueURL)
+		case "notify":
+			list(k, v, &acct.Notify)
 		case "managed_tag":
 			if v.Kind != yaml.MappingNode {
 				fieldErr(k, "must be a mapping {key: …, value: …}")
@@ -341,7 +361,59 @@ func validateAccount(a Account, prior []error) []error {
 			bad("workspaces", "%q is not a Slack team id (like T0123ABC)", w)
 		}
 	}
+	if a.EventsQueueURL != "" {
+		if problem := checkQueueURL(a.EventsQueueURL); problem != "" {
+			bad("events_queue_url", "%s", problem)
+		}
+	}
+	for _, k := range a.Notify {
+		if !slices.Contains(NotifyKinds, k) {
+			bad("notify", "%q is not one of %s", k, strings.Join(NotifyKinds, ", "))
+		}
+	}
 	return errs
+}
+
+// checkQueueURL says what is wrong with an SQS queue URL, "" when nothing:
+// https://sqs.<region>.amazonaws.com/<account id>/<queue name>.
+func checkQueueURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Sprintf("%q is not a URL (https://sqs.<region>.amazonaws.com/<account id>/<queue name>)", raw)
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if len(parts) != 2 || !accountIDRE.MatchString(parts[0]) || parts[1] == "" {
+		return fmt.Sprintf("%q is not a queue URL: its path must be /<account id>/<queue name>", raw)
+	}
+	return ""
+}
+
+// QueueRegion is the region of an SQS queue URL
+// (https://sqs.eu-west-1.amazonaws.com/…), "" when its host does not say.
+func QueueRegion(queueURL string) string {
+	u, err := url.Parse(queueURL)
+	if err != nil {
+		return ""
+	}
+	host := strings.Split(u.Hostname(), ".")
+	for i, part := range host {
+		if part == "sqs" && i+1 < len(host) && IsRegion(host[i+1]) {
+			return host[i+1]
+		}
+	}
+	if len(host) > 1 && IsRegion(host[0]) && slices.Contains(host, "queue") {
+		return host[0] // the legacy <region>.queue.amazonaws.com
+	}
+	return ""
+}
+
+// CheckQueueURL validates a queue URL given outside the accounts file
+// (CHARLIZE_EVENTS_QUEUE_URL).
+func CheckQueueURL(raw string) error {
+	if problem := checkQueueURL(raw); problem != "" {
+		return errors.New(problem)
+	}
+	return nil
 }
 
 // validateAccounts checks a whole account list as New receives it.

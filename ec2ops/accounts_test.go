@@ -149,6 +149,10 @@ accounts:
 accounts:
   - {name: acme, id: "123456789012", regions: [eu-west-1, Europe, eu-west-1]}
 `, want: []where{{"acme", "regions"}, {"acme", "regions"}}},
+		{name: "bad events fields", file: `
+accounts:
+  - {name: acme, id: "123456789012", regions: [eu-west-1], channel: "#ops", events_queue_url: "https://sqs.eu-west-1.amazonaws.com/charlize", notify: [alarms]}
+`, want: []where{{"acme", "channel"}, {"acme", "events_queue_url"}, {"acme", "notify"}}},
 		{name: "regions not a list", file: `
 accounts:
   - {name: acme, id: "123456789012", regions: eu-west-1}
@@ -259,6 +263,51 @@ func TestAccountVisibleTo(t *testing.T) {
 	} {
 		if got := tt.acct.VisibleTo(tt.team); got != tt.want {
 			t.Errorf("%s.VisibleTo(%s) = %v, want %v", tt.acct.Name, tt.team, got, tt.want)
+		}
+	}
+}
+
+func TestLoadAccountsEventsFields(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "accounts.yaml")
+	if err := os.WriteFile(path, []byte(`
+accounts:
+  - name: acme-prod
+    id: "123456789012"
+    role_arn: arn:aws:iam::123456789012:role/charlize
+    regions: [eu-west-1]
+    channel: C0123ABCDE
+    events_queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/charlize-events
+    notify: [alarm, health]
+  - {name: acme-dev, id: "210987654321", regions: [us-east-1]}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ec2ops.LoadAccounts(path, nil)
+	if err != nil {
+		t.Fatalf("LoadAccounts = %v", err)
+	}
+	prod, dev := got[0], got[1]
+	if prod.Channel != "C0123ABCDE" || prod.EventsQueueURL != "https://sqs.eu-west-1.amazonaws.com/123456789012/charlize-events" {
+		t.Errorf("acme-prod = %+v, want its channel and queue", prod)
+	}
+	for kind, want := range map[string]bool{"alarm": true, "health": true, "state-change": false} {
+		if prod.Notifies(kind) != want {
+			t.Errorf("acme-prod.Notifies(%s) = %v, want %v", kind, !want, want)
+		}
+		if !dev.Notifies(kind) {
+			t.Errorf("acme-dev.Notifies(%s) = false, want true (no notify list: everything)", kind)
+		}
+	}
+}
+
+func TestQueueRegion(t *testing.T) {
+	for url, want := range map[string]string{
+		"https://sqs.eu-west-1.amazonaws.com/123456789012/q":   "eu-west-1",
+		"https://us-east-2.queue.amazonaws.com/123456789012/q": "us-east-2",
+		"http://127.0.0.1:4566/123456789012/q":                 "",
+	} {
+		if got := ec2ops.QueueRegion(url); got != want {
+			t.Errorf("QueueRegion(%s) = %q, want %q", url, got, want)
 		}
 	}
 }

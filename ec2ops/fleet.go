@@ -88,6 +88,7 @@ func (o *Options) setDefaults() error {
 // safe for concurrent use.
 type Fleet struct {
 	opts     Options
+	base     aws.Config // the ambient configuration, for QueueConfig
 	accounts []*account
 	byName   map[string]*account // lower-cased name
 }
@@ -104,6 +105,8 @@ type account struct {
 	// actors is nil for accounts using the ambient credentials: without a
 	// role there is no session to name after the user.
 	actors *actorSessions
+	// read are the shared read credentials (the role's, or the ambient ones).
+	read aws.CredentialsProvider
 }
 
 // New builds a Fleet. base supplies the ambient credentials (used directly
@@ -128,7 +131,7 @@ func New(base aws.Config, accounts []Account, opts Options) (*Fleet, error) {
 	}
 	// As many connections as a listing runs at once.
 	base.HTTPClient = sharedHTTPClient(base.HTTPClient, min(regions, opts.Concurrency))
-	f := &Fleet{opts: opts, byName: map[string]*account{}}
+	f := &Fleet{opts: opts, base: base, byName: map[string]*account{}}
 	for _, a := range accounts {
 		acct := &account{Account: cloneAccount(a), ec2: map[string]*ec2.Client{}, cw: map[string]*cloudwatch.Client{}}
 		creds := base.Credentials
@@ -153,6 +156,7 @@ func New(base aws.Config, accounts []Account, opts Options) (*Fleet, error) {
 				sessions: map[string]*actorSession{},
 			}
 		}
+		acct.read = creds
 		for _, r := range a.Regions {
 			acct.ec2[r] = ec2.NewFromConfig(base, func(o *ec2.Options) {
 				o.Region = r
@@ -184,6 +188,7 @@ func accountsWithoutRole(accounts []Account) int {
 func cloneAccount(a Account) Account {
 	a.Regions = slices.Clone(a.Regions)
 	a.Workspaces = slices.Clone(a.Workspaces)
+	a.Notify = slices.Clone(a.Notify)
 	if a.ManagedTag != nil {
 		t := *a.ManagedTag
 		a.ManagedTag = &t
@@ -230,6 +235,32 @@ func (f *Fleet) observer(service string) func(*middleware.Stack) error {
 				return out, md, err
 			}), middleware.Before)
 	}
+}
+
+// QueueConfig is the SDK configuration that reads an events queue: with
+// the read credentials of the account named (its role), or with
+// Charlize's own when account is "", in the queue URL's region (else the
+// account's first region). Calls are observed as "sqs:<Operation>".
+func (f *Fleet) QueueConfig(account, queueURL string) (aws.Config, error) {
+	cfg := f.base.Copy()
+	if account != "" {
+		a, ok := f.byName[strings.ToLower(account)]
+		if !ok {
+			return aws.Config{}, fmt.Errorf("ec2ops.QueueConfig: no account %q", account)
+		}
+		cfg.Credentials = a.read
+		if cfg.Region == "" {
+			cfg.Region = a.Regions[0]
+		}
+	}
+	if r := QueueRegion(queueURL); r != "" {
+		cfg.Region = r
+	}
+	if cfg.Region == "" {
+		return aws.Config{}, fmt.Errorf("ec2ops.QueueConfig: no region for %s", queueURL)
+	}
+	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), f.observer("sqs"))
+	return cfg, nil
 }
 
 // Accounts returns the configured accounts.

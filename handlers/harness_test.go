@@ -49,6 +49,7 @@ const (
 type world struct {
 	t      testing.TB
 	sim    *ec2sim.Sim
+	simURL string // where the simulator listens
 	slack  *slacktest.API
 	store  store.Store
 	server *httptest.Server
@@ -138,6 +139,8 @@ type worldOptions struct {
 	scheduleWarning time.Duration
 	scheduleGrace   time.Duration
 	schedules       []schedule.Schedule
+	// tune changes the dispatcher's options last.
+	tune func(*app.Options)
 }
 
 // defaultPolicy asks newWorld for policy.Default(), what Charlize runs
@@ -264,6 +267,9 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	if o.clock != nil {
 		dopts.SchedulerClock = o.clock
 	}
+	if o.tune != nil {
+		o.tune(&dopts)
+	}
 	d := mustDispatcher(t, dopts)
 	stopRun := startRun(t, d)
 	e := handlers.NewServer(handlers.Config{SigningSecret: secret}, log, appStore, d, reg, metrics)
@@ -274,7 +280,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		defer cancel()
 		_ = d.Close(ctx)
 	})
-	return &world{t: t, sim: sim, slack: api, store: st, server: srv, fleet: fleet, dispatcher: d, dispatcherOptions: dopts, stopRun: stopRun}
+	return &world{t: t, sim: sim, simURL: simServer.URL, slack: api, store: st, server: srv, fleet: fleet, dispatcher: d, dispatcherOptions: dopts, stopRun: stopRun}
 }
 
 // mustDispatcher is app.New for tests.

@@ -6,11 +6,17 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/charlize-app/charlize/ec2ops/awsevents"
 )
 
 type healthBody struct {
 	Status string `json:"status"`
 	Reason string `json:"reason,omitempty"`
+	// Events is the events queues' health: a queue that cannot be read is
+	// reported here without making the replica unready, since Slack's
+	// requests do not depend on it.
+	Events []awsevents.QueueStatus `json:"events,omitempty"`
 }
 
 // healthz says the process is alive; it checks nothing else.
@@ -27,8 +33,12 @@ const readyTimeout = 800 * time.Millisecond
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
 	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
-		return c.JSON(http.StatusServiceUnavailable, healthBody{Status: "unavailable", Reason: err.Error()})
+	var events []awsevents.QueueStatus
+	if s.cfg.Events != nil {
+		events = s.cfg.Events.Status()
 	}
-	return c.JSON(http.StatusOK, healthBody{Status: "ready"})
+	if err := s.store.Ping(ctx); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, healthBody{Status: "unavailable", Reason: err.Error(), Events: events})
+	}
+	return c.JSON(http.StatusOK, healthBody{Status: "ready", Events: events})
 }

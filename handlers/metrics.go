@@ -22,6 +22,9 @@ type Metrics struct {
 	auditBuffered        prometheus.Gauge
 	auditDropped         prometheus.Counter
 	scheduleSteps        *prometheus.CounterVec
+	queueUp              *prometheus.GaugeVec
+	queueErrors          *prometheus.CounterVec
+	events               *prometheus.CounterVec
 }
 
 // NewMetrics creates the series and registers them on reg.
@@ -69,9 +72,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		scheduleSteps: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "charlize_schedule_steps_total", Help: "Schedule steps (tick, warn, act, missed, snooze) by outcome.",
 		}, []string{"step", "outcome"}),
+		queueUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "charlize_event_queue_up", Help: "1 when the last receive from an events queue worked, 0 when it failed.",
+		}, []string{"queue"}),
+		queueErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "charlize_event_queue_errors_total", Help: "Failed receives from events queues, by queue and error code.",
+		}, []string{"queue", "code"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "charlize_events_total", Help: "AWS events from the queues by kind and outcome (posted, edited, grouped, duplicate, own_change, malformed, failed, …).",
+		}, []string{"kind", "outcome"}),
 	}
 	reg.MustRegister(m.requests, m.latency, m.verificationFailures, m.awsCalls, m.awsLatency, m.actions,
-		m.slackCalls, m.slackLatency, m.slackRateLimits, m.slackRetryAfter, m.auditBuffered, m.auditDropped, m.scheduleSteps)
+		m.slackCalls, m.slackLatency, m.slackRateLimits, m.slackRetryAfter, m.auditBuffered, m.auditDropped, m.scheduleSteps,
+		m.queueUp, m.queueErrors, m.events)
 	return m
 }
 
@@ -121,3 +134,18 @@ func (m *Metrics) AuditBuffered(n int) { m.auditBuffered.Set(float64(n)) }
 
 // AuditDropped counts an audit entry dropped from the full buffer.
 func (m *Metrics) AuditDropped() { m.auditDropped.Inc() }
+
+// ObserveQueue records whether a receive from an events queue worked.
+func (m *Metrics) ObserveQueue(queue string, up bool, code string) {
+	if up {
+		m.queueUp.WithLabelValues(queue).Set(1)
+		return
+	}
+	m.queueUp.WithLabelValues(queue).Set(0)
+	m.queueErrors.WithLabelValues(queue, code).Inc()
+}
+
+// ObserveEvent counts one AWS event by kind and outcome.
+func (m *Metrics) ObserveEvent(kind, outcome string) {
+	m.events.WithLabelValues(kind, outcome).Inc()
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/charlize-app/charlize/ec2ops/awsevents"
 	"github.com/charlize-app/charlize/handlers/app"
 )
 
@@ -29,6 +30,14 @@ type Config struct {
 	OAuth *OAuth
 	// LogRequests says which requests get a log line (default all).
 	LogRequests LogRequests
+	// Events reports the events queues' health for /readyz's detail; nil
+	// when none are polled.
+	Events EventQueues
+}
+
+// EventQueues is what /readyz asks of the events poller.
+type EventQueues interface {
+	Status() []awsevents.QueueStatus
 }
 
 // LogRequests is which requests get their one log line.

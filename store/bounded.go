@@ -93,6 +93,22 @@ func (b *bounded) Action(ctx context.Context, id string) (ActionRecord, error) {
 	return call(b, ctx, func(ctx context.Context) (ActionRecord, error) { return b.s.Action(ctx, id) })
 }
 
+func (b *bounded) SaveNotice(ctx context.Context, n Notice, ttl time.Duration) error {
+	return do(b, ctx, func(ctx context.Context) error { return b.s.SaveNotice(ctx, n, ttl) })
+}
+
+func (b *bounded) Notice(ctx context.Context, key string) (Notice, error) {
+	return call(b, ctx, func(ctx context.Context) (Notice, error) { return b.s.Notice(ctx, key) })
+}
+
+func (b *bounded) AppendGroup(ctx context.Context, key string, item []byte, ttl time.Duration) (int, error) {
+	return call(b, ctx, func(ctx context.Context) (int, error) { return b.s.AppendGroup(ctx, key, item, ttl) })
+}
+
+func (b *bounded) Group(ctx context.Context, key string) ([][]byte, error) {
+	return call(b, ctx, func(ctx context.Context) ([][]byte, error) { return b.s.Group(ctx, key) })
+}
+
 func (b *bounded) OpenActions(ctx context.Context) ([]ActionRecord, error) {
 	return call(b, ctx, func(ctx context.Context) ([]ActionRecord, error) { return b.s.OpenActions(ctx) })
 }

@@ -63,8 +63,12 @@ var (
 	bucketSchedules     = []byte("schedules")
 	bucketSnoozes       = []byte("snoozes")
 
+	bucketNotices = []byte("notices")
+	bucketGroups  = []byte("groups")
+
 	allBuckets = [][]byte{bucketInstallations, bucketSessions, bucketTeamSessions,
-		bucketClaims, bucketOAuthStates, bucketAudit, bucketActions, bucketSchedules, bucketSnoozes}
+		bucketClaims, bucketOAuthStates, bucketAudit, bucketActions, bucketSchedules, bucketSnoozes,
+		bucketNotices, bucketGroups}
 )
 
 // Records with a lifetime share the expires_at field, which sweep reads.
@@ -713,12 +717,13 @@ func (e *Embedded) sweepLoop(interval time.Duration) {
 }
 
 // sweep deletes expired sessions (with their index entries), claims,
-// OAuth states and actions, and reports how many it deleted.
+// OAuth states, actions, snoozes, notices and groups, and reports how many
+// it deleted.
 func (e *Embedded) sweep() (int, error) {
 	n := 0
 	err := e.db.Update(func(tx *bolt.Tx) error {
 		now := e.now()
-		for _, name := range [][]byte{bucketSessions, bucketClaims, bucketOAuthStates, bucketActions, bucketSnoozes} {
+		for _, name := range [][]byte{bucketSessions, bucketClaims, bucketOAuthStates, bucketActions, bucketSnoozes, bucketNotices, bucketGroups} {
 			var expired [][]byte
 			c := tx.Bucket(name).Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {

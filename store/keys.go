@@ -55,3 +55,66 @@ func ScheduleKey(step, occurrence, instance string) string {
 // occurrence is read and edited, so that concurrent edits do not undo one
 // another.
 func ScheduleMessageLockKey(message string) string { return "lock:schedule-message:" + message }
+
+// Keys of what Charlize posts on its own (events from AWS): claims and
+// notices.
+
+// NotifyKey is held by the replica that is posting EventBridge event id,
+// for as long as posting takes; a replica that dies lets it expire, and
+// the queue redelivers the event to another.
+func NotifyKey(eventID string) string { return "notify:" + eventID }
+
+// OwnChangeKey is the notice naming the record of the action that is
+// changing (or has just changed) an instance, so that the state-change
+// events the action causes are not posted besides its own message.
+func OwnChangeKey(account, region, id string) string {
+	return "own-change:" + account + "/" + region + "/" + id
+}
+
+// PaceKey is one posting slot of a channel: one notification post per
+// slot keeps Charlize within Slack's posting rate.
+func PaceKey(channel string, slot int64) string {
+	return "pace:" + channel + ":" + strconv.FormatInt(slot, 10)
+}
+
+// NoticeLockKey is held while one replica posts or edits notice key, so
+// that events about the same alarm are applied one at a time.
+func NoticeLockKey(notice string) string { return "notice-lock:" + notice }
+
+// SummaryEditKey is one editing slot of a summary notice: one edit per
+// slot across replicas.
+func SummaryEditKey(notice string, slot int64) string {
+	return "summary-edit:" + notice + ":" + strconv.FormatInt(slot, 10)
+}
+
+// AckKey makes the first Acknowledge of one alarm episode (its notice and
+// the time it went into ALARM) the only one.
+func AckKey(notice string, episode int64) string {
+	return "ack:" + notice + ":" + strconv.FormatInt(episode, 10)
+}
+
+// EventNoticeKey is the notice of EventBridge event id once posted: a
+// redelivery finds it and posts nothing.
+func EventNoticeKey(eventID string) string { return "event:" + eventID }
+
+// AlarmNoticeKey is the message of a CloudWatch alarm, edited as its state
+// changes.
+func AlarmNoticeKey(account, region, alarm string) string {
+	return "alarm:" + account + "/" + region + "/" + alarm
+}
+
+// HealthNoticeKey is the message of one AWS Health event in one account
+// (an event's ARN names no account, and may reach several).
+func HealthNoticeKey(account, eventARN string) string { return "health:" + account + "/" + eventARN }
+
+// BurstWindowKey is held, for one window, by the window of state changes
+// of account posted to channel that is open now: its holder names it.
+func BurstWindowKey(channel, account string) string {
+	return "burst-window:" + channel + ":" + account
+}
+
+// BurstKey is the group of state changes of one window (as
+// BurstWindowKey's holder names it), and the notice of their summary.
+func BurstKey(channel, account, window string) string {
+	return "burst:" + channel + ":" + account + ":" + window
+}

@@ -1,5 +1,6 @@
 // Package store keeps Charlize's state: Slack installations, short-lived
-// flow sessions, once-only claims, OAuth state values and the audit log.
+// flow sessions, once-only claims, durable actions, the notices Charlize
+// posted on its own and their groups, OAuth state values and the audit log.
 // It defines the contract (Store) with its value types and sentinel errors,
 // and two implementations that pass one conformance suite (storetest):
 // Redis for production and an embedded bbolt file as the zero-config
@@ -96,6 +97,7 @@ type AuditEntry struct {
 	Region       string        `json:"region,omitempty"`
 	InstanceID   string        `json:"instance_id,omitempty"`
 	InstanceName string        `json:"instance_name,omitempty"`
+	Alarm        string        `json:"alarm,omitempty"` // the CloudWatch alarm acknowledged
 	Action       action.Action `json:"action"`
 	Decision     Decision      `json:"decision,omitempty"`
 	Rule         string        `json:"rule,omitempty"`
@@ -133,6 +135,15 @@ type ScheduleRecord struct {
 type Snooze struct {
 	Instance string `json:"instance"`
 	Data     []byte `json:"data"`
+}
+
+// Notice is a message Charlize posted on its own (an alarm, a maintenance
+// notice, a summary of many state changes, an event it reported), kept so
+// that any replica finds it again by Key to edit it. The store reads only
+// Key; Data is the app's.
+type Notice struct {
+	Key  string `json:"key"`
+	Data []byte `json:"data"`
 }
 
 // Store is everything Charlize keeps. Implementations are safe for
@@ -184,6 +195,18 @@ type Store interface {
 	Snoozes(ctx context.Context) ([]Snooze, error)
 	// DeleteSnooze is a no-op when the instance has no snooze.
 	DeleteSnooze(ctx context.Context, instance string) error
+	// SaveNotice stores n for ttl under n.Key, replacing any earlier one.
+	SaveNotice(ctx context.Context, n Notice, ttl time.Duration) error
+	// Notice returns ErrNotFound when key is unknown or expired.
+	Notice(ctx context.Context, key string) (Notice, error)
+	// AppendGroup appends item to the group key, creating it for ttl when
+	// it is absent (an existing group keeps its expiry), and returns the
+	// group's length after the append. Concurrent appends all land, each
+	// seeing a different length.
+	AppendGroup(ctx context.Context, key string, item []byte, ttl time.Duration) (int, error)
+	// Group returns the group's items in append order; ErrNotFound when
+	// key is unknown or expired.
+	Group(ctx context.Context, key string) ([][]byte, error)
 
 	// PutOAuthState stores a single-use OAuth state value.
 	PutOAuthState(ctx context.Context, state string, data []byte, ttl time.Duration) error

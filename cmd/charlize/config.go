@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/handlers"
 	"github.com/charlize-app/charlize/store"
 )
@@ -65,6 +66,11 @@ type config struct {
 	ScheduleGrace   time.Duration
 	ScheduleChannel string
 	TimeZone        *time.Location
+	// EventsQueueURL is the SQS queue of AWS events read with Charlize's
+	// own credentials; EventsChannel is where events of accounts without a
+	// channel of their own go.
+	EventsQueueURL string
+	EventsChannel  string
 }
 
 // envVar documents one variable; the same table drives --help.
@@ -107,6 +113,8 @@ var envVars = []envVar{
 	{"CHARLIZE_HTTP_READ_TIMEOUT", "how long a client may take to send a whole request before it is cut off (default 5s; Slack sends in milliseconds)"},
 	{"CHARLIZE_GRAPH_WINDOW", "how far back the instance card's CPU graph looks, 1h to 24h (default 3h)"},
 	{"CHARLIZE_CARD_TAGS", "comma-separated tag keys the instance card shows besides env, owner and team"},
+	{"CHARLIZE_EVENTS_QUEUE_URL", "SQS queue of AWS events (EC2 state changes, CloudWatch alarms, scheduled maintenance), read with Charlize's own credentials; accounts can name their own events_queue_url"},
+	{"CHARLIZE_EVENTS_CHANNEL", "channel id (C…) that receives the AWS events of accounts whose entry names no channel"},
 }
 
 const defaultSlackAPIURL = "https://slack.com/api/"
@@ -249,6 +257,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 		} else {
 			c.TimeZone = loc
 		}
+	}
+	c.EventsQueueURL = getenv("CHARLIZE_EVENTS_QUEUE_URL")
+	if c.EventsQueueURL != "" {
+		if err := ec2ops.CheckQueueURL(c.EventsQueueURL); err != nil {
+			bad("CHARLIZE_EVENTS_QUEUE_URL", "%v", err)
+		}
+	}
+	c.EventsChannel = getenv("CHARLIZE_EVENTS_CHANNEL")
+	if c.EventsChannel != "" && !validChannelID(c.EventsChannel) {
+		bad("CHARLIZE_EVENTS_CHANNEL", "must be a channel id such as C0123ABCD (channel details → About), not a name")
 	}
 	if len(problems) > 0 {
 		return c, &configError{problems: problems}

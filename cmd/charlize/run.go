@@ -56,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return manifestCommand(args, getenv, stdout, stderr)
 	case "simulate":
 		return simulateCommand(ctx, args, stdout, stderr)
+	case "events-template":
+		return eventsTemplateCommand(args, stdout, stderr)
 	case "help":
 		usage(stdout)
 		return nil
@@ -80,6 +82,13 @@ Usage:
                         print the Slack app manifest
   charlize simulate     serve the EC2/STS simulator, to try Charlize without AWS
   charlize version      print the version (also: charlize --version)
+  charlize [serve]    run the server (the default)
+  charlize version    print the version
+  charlize manifest --url https://charlize.example.com [--socket-mode]
+                      print the Slack app manifest
+  charlize simulate   serve an EC2/STS simulator, to try Charlize without AWS
+  charlize events-template [--queue-account ID]
+                      print the CloudFormation template that sends AWS events to Charlize
   charlize <command> --help
 
 Exit status: 0 done, 1 failed (configuration, checks, runtime), 2 wrong command line.
@@ -160,6 +169,7 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 		Policy:        pol,
 		StrictTenancy: cfg.multiWorkspace(),
 		AuditChannel:  cfg.AuditChannel,
+		EventsChannel: cfg.EventsChannel,
 		ApprovalTTL:   cfg.ApprovalTTL,
 		LeaseTTL:      cfg.LeaseTTL,
 		// The embedded store is one process's: what it finds open at start
@@ -183,11 +193,28 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 		defer close(runDone)
 		_ = dispatcher.Run(ctx)
 	}()
+	// AWS events from SQS are polled under the same context, and stop
+	// with it.
+	poller, err := openEvents(cfg, fleet, dispatcher, log, metrics)
+	if err != nil {
+		return err
+	}
+	eventsDone := make(chan struct{})
+	go func() {
+		defer close(eventsDone)
+		if poller != nil {
+			poller.Run(ctx)
+		}
+	}()
 	oauth, err := newOAuth(cfg, st, log, slackHTTP)
 	if err != nil {
 		return err
 	}
-	e := handlers.NewServer(handlers.Config{SigningSecret: cfg.SigningSecret, OAuth: oauth, LogRequests: cfg.LogRequests}, log, st, dispatcher, reg, metrics)
+	serverCfg := handlers.Config{SigningSecret: cfg.SigningSecret, OAuth: oauth, LogRequests: cfg.LogRequests}
+	if poller != nil {
+		serverCfg.Events = poller
+	}
+	e := handlers.NewServer(serverCfg, log, st, dispatcher, reg, metrics)
 
 	ln := cfg.listener
 	if ln == nil {
@@ -225,6 +252,7 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	}
 	<-socketDone
 	<-runDone
+	<-eventsDone
 	// Actions already acked keep running until they finish or time runs
 	// out; what is cut short is handed on to the next replica.
 	if err := dispatcher.Close(shutdownCtx); err != nil {

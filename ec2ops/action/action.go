@@ -30,6 +30,10 @@ const (
 	// detaches them); with Start, it also lets a person snooze a
 	// scheduled stop.
 	Schedule Action = "schedule"
+	// Acknowledge marks an alarm's message as seen by someone. The policy
+	// does not grant it by name: whoever may see the instance's status
+	// (the account's, for an alarm on no instance) may acknowledge.
+	Acknowledge Action = "acknowledge"
 )
 
 // Console reads an instance's console output. It changes nothing and has
@@ -118,6 +122,8 @@ func (a Action) Done() string {
 		return "terminated"
 	case Status:
 		return "checked"
+	case Acknowledge:
+		return "acknowledged"
 	}
 	return ""
 }

@@ -10,6 +10,10 @@
 // (AssumeRole, GetCallerIdentity) and CloudWatch's RPC v2 CBOR protocol
 // (GetMetricData for the AWS/EC2 metrics of its instances). Deny makes IAM
 // refuse an action, DryRun too. Requests are routed by the SigV4
+// disableApiTermination and instanceType, DescribeRegions), the STS Query
+// protocol (AssumeRole, GetCallerIdentity) and SQS's AWS JSON 1.0 protocol
+// (ReceiveMessage, DeleteMessage, ChangeMessageVisibility; tests fill
+// queues with CreateQueue and SendMessage). Requests are routed by the SigV4
 // credential scope in the Authorization header; signatures are not verified.
 // Keys issued by AssumeRole map to the role's account; any other key belongs
 // to Options.DefaultAccount. Instance state transitions are computed lazily
@@ -119,7 +123,7 @@ type Call struct {
 	Time    time.Time
 }
 
-// Sim is an EC2 and STS simulator. It implements http.Handler and is safe
+// Sim is an EC2, STS and SQS simulator. It implements http.Handler and is safe
 // for concurrent use.
 type Sim struct {
 	now            func() time.Time
@@ -135,7 +139,9 @@ type Sim struct {
 	faults   []*faultEntry
 	calls    []Call
 	counts   map[string]int
-	seq      uint64 // for generated ids
+	seq      uint64            // for generated ids
+	queues   map[string]*queue // SQS queues by URL (sqs.go)
+	arrived  chan struct{}     // closed when a queued message may be receivable
 }
 
 type faultEntry struct {
@@ -277,12 +283,13 @@ func errorf(status int, code, format string, args ...any) *apiError {
 
 // request is a decoded incoming request.
 type request struct {
-	service string // "ec2" or "sts"
+	service string // "ec2", "sts", "monitoring" (CloudWatch) or "sqs"
 	region  string
 	akid    string
 	action  string
 	form    map[string][]string
 	body    cbor.Map // a CloudWatch (RPC v2 CBOR) request's body
+	json    []byte   // the JSON body of an SQS request
 	id      string   // request id
 	now     time.Time
 }
@@ -322,12 +329,18 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	req.akid, req.region, req.service = m[1], m[2], m[3]
-	if req.service == cloudWatchService {
+	switch req.service {
+	case cloudWatchService:
 		if err := decodeCBORRequest(hr, req); err != nil {
 			s.writeError(w, req, err)
 			return
 		}
-	} else {
+	case "sqs":
+		if err := readSQSRequest(hr, req); err != nil {
+			s.writeError(w, req, err)
+			return
+		}
+	default:
 		if err := hr.ParseForm(); err != nil {
 			s.writeError(w, req, errorf(http.StatusBadRequest, "MalformedQueryString", "%v", err))
 			return
@@ -369,11 +382,17 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 			writeCBOR(w, req.id, http.StatusOK, v)
 			return
 		}
+	case "sqs":
+		body, err = s.serveSQS(hr.Context(), req, call)
 	default:
 		err = errorf(http.StatusBadRequest, "InvalidAction", "The service %s is not simulated.", req.service)
 	}
 	if err != nil {
 		s.writeError(w, req, err)
+		return
+	}
+	if req.service == "sqs" {
+		writeSQS(w, req.id, http.StatusOK, body)
 		return
 	}
 	writeXML(w, req.id, http.StatusOK, body)
@@ -529,6 +548,10 @@ func messageForCode(code string) string {
 func (s *Sim) writeError(w http.ResponseWriter, req *request, e *apiError) {
 	if req.service == cloudWatchService {
 		writeCBORError(w, req.id, e)
+		return
+	}
+	if req.service == "sqs" {
+		writeSQSError(w, req.id, e)
 		return
 	}
 	if req.service == "sts" {

@@ -320,6 +320,9 @@ func (r *run) execute(ctx context.Context) {
 		Sending: func(call action.Action) {
 			rec.State, rec.Phase = stateActing, call
 			r.save(ctx)
+			// The state changes this call causes are reported here, not
+			// again by the notify flow (notify.go).
+			r.markOwnChange(ctx)
 		},
 	}
 	res, err := d.fleet.Do(ctx, req, func(p ec2ops.Progress) {

@@ -40,6 +40,11 @@ func (r *run) requestApproval(ctx context.Context) {
 	rec.Instance = detail.Instance
 	rec.State, rec.ExpiresAt = stateAwaitingApproval, d.now().Add(d.approvalTTL)
 	r.save(ctx)
+	// Nobody runs an action while it waits for approval, and an approval
+	// may come as soon as the request is posted: free the lease now, or
+	// this run's settle would free the approved run's (same replica, same
+	// lease) and another look would take that run over.
+	r.dropLease(ctx)
 	view := approvalView(rec)
 	ts, err := slackclient.PostMessage(ctx, api, rec.Channel, blocks.ApprovalRequest(view))
 	if err != nil {

@@ -94,7 +94,7 @@ func (d *Dispatcher) logAudit(ctx context.Context, e store.AuditEntry) {
 	r := slog.NewRecord(e.Time, slog.LevelInfo, "audit", 0)
 	r.AddAttrs(slog.String("request_id", e.RequestID), slog.String("team", e.TeamID),
 		slog.String("channel", e.ChannelID), slog.String("user", e.UserID), slog.String("account", e.Account),
-		slog.String("region", e.Region), slog.String("instance_id", e.InstanceID), slog.String("instance_name", e.InstanceName),
+		slog.String("region", e.Region), slog.String("instance_id", e.InstanceID), slog.String("instance_name", e.InstanceName), slog.String("alarm", e.Alarm),
 		slog.String("action", string(e.Action)), slog.String("decision", string(e.Decision)), slog.String("rule", e.Rule),
 		slog.String("approved_by", e.ApprovedBy), slog.String("result", string(e.Result)), slog.String("error", e.Error),
 		slog.String("detail", e.Detail),
@@ -105,6 +105,10 @@ func (d *Dispatcher) logAudit(ctx context.Context, e store.AuditEntry) {
 }
 
 func auditView(e store.AuditEntry) blocks.AuditEntryView {
+	if e.Alarm != "" {
+		// An acknowledgement is about the alarm; its instance id stays.
+		e.InstanceName = "alarm " + e.Alarm
+	}
 	return blocks.AuditEntryView{
 		Time: e.Time, User: e.UserID, Channel: e.ChannelID, Account: e.Account, Region: e.Region,
 		InstanceID: e.InstanceID, InstanceName: e.InstanceName, Action: e.Action, Decision: e.Decision,
@@ -163,7 +167,7 @@ func auditMatches(e store.AuditEntry, filter string) bool {
 	if strings.HasPrefix(f, "<@") && strings.HasSuffix(f, ">") {
 		f, _, _ = strings.Cut(strings.TrimSuffix(strings.TrimPrefix(f, "<@"), ">"), "|")
 	}
-	for _, v := range []string{e.InstanceID, e.InstanceName, e.UserID, e.ApprovedBy, e.Account} {
+	for _, v := range []string{e.InstanceID, e.InstanceName, e.UserID, e.ApprovedBy, e.Account, e.Alarm} {
 		if v != "" && strings.EqualFold(v, f) {
 			return true
 		}

@@ -141,6 +141,19 @@ type Options struct {
 	TimeZone *time.Location
 	// Schedules come from the schedules file; they are read-only in Slack.
 	Schedules []schedule.Schedule
+
+	// EventsChannel receives the AWS events of accounts that name no
+	// channel of their own (notify.go).
+	EventsChannel string
+	// NotifyPace is the least time between two notification posts in one
+	// channel, across replicas (default 1s, Slack's rate for a channel).
+	NotifyPace time.Duration
+	// More than BurstSize state changes of one account within BurstWindow
+	// become one summary message (defaults 3 and 1m), edited at most once
+	// per SummaryEvery (default 2s).
+	BurstWindow  time.Duration
+	BurstSize    int
+	SummaryEvery time.Duration
 }
 
 // Dispatcher routes every decoded Slack request to its flow. It is shared
@@ -182,6 +195,15 @@ type Dispatcher struct {
 	superseded     *supersededCards
 	audits         *auditBuffer
 	sched          *scheduler
+
+	// notify.go
+	eventsChannel string
+	notifyPace    time.Duration
+	burstWindow   time.Duration
+	burstSize     int
+	summaryEvery  time.Duration
+	botTeam       botTeam
+	summaries     summaryLocks
 }
 
 // New checks o and builds a Dispatcher.
@@ -189,6 +211,9 @@ func New(o Options) (*Dispatcher, error) {
 	var problems []string
 	if o.Store == nil {
 		problems = append(problems, "a store is required")
+	}
+	if o.BurstSize < 0 {
+		problems = append(problems, fmt.Sprintf("burst size (%d) cannot be negative", o.BurstSize))
 	}
 	if o.Workers < 0 || o.Queue < 0 {
 		problems = append(problems, fmt.Sprintf("workers (%d) and queue (%d) cannot be negative", o.Workers, o.Queue))
@@ -203,6 +228,7 @@ func New(o Options) (*Dispatcher, error) {
 		"graph window": o.GraphWindow, "graph TTL": o.GraphTTL,
 		"audit retry":    o.AuditRetry,
 		"schedule grace": o.ScheduleGrace,
+		"notify pace":    o.NotifyPace, "burst window": o.BurstWindow, "summary interval": o.SummaryEvery,
 	} {
 		if d < 0 {
 			problems = append(problems, fmt.Sprintf("%s cannot be negative (%s)", name, d))
@@ -262,6 +288,11 @@ func New(o Options) (*Dispatcher, error) {
 		cardTags:       cardTags(o.CardTags),
 		schedule:       o.Schedule, // nil: the card asks the scheduler (below)
 		superseded:     &supersededCards{at: map[string]time.Time{}},
+		eventsChannel:  o.EventsChannel,
+		notifyPace:     cmp.Or(o.NotifyPace, defaultNotifyPace),
+		burstWindow:    cmp.Or(o.BurstWindow, defaultBurstWindow),
+		burstSize:      cmp.Or(o.BurstSize, defaultBurstSize),
+		summaryEvery:   cmp.Or(o.SummaryEvery, defaultSummaryEvery),
 	}
 	d.sched = &scheduler{clock: o.SchedulerClock, warning: cmp.Or(o.ScheduleWarning, 15*time.Minute),
 		grace: cmp.Or(o.ScheduleGrace, 30*time.Minute), channel: o.ScheduleChannel, zone: o.TimeZone,

@@ -51,6 +51,7 @@ func (d *Dispatcher) routeTable() routeTable {
 			blocks.ActionIDOpenPicker:   d.pickerButton,           // picker.go: "Open the picker"
 			blocks.ActionIDSnooze:       d.snooze,                 // schedule.go: Snooze 1h / 4h / Skip on a warning
 			blocks.ActionIDNewSchedule:  d.newScheduleButton,      // schedule.go: "New schedule"
+			blocks.ActionIDAcknowledge:  d.acknowledge,            // notify.go: an alarm's Acknowledge
 		},
 		views: map[string]viewRoute{
 			blocks.TerminateCallbackID: d.submitTerminate, // terminate.go

@@ -27,6 +27,9 @@ type API interface {
 	// (files.getUploadURLExternal, the upload, files.completeUploadExternal;
 	// scope files:write), for the instance card's graph.
 	UploadFileContext(ctx context.Context, params slack.UploadFileParameters) (*slack.FileSummary, error)
+	// AuthTestContext says which workspace the token is for: notifications
+	// in single-workspace mode learn the team their buttons belong to.
+	AuthTestContext(ctx context.Context) (*slack.AuthTestResponse, error)
 }
 
 var _ API = (*slack.Client)(nil)

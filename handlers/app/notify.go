@@ -1,0 +1,835 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/blocks"
+	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/action"
+	"github.com/charlize-app/charlize/ec2ops/awsevents"
+	"github.com/charlize-app/charlize/handlers/policy"
+	"github.com/charlize-app/charlize/handlers/reqctx"
+	"github.com/charlize-app/charlize/handlers/slackclient"
+	"github.com/charlize-app/charlize/store"
+)
+
+// The notify flow: Charlize speaks first. Each event from an SQS queue
+// (awsevents hands them over) is posted once to its account's channel, as
+// a card whose buttons are the act flow's. An event is claimed by its
+// EventBridge id before anything is posted and remembered once posted, so
+// a redelivery, or another replica receiving the same event, posts
+// nothing. State changes that an action of Charlize caused are not posted
+// (the action's own message reports them); many changes of one account at
+// once become one summary; an alarm's message is edited as the alarm
+// changes and resolved in place; a scheduled maintenance offers to stop
+// and start the instance now.
+
+// Outcomes of an event, as counted by the poller.
+const (
+	outcomePosted    = "posted"
+	outcomeEdited    = "edited"
+	outcomeGrouped   = "grouped"
+	outcomeDuplicate = "duplicate"
+	outcomeOwn       = "own_change"
+	outcomeIgnored   = "ignored"
+	outcomeFiltered  = "filtered"
+	outcomeNoChannel = "no_channel"
+	outcomeStale     = "stale"
+)
+
+// Defaults of the notify Options.
+const (
+	defaultNotifyPace   = time.Second
+	defaultBurstWindow  = time.Minute
+	defaultBurstSize    = 3
+	defaultSummaryEvery = 2 * time.Second
+)
+
+const (
+	// notifyLease bounds how long one replica may take to post an event
+	// before another may; it is renewed by nobody, so it covers a post.
+	notifyLease = 2 * time.Minute
+	// eventMemory is how long a posted event is remembered, covering
+	// EventBridge's and SQS's duplicates (which come within minutes).
+	eventMemory = 48 * time.Hour
+	// noticeMemory is how long an alarm's or a maintenance's message can
+	// be found to edit (an alarm may stay in ALARM for days).
+	noticeMemory = 14 * 24 * time.Hour
+	// noticeLockTTL bounds one replica's edit of a notice.
+	noticeLockTTL = 30 * time.Second
+	// ownChangeGrace is how long after an action settles its instance's
+	// state changes are still taken for its own (events arrive late).
+	ownChangeGrace = 5 * time.Minute
+)
+
+// ownStates are the states an action passes through, whose events its
+// own message already reports.
+var ownStates = map[action.Action][]string{
+	action.Start:     {"pending", "running"},
+	action.Stop:      {"stopping", "stopped"},
+	action.Restart:   {"stopping", "stopped", "pending", "running"},
+	action.Terminate: {"shutting-down", "terminated"},
+}
+
+// Notify handles one event from an events queue; it is the poller's
+// Handler. It returns nil once the event has been posted (or need not
+// be), so the message is deleted.
+func (d *Dispatcher) Notify(ctx context.Context, m awsevents.Message) (string, error) {
+	ev := m.Event
+	ctx = reqctx.WithID(ctx, "event:"+ev.ID)
+	if ev.Kind == "" {
+		return outcomeIgnored, nil
+	}
+	acct, ok := d.accountByID(ev.AccountID)
+	if !ok {
+		d.log.InfoContext(ctx, "event for an account that is not configured", "event_id", ev.ID, "account_id", ev.AccountID, "queue", m.Queue)
+		return outcomeIgnored, nil
+	}
+	if !acct.Notifies(string(ev.Kind)) {
+		return outcomeFiltered, nil
+	}
+	channel := cmp.Or(acct.Channel, d.eventsChannel)
+	if channel == "" {
+		d.log.WarnContext(ctx, "no channel for the account's events: set its channel in the accounts file or CHARLIZE_EVENTS_CHANNEL",
+			"event_id", ev.ID, "account", acct.Name)
+		return outcomeNoChannel, nil
+	}
+	switch _, err := d.store.Notice(ctx, store.EventNoticeKey(ev.ID)); {
+	case err == nil:
+		return outcomeDuplicate, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return "", fmt.Errorf("look up event %s: %w", ev.ID, err)
+	}
+	// The claim makes one replica post it; if that replica dies the claim
+	// lapses and the queue's redelivery finds the event unposted.
+	won, _, err := d.store.Claim(ctx, store.NotifyKey(ev.ID), d.replica+"/"+m.MessageID, notifyLease)
+	if err != nil {
+		return "", fmt.Errorf("claim event %s: %w", ev.ID, err)
+	}
+	if !won {
+		// Another delivery of the event is being posted right now; this
+		// one looks again once that has had time to finish.
+		return "", &awsevents.LaterError{After: 10 * time.Second}
+	}
+	team, err := d.notifyTeam(ctx, acct)
+	if err != nil {
+		d.releaseClaim(ctx, store.NotifyKey(ev.ID), d.replica+"/"+m.MessageID)
+		return "", err
+	}
+	n := &notification{d: d, ev: ev, acct: acct, channel: channel, team: team}
+	var outcome string
+	switch ev.Kind {
+	case awsevents.KindStateChange:
+		outcome, err = n.stateChange(ctx)
+	case awsevents.KindAlarm:
+		outcome, err = n.alarm(ctx)
+	case awsevents.KindHealth:
+		outcome, err = n.health(ctx)
+	}
+	if err != nil {
+		d.releaseClaim(ctx, store.NotifyKey(ev.ID), d.replica+"/"+m.MessageID)
+		return "", err
+	}
+	// Remembered, so that a redelivery only deletes the message; if this
+	// fails the claim still holds it for notifyLease.
+	if err := d.store.SaveNotice(context.WithoutCancel(ctx), store.Notice{Key: store.EventNoticeKey(ev.ID), Data: []byte(outcome)}, eventMemory); err != nil {
+		d.log.WarnContext(ctx, "could not remember a posted event", "event_id", ev.ID, "err", err)
+	}
+	d.log.InfoContext(ctx, "event", "event_id", ev.ID, "kind", ev.Kind, "account", acct.Name, "region", ev.Region, "outcome", outcome)
+	return outcome, nil
+}
+
+// notification is one event on its way to a channel.
+type notification struct {
+	d       *Dispatcher
+	ev      awsevents.Event
+	acct    ec2ops.Account
+	channel string
+	team    slackclient.Team
+}
+
+func (d *Dispatcher) accountByID(id string) (ec2ops.Account, bool) {
+	if d.fleet == nil {
+		return ec2ops.Account{}, false
+	}
+	for _, a := range d.fleet.Accounts() {
+		if a.ID == id {
+			return a, true
+		}
+	}
+	return ec2ops.Account{}, false
+}
+
+// notifyTeam is the workspace an account's notifications are posted in:
+// the first of its workspaces, or the one workspace of the bot token
+// (asked of Slack once), so that their buttons work there.
+func (d *Dispatcher) notifyTeam(ctx context.Context, acct ec2ops.Account) (slackclient.Team, error) {
+	if len(acct.Workspaces) > 0 {
+		return slackclient.Team{ID: acct.Workspaces[0]}, nil
+	}
+	if d.strictTenancy {
+		return slackclient.Team{}, fmt.Errorf("account %s names no workspace to post its events in", acct.Name)
+	}
+	return d.botTeam.get(ctx, d.clients)
+}
+
+// botTeam remembers which workspace the single bot token belongs to.
+type botTeam struct {
+	mu   sync.Mutex
+	team slackclient.Team
+}
+
+func (b *botTeam) get(ctx context.Context, clients slackclient.Clients) (slackclient.Team, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.team.ID != "" {
+		return b.team, nil
+	}
+	api, err := clients.Client(ctx, slackclient.Team{})
+	if err != nil {
+		return slackclient.Team{}, err
+	}
+	var resp *slack.AuthTestResponse
+	err = slackclient.Call(ctx, func() (err error) {
+		resp, err = api.AuthTestContext(ctx)
+		return err
+	})
+	if err != nil {
+		return slackclient.Team{}, fmt.Errorf("auth.test: %w", err)
+	}
+	b.team = slackclient.Team{ID: resp.TeamID, EnterpriseID: resp.EnterpriseID}
+	return b.team, nil
+}
+
+// pace waits for a posting slot of channel, one per NotifyPace across
+// replicas (Slack takes about one message per second per channel). Slots
+// are claim keys named after their time, so none needs to expire for the
+// next to be free.
+func (d *Dispatcher) pace(ctx context.Context, channel string) error {
+	for {
+		slot := d.now().UnixNano() / int64(d.notifyPace)
+		won, _, err := d.store.Claim(ctx, store.PaceKey(channel, slot), d.replica, 2*d.notifyPace)
+		if err != nil {
+			return fmt.Errorf("pace %s: %w", channel, err)
+		}
+		if won {
+			return nil
+		}
+		next := time.Unix(0, (slot+1)*int64(d.notifyPace))
+		if !sleepCtx(ctx, max(time.Millisecond, next.Sub(d.now()))) {
+			return ctx.Err()
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// post posts msg to the notification's channel within its pace.
+func (n *notification) post(ctx context.Context, msg slack.WebhookMessage) (string, error) {
+	api, err := n.d.clients.Client(ctx, n.team)
+	if err != nil {
+		return "", err
+	}
+	if err := n.d.pace(ctx, n.channel); err != nil {
+		return "", err
+	}
+	ts, err := slackclient.PostMessage(ctx, api, n.channel, msg)
+	if err != nil {
+		return "", fmt.Errorf("post to %s (slack error %q): %w", n.channel, slackclient.ErrorCode(err), err)
+	}
+	return ts, nil
+}
+
+func (n *notification) edit(ctx context.Context, ts string, msg slack.WebhookMessage) error {
+	api, err := n.d.clients.Client(ctx, n.team)
+	if err == nil {
+		err = slackclient.UpdateMessage(ctx, api, n.channel, ts, msg)
+	}
+	if err != nil {
+		return fmt.Errorf("edit %s/%s (slack error %q): %w", n.channel, ts, slackclient.ErrorCode(err), err)
+	}
+	return nil
+}
+
+// instance describes an instance of the event's account and region; ok is
+// false when AWS does not show it (gone, or outside the account's managed
+// tag), and inst then holds what the event says.
+func (n *notification) instance(ctx context.Context, id, state string) (inst ec2ops.Instance, ok bool) {
+	inst = ec2ops.Instance{ID: id, State: state, Account: n.acct.Name, Region: n.ev.Region}
+	if n.d.fleet == nil {
+		return inst, false
+	}
+	detail, err := n.d.fleet.Describe(ctx, n.acct.Name, n.ev.Region, id)
+	if err != nil {
+		n.d.log.InfoContext(ctx, "could not describe an event's instance", "event_id", n.ev.ID, "instance", id, "err", err)
+		return inst, false
+	}
+	return detail.Instance, true
+}
+
+// session saves a shared card session for insts: their buttons carry
+// itemValue(id, i), and the policy decides when someone clicks.
+func (n *notification) session(ctx context.Context, insts []ec2ops.Instance) (string, error) {
+	return n.d.saveFlow(ctx, flowState{Kind: "card", TeamID: n.team.ID, ChannelID: n.channel, Items: insts, Shared: true})
+}
+
+// buttons saves a session for insts and returns their views with the
+// buttons of kinds (none given: all their states allow).
+func (n *notification) buttons(ctx context.Context, insts []ec2ops.Instance, kinds ...action.Action) ([]blocks.InstanceView, error) {
+	id, err := n.session(ctx, insts)
+	if err != nil {
+		return nil, err
+	}
+	views := make([]blocks.InstanceView, len(insts))
+	for i, inst := range insts {
+		views[i] = viewWith(inst, itemValue(id, i), kinds...)
+	}
+	return views, nil
+}
+
+// viewWith is instanceView keeping only the buttons of kinds (all when
+// none are given).
+func viewWith(inst ec2ops.Instance, value string, kinds ...action.Action) blocks.InstanceView {
+	v := instanceView(inst, value)
+	if len(kinds) > 0 {
+		v.Buttons = slices.DeleteFunc(v.Buttons, func(b blocks.Button) bool { return !slices.Contains(kinds, b.Kind) })
+	}
+	return v
+}
+
+// markOwnChange records, before an action's AWS call goes out, that the
+// instance's coming state changes are the action's own, so that the
+// events they cause are not posted besides its message. A failure costs at
+// most a duplicate post, so it is only logged.
+func (r *run) markOwnChange(ctx context.Context) {
+	rec := r.rec
+	n := store.Notice{Key: store.OwnChangeKey(rec.Instance.Account, rec.Instance.Region, rec.Instance.ID), Data: []byte(rec.ID)}
+	if err := r.d.store.SaveNotice(context.WithoutCancel(ctx), n, r.d.actionTimeout+ownChangeGrace); err != nil {
+		r.d.log.WarnContext(ctx, "could not record an action's coming state changes", "request_id", reqctx.ID(ctx), "action_id", rec.ID, "err", err)
+	}
+}
+
+// ownChange reports whether an action of Charlize's caused instance id to
+// reach state at: the action record the instance's own-change notice names
+// passes through that state, and was under way or had just settled.
+func (d *Dispatcher) ownChange(ctx context.Context, account, region, id, state string, at time.Time) bool {
+	n, err := d.store.Notice(ctx, store.OwnChangeKey(account, region, id))
+	if err != nil {
+		return false
+	}
+	rec, err := d.loadRecord(ctx, string(n.Data), "")
+	if err != nil {
+		return false
+	}
+	own := false
+	for _, s := range ownStates[rec.Action] {
+		own = own || s == state
+	}
+	if !own || at.Before(rec.RequestedAt.Add(-time.Minute)) {
+		return false
+	}
+	return rec.State != stateSettled || !at.After(rec.SettledAt.Add(ownChangeGrace))
+}
+
+// stateChange posts "web-3 is now stopped", or counts the change into the
+// account's summary when many come at once.
+func (n *notification) stateChange(ctx context.Context) (string, error) {
+	d, sc := n.d, n.ev.StateChange
+	if d.ownChange(ctx, n.acct.Name, n.ev.Region, sc.InstanceID, sc.State, n.ev.Time) {
+		return outcomeOwn, nil
+	}
+	// A window opens with the first change after the last one closed, and
+	// lasts BurstWindow; its group outlives it, so its summary can still be
+	// edited with what came at its end.
+	now := d.now()
+	_, window, err := d.store.Claim(ctx, store.BurstWindowKey(n.channel, n.acct.Name),
+		strconv.FormatInt(now.UnixMilli(), 10)+"-"+n.ev.ID, d.burstWindow)
+	if err != nil {
+		return "", fmt.Errorf("open burst window: %w", err)
+	}
+	key := store.BurstKey(n.channel, n.acct.Name, window)
+	item, _ := json.Marshal(burstItem{Event: n.ev.ID, ID: sc.InstanceID, Region: n.ev.Region, State: sc.State})
+	pos, err := d.store.AppendGroup(ctx, key, item, 2*d.burstWindow+time.Minute)
+	if err != nil {
+		return "", fmt.Errorf("count state change: %w", err)
+	}
+	if pos > d.burstSize {
+		return n.summarize(ctx, key, pos, windowStart(window, now))
+	}
+	inst, found := n.instance(ctx, sc.InstanceID, sc.State)
+	if !found && n.acct.ManagedTag != nil {
+		return outcomeIgnored, nil // not one of the instances Charlize may show
+	}
+	view := instanceView(inst, "")
+	if found {
+		views, err := n.buttons(ctx, []ec2ops.Instance{inst})
+		if err != nil {
+			return "", err
+		}
+		view = views[0]
+	}
+	if _, err := n.post(ctx, blocks.StateChange(blocks.StateChangeView{Instance: view, State: sc.State, At: n.ev.Time})); err != nil {
+		return "", err
+	}
+	return outcomePosted, nil
+}
+
+// windowStart reads when a window opened from its name.
+func windowStart(window string, fallback time.Time) time.Time {
+	ms, _, _ := strings.Cut(window, "-")
+	if n, err := strconv.ParseInt(ms, 10, 64); err == nil {
+		return time.UnixMilli(n)
+	}
+	return fallback
+}
+
+// burstItem is one state change in a window's group.
+type burstItem struct {
+	Event  string `json:"event"`
+	ID     string `json:"id"`
+	Region string `json:"region"`
+	State  string `json:"state"`
+}
+
+// summaryNotice is the summary message of a window's changes.
+type summaryNotice struct {
+	TS       string `json:"ts"`
+	Rendered int    `json:"rendered"` // how many items of the group it shows
+}
+
+// summarize makes sure the window's summary shows item pos: it waits for
+// an edit that covers it, editing itself when this replica may (one edit
+// per SummaryEvery across replicas, the first being the post).
+func (n *notification) summarize(ctx context.Context, key string, pos int, window time.Time) (string, error) {
+	d := n.d
+	lock := d.summaryLock(key)
+	for {
+		var s summaryNotice
+		if ok, err := d.loadNotice(ctx, key, &s); err != nil {
+			return "", err
+		} else if ok && s.Rendered >= pos {
+			return outcomeGrouped, nil
+		}
+		if lock.TryLock() {
+			covered, err := n.editSummary(ctx, key, window)
+			lock.Unlock()
+			if err != nil {
+				return "", err
+			}
+			if covered >= pos {
+				return outcomeGrouped, nil
+			}
+		}
+		if !sleepCtx(ctx, d.summaryEvery/4) {
+			return "", ctx.Err()
+		}
+	}
+}
+
+// editSummary posts or edits the window's summary with every change so far,
+// when this edit slot is free; it returns how many changes the summary
+// shows now (0 when it did not edit).
+func (n *notification) editSummary(ctx context.Context, key string, window time.Time) (int, error) {
+	d := n.d
+	slot := d.now().UnixNano() / int64(d.summaryEvery)
+	won, _, err := d.store.Claim(ctx, store.SummaryEditKey(key, slot), d.replica, 2*d.summaryEvery)
+	if err != nil || !won {
+		return 0, err
+	}
+	holder := d.replica + "/summary"
+	won, _, err = d.store.Claim(ctx, store.NoticeLockKey(key), holder, noticeLockTTL)
+	if err != nil || !won {
+		return 0, err
+	}
+	defer d.releaseClaim(ctx, store.NoticeLockKey(key), holder)
+	var s summaryNotice
+	if _, err := d.loadNotice(ctx, key, &s); err != nil {
+		return 0, err
+	}
+	raw, err := d.store.Group(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	if len(raw) <= s.Rendered {
+		return s.Rendered, nil
+	}
+	names := map[string]string{}
+	if d.inventory != nil {
+		// Names from the cached inventory; no describe per change.
+		for _, i := range d.inventory.get(ctx, []string{n.acct.Name}, 0) {
+			names[i.Region+"/"+i.ID] = i.Name
+		}
+	}
+	seen := map[string]bool{}
+	var lines []blocks.ChangeLine
+	for _, r := range raw {
+		var it burstItem
+		if json.Unmarshal(r, &it) != nil || seen[it.Event] {
+			continue // a redelivered event counts once
+		}
+		seen[it.Event] = true
+		lines = append(lines, blocks.ChangeLine{ID: it.ID, Name: names[it.Region+"/"+it.ID], Region: it.Region, State: it.State})
+	}
+	msg := blocks.ChangeSummary(blocks.ChangeSummaryView{Account: n.acct.Name, Changes: lines, Since: window,
+		ListCommand: d.slashCommand + " list account:" + n.acct.Name})
+	if s.TS == "" {
+		if s.TS, err = n.post(ctx, msg); err != nil {
+			return 0, err
+		}
+	} else if err := n.edit(ctx, s.TS, msg); err != nil {
+		return 0, err
+	}
+	s.Rendered = len(raw)
+	if err := d.saveNotice(ctx, key, s, 2*d.burstWindow+time.Hour); err != nil {
+		return 0, err
+	}
+	return s.Rendered, nil
+}
+
+// summaryLock lets one goroutine per replica edit a summary at a time;
+// the others wait for its edit.
+func (d *Dispatcher) summaryLock(key string) *sync.Mutex {
+	d.summaries.mu.Lock()
+	defer d.summaries.mu.Unlock()
+	if d.summaries.locks == nil {
+		d.summaries.locks = map[string]*sync.Mutex{}
+	}
+	for k := range d.summaries.locks {
+		// Windows end; their locks go with them.
+		if k != key && len(d.summaries.locks) > 64 {
+			delete(d.summaries.locks, k)
+		}
+	}
+	l, ok := d.summaries.locks[key]
+	if !ok {
+		l = &sync.Mutex{}
+		d.summaries.locks[key] = l
+	}
+	return l
+}
+
+type summaryLocks struct {
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
+
+func (d *Dispatcher) loadNotice(ctx context.Context, key string, v any) (bool, error) {
+	n, err := d.store.Notice(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("load notice %s: %w", key, err)
+	}
+	if err := json.Unmarshal(n.Data, v); err != nil {
+		return false, fmt.Errorf("decode notice %s: %w", key, err)
+	}
+	return true, nil
+}
+
+func (d *Dispatcher) saveNotice(ctx context.Context, key string, v any, ttl time.Duration) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode notice %s: %w", key, err)
+	}
+	if err := d.store.SaveNotice(context.WithoutCancel(ctx), store.Notice{Key: key, Data: data}, ttl); err != nil {
+		return fmt.Errorf("save notice %s: %w", key, err)
+	}
+	return nil
+}
+
+// lockNotice applies one event to notice key at a time across replicas;
+// when another replica holds it, the event comes back a little later.
+func (n *notification) lockNotice(ctx context.Context, key string) (unlock func(), err error) {
+	holder := n.d.replica + "/" + n.ev.ID
+	won, _, err := n.d.store.Claim(ctx, store.NoticeLockKey(key), holder, noticeLockTTL)
+	if err != nil {
+		return nil, fmt.Errorf("lock notice %s: %w", key, err)
+	}
+	if !won {
+		return nil, &awsevents.LaterError{After: 5 * time.Second}
+	}
+	return func() { n.d.releaseClaim(ctx, store.NoticeLockKey(key), holder) }, nil
+}
+
+// alarmNotice is an alarm's message and what it says.
+type alarmNotice struct {
+	TeamID  string `json:"team_id"`
+	Channel string `json:"channel"`
+	TS      string `json:"ts"`
+	// Since is when the alarm went into ALARM; LastAt is the state time of
+	// the last event applied, so that a late event cannot undo a newer one.
+	Since    time.Time `json:"since"`
+	LastAt   time.Time `json:"last_at"`
+	Resolved bool      `json:"resolved,omitempty"`
+	AckedBy  string    `json:"acked_by,omitempty"`
+	AckedAt  time.Time `json:"acked_at,omitzero"`
+	// What the message shows.
+	Alarm    awsevents.Alarm  `json:"alarm"`
+	Account  string           `json:"account"`
+	Region   string           `json:"region"`
+	Instance *ec2ops.Instance `json:"instance,omitempty"`
+	Session  string           `json:"session,omitempty"` // of the instance's buttons
+}
+
+// alarm posts an alarm that fires, edits its message while it stays in
+// ALARM, and resolves the message when it returns to OK.
+func (n *notification) alarm(ctx context.Context) (string, error) {
+	d, a := n.d, n.ev.Alarm
+	key := store.AlarmNoticeKey(n.acct.Name, n.ev.Region, a.Name)
+	unlock, err := n.lockNotice(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	var an alarmNotice
+	exists, err := d.loadNotice(ctx, key, &an)
+	if err != nil {
+		return "", err
+	}
+	at := a.StateTime
+	if at.IsZero() {
+		at = n.ev.Time
+	}
+	open := exists && !an.Resolved
+	if exists && !at.After(an.LastAt) {
+		return outcomeStale, nil // delivered late; a newer state is shown
+	}
+	switch {
+	case a.State == awsevents.AlarmStateAlarm && !open:
+		an = alarmNotice{TeamID: n.team.ID, Channel: n.channel, Since: at, LastAt: at, Alarm: *a, Account: n.acct.Name, Region: n.ev.Region}
+		if a.InstanceID != "" {
+			if inst, found := n.instance(ctx, a.InstanceID, ""); found {
+				an.Instance = &inst
+			}
+		}
+		msg, err := n.alarmMessage(ctx, key, &an)
+		if err != nil {
+			return "", err
+		}
+		if an.TS, err = n.post(ctx, msg); err != nil {
+			return "", err
+		}
+		return outcomePosted, d.saveNotice(ctx, key, an, noticeMemory)
+	case !open:
+		return outcomeIgnored, nil // an OK with nothing to resolve
+	}
+	an.LastAt, an.Alarm.State, an.Alarm.Reason = at, a.State, a.Reason
+	if a.State == awsevents.AlarmStateOK {
+		an.Resolved = true
+	}
+	// The message stays where it was posted, whatever the account says now.
+	n.channel, n.team = an.Channel, slackclient.Team{ID: an.TeamID}
+	msg, err := n.alarmMessage(ctx, key, &an)
+	if err != nil {
+		return "", err
+	}
+	if err := n.edit(ctx, an.TS, msg); err != nil {
+		return "", err
+	}
+	return outcomeEdited, d.saveNotice(ctx, key, an, noticeMemory)
+}
+
+// alarmMessage renders an alarm's notice, with a fresh session for its
+// instance's Status and Reboot buttons when it has none yet.
+func (n *notification) alarmMessage(ctx context.Context, key string, an *alarmNotice) (slack.WebhookMessage, error) {
+	v := alarmView(key, *an)
+	if an.Instance != nil && !an.Resolved {
+		if an.Session == "" {
+			id, err := n.session(ctx, []ec2ops.Instance{*an.Instance})
+			if err != nil {
+				return slack.WebhookMessage{}, err
+			}
+			an.Session = id
+		}
+		iv := viewWith(*an.Instance, itemValue(an.Session, 0), action.Status, action.Reboot)
+		v.Instance = &iv
+	}
+	return blocks.Alarm(v), nil
+}
+
+// alarmView is what an alarm's message shows; key is its notice, which
+// the Acknowledge button carries.
+func alarmView(key string, an alarmNotice) blocks.AlarmView {
+	a := an.Alarm
+	v := blocks.AlarmView{
+		Name: a.Name, Description: a.Description, Account: an.Account, Region: an.Region, State: a.State,
+		Reason: a.Reason, Since: an.Since, AckValue: key, AckedBy: an.AckedBy, AckedAt: an.AckedAt,
+		Resolved: an.Resolved, ResolvedAfter: an.LastAt.Sub(an.Since),
+	}
+	if a.Metric != "" {
+		v.Metric = strings.TrimSpace(a.Namespace + " " + a.Metric)
+		if a.Statistic != "" {
+			v.Metric += " (" + a.Statistic + ")"
+		}
+	}
+	if a.Threshold != nil {
+		v.Threshold = strconv.FormatFloat(*a.Threshold, 'g', -1, 64)
+	}
+	if an.Instance != nil {
+		iv := instanceView(*an.Instance, "")
+		v.Instance = &iv
+	}
+	return v
+}
+
+// acknowledge handles an alarm's Acknowledge button: once per time the
+// alarm fired, by someone who may see the instance's status, audited; the
+// message then says who.
+func (d *Dispatcher) acknowledge(ctx context.Context, cb slack.InteractionCallback, p pressed) error {
+	key := p.value
+	if !strings.HasPrefix(key, "alarm:") || len(key) > blocks.MaxButtonValue {
+		return errBadValue
+	}
+	var an alarmNotice
+	ok, err := d.loadNotice(ctx, key, &an)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errExpired
+	}
+	if an.TeamID != cb.Team.ID {
+		return errForeignTeam
+	}
+	v := d.viewerOfCallback(ctx, cb)
+	inst := ec2ops.Instance{Account: an.Account, Region: an.Region}
+	if an.Instance != nil {
+		inst = *an.Instance
+	}
+	entry := auditEntry(ctx, d.now(), v, inst, action.Acknowledge, store.DecisionAllowed, store.ResultDone, "")
+	entry.Alarm = an.Alarm.Name
+	dec := d.policy.Decide(v.who, action.Status, policy.Target{Account: inst.Account, Tags: inst.Tags, AnyInstance: an.Instance == nil})
+	if !dec.Allowed {
+		err := &deniedError{action: action.Acknowledge, target: an.Alarm.Name, reason: dec.Reason}
+		entry.Decision, entry.Result, entry.Error = store.DecisionRefused, store.ResultRefused, d.failureText(ctx, "acknowledge", err).String()
+		d.audit(ctx, entry)
+		return err
+	}
+	entry.Rule = dec.Rule
+	won, holder, err := d.store.Claim(ctx, store.AckKey(key, an.Since.Unix()), v.user, noticeMemory)
+	if err != nil {
+		return fmt.Errorf("claim acknowledgement: %w", err)
+	}
+	if !won {
+		return &claimedError{action: action.Acknowledge, name: an.Alarm.Name, requester: holder, done: true, at: an.AckedAt, result: store.ResultDone}
+	}
+	d.audit(ctx, entry)
+	via := d.replyToClick(cb)
+	return d.workers.Go(ctx, func(ctx context.Context) {
+		if err := d.markAcknowledged(ctx, key, v.user, via); err != nil {
+			via.refuse(ctx, d.failure(ctx, "acknowledge", err))
+		}
+	})
+}
+
+// markAcknowledged edits the alarm's message to say who acknowledged it.
+func (d *Dispatcher) markAcknowledged(ctx context.Context, key, user string, via *reply) error {
+	holder := d.replica + "/ack/" + user
+	for attempt := 0; ; attempt++ {
+		won, _, err := d.store.Claim(ctx, store.NoticeLockKey(key), holder, noticeLockTTL)
+		if err != nil {
+			return err
+		}
+		if won {
+			break
+		}
+		if attempt == 20 || !sleepCtx(ctx, 250*time.Millisecond) {
+			return fmt.Errorf("acknowledge %s: its message is busy", key)
+		}
+	}
+	defer d.releaseClaim(ctx, store.NoticeLockKey(key), holder)
+	var an alarmNotice
+	if ok, err := d.loadNotice(ctx, key, &an); err != nil || !ok {
+		return cmp.Or(err, errExpired)
+	}
+	an.AckedBy, an.AckedAt = user, d.now()
+	n := &notification{d: d, channel: an.Channel, team: slackclient.Team{ID: an.TeamID}}
+	msg, err := n.alarmMessage(ctx, key, &an)
+	if err != nil {
+		return err
+	}
+	if err := d.saveNotice(ctx, key, an, noticeMemory); err != nil {
+		return err
+	}
+	d.editPosted(ctx, n.team, origin{ChannelID: an.Channel, TS: an.TS}, msg, via)
+	return nil
+}
+
+// healthNotice is a scheduled maintenance's message.
+type healthNotice struct {
+	TS     string `json:"ts"`
+	Status string `json:"status"`
+}
+
+// health posts an EC2 scheduled maintenance with its deadline and a Stop &
+// start now button per instance, and edits it when AWS closes the event.
+func (n *notification) health(ctx context.Context) (string, error) {
+	d, h := n.d, n.ev.Health
+	if len(h.Instances) == 0 || h.Category != "scheduledChange" {
+		return outcomeIgnored, nil
+	}
+	key := store.HealthNoticeKey(n.acct.Name, h.ARN)
+	unlock, err := n.lockNotice(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	var hn healthNotice
+	exists, err := d.loadNotice(ctx, key, &hn)
+	if err != nil {
+		return "", err
+	}
+	if exists && hn.Status == h.Status {
+		return outcomeDuplicate, nil // an update that changes nothing shown
+	}
+	insts := make([]ec2ops.Instance, 0, len(h.Instances))
+	for _, id := range h.Instances {
+		inst, found := n.instance(ctx, id, "")
+		if !found && n.acct.ManagedTag != nil {
+			continue
+		}
+		insts = append(insts, inst)
+	}
+	if len(insts) == 0 {
+		return outcomeIgnored, nil
+	}
+	views, err := n.buttons(ctx, insts, action.Status, action.Restart)
+	if err != nil {
+		return "", err
+	}
+	msg := blocks.Maintenance(blocks.MaintenanceView{TypeCode: h.TypeCode, Account: n.acct.Name, Region: n.ev.Region,
+		Status: h.Status, Start: h.Start, End: h.End, Description: h.Description, Instances: views})
+	outcome := outcomePosted
+	if exists {
+		outcome = outcomeEdited
+		err = n.edit(ctx, hn.TS, msg)
+	} else {
+		hn.TS, err = n.post(ctx, msg)
+	}
+	if err != nil {
+		return "", err
+	}
+	hn.Status = h.Status
+	return outcome, d.saveNotice(ctx, key, hn, noticeMemory)
+}
