@@ -5,8 +5,10 @@
 //
 // It speaks the EC2 Query protocol (DescribeInstances, Start/Stop/Reboot/
 // TerminateInstances, Describe/ModifyInstanceAttribute for
-// disableApiTermination and instanceType, DescribeRegions) and the STS Query
-// protocol (AssumeRole, GetCallerIdentity). Requests are routed by the SigV4
+// disableApiTermination and instanceType, DescribeRegions), the STS Query
+// protocol (AssumeRole, GetCallerIdentity) and AWS JSON 1.1 for
+// Organizations (ListAccounts, ListRoots, ListOrganizationalUnitsForParent,
+// ListAccountsForParent, paginated as AWS does). Requests are routed by the SigV4
 // credential scope in the Authorization header; signatures are not verified.
 // Keys issued by AssumeRole map to the role's account; any other key belongs
 // to Options.DefaultAccount. Instance state transitions are computed lazily
@@ -108,6 +110,7 @@ type Sim struct {
 	accounts map[string]*account // by account id
 	sessions map[string]session  // by issued access key id
 	faults   []*faultEntry
+	org      *organization // nil: no caller belongs to an organization
 	calls    []Call
 	counts   map[string]int
 	seq      uint64 // for generated ids
@@ -245,7 +248,8 @@ type request struct {
 	akid    string
 	action  string
 	form    map[string][]string
-	id      string // request id
+	json    map[string]any // an AWS JSON request's input
+	id      string         // request id
 	now     time.Time
 }
 
@@ -284,12 +288,19 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	req.akid, req.region, req.service = m[1], m[2], m[3]
-	if err := hr.ParseForm(); err != nil {
-		s.writeError(w, req, errorf(http.StatusBadRequest, "MalformedQueryString", "%v", err))
-		return
+	if req.service == organizationsService {
+		if err := decodeJSONRequest(hr, req); err != nil {
+			s.writeError(w, req, err)
+			return
+		}
+	} else {
+		if err := hr.ParseForm(); err != nil {
+			s.writeError(w, req, errorf(http.StatusBadRequest, "MalformedQueryString", "%v", err))
+			return
+		}
+		req.form = hr.Form
+		req.action = req.get("Action")
 	}
-	req.form = hr.Form
-	req.action = req.get("Action")
 
 	call := s.begin(req)
 	if err := sleepCtx(hr.Context(), s.currentLatency()); err != nil {
@@ -309,6 +320,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		body, err = s.serveEC2(req, call)
 	case "sts":
 		body, err = s.serveSTS(req, call)
+	case organizationsService:
+		if body, err = s.serveOrganizations(req, call); err == nil {
+			writeJSON(w, req.id, http.StatusOK, body)
+			return
+		}
 	default:
 		err = errorf(http.StatusBadRequest, "InvalidAction", "The service %s is not simulated.", req.service)
 	}
@@ -431,6 +447,10 @@ func messageForCode(code string) string {
 }
 
 func (s *Sim) writeError(w http.ResponseWriter, req *request, e *apiError) {
+	if req.service == organizationsService {
+		writeJSONError(w, req.id, e)
+		return
+	}
 	if req.service == "sts" {
 		writeSTSError(w, req.id, e)
 		return
