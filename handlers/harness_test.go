@@ -109,6 +109,11 @@ type worldOptions struct {
 	redisURL string
 	// reportDeadline is app.Options.ReportDeadline.
 	reportDeadline time.Duration
+	// organization, when set, discovers the accounts from the fixture's
+	// organization instead of listing the fixture's accounts.
+	organization *ec2ops.Organization
+	latency      time.Duration // the simulator's, on every AWS call
+	concurrency  int           // ec2ops.Options.Concurrency (0: its default)
 }
 
 // defaultPolicy asks newWorld for policy.Default(), what Charlize runs
@@ -128,7 +133,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	if o.transition == 0 {
 		o.transition = 150 * time.Millisecond
 	}
-	sim := ec2sim.New(ec2sim.Options{TransitionTime: o.transition})
+	sim := ec2sim.New(ec2sim.Options{TransitionTime: o.transition, Latency: o.latency})
 	if len(o.fixture.Accounts) == 0 {
 		o.fixture = defaultFixture()
 	}
@@ -156,9 +161,18 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDCHARLIZE", "secret", ""),
 		BaseEndpoint: aws.String(simServer.URL),
 	}
-	fleet, err := ec2ops.New(awsCfg, accounts, ec2ops.Options{WaitPollInterval: 50 * time.Millisecond, WaitTimeout: 20 * time.Second})
+	if o.organization != nil {
+		accounts = []ec2ops.Account{}
+	}
+	fleet, err := ec2ops.New(awsCfg, accounts, ec2ops.Options{WaitPollInterval: 50 * time.Millisecond, WaitTimeout: 20 * time.Second,
+		Organization: o.organization, Concurrency: o.concurrency})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.organization != nil {
+		if _, err := fleet.Discover(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	if o.policy == "" {

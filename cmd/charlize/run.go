@@ -123,7 +123,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := handlers.NewMetrics(reg)
 
-	fleet, err := openFleet(ctx, cfg, log, metrics)
+	fleet, err := openFleet(ctx, cfg, log, metrics, reg)
 	if err != nil {
 		return err
 	}
@@ -211,19 +211,24 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 // openFleet loads the AWS accounts. Without an accounts file and without
 // a region there is nothing to operate on: Charlize still serves Slack and
 // says so to users, rather than refusing to start.
-func openFleet(ctx context.Context, cfg config, log *slog.Logger, m *handlers.Metrics) (app.Fleet, error) {
+func openFleet(ctx context.Context, cfg config, log *slog.Logger, m *handlers.Metrics, reg prometheus.Registerer) (app.Fleet, error) {
 	if cfg.AccountsFile == "" && len(cfg.Regions) == 0 {
 		log.Warn("no AWS accounts: set CHARLIZE_ACCOUNTS_FILE, or CHARLIZE_REGIONS / AWS_REGION for the ambient account")
 		return nil, nil
 	}
-	accounts, err := ec2ops.LoadAccounts(cfg.AccountsFile, cfg.Regions)
+	file, err := ec2ops.LoadAccountsFile(cfg.AccountsFile, cfg.Regions)
 	if err != nil {
 		return nil, err
 	}
+	accounts := file.Accounts
 	opts := []func(*awsconfig.LoadOptions) error{}
 	region := cfg.AWSRegion
-	if region == "" {
+	switch {
+	case region != "":
+	case len(accounts) > 0:
 		region = accounts[0].Regions[0]
+	default:
+		region = file.Organization.Regions[0]
 	}
 	opts = append(opts, awsconfig.WithRegion(region))
 	if cfg.AWSEndpointURL != "" {
@@ -237,7 +242,8 @@ func openFleet(ctx context.Context, cfg config, log *slog.Logger, m *handlers.Me
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	fleet, err := ec2ops.New(awsCfg, accounts, ec2ops.Options{Observe: m.ObserveAWS, Concurrency: cfg.AWSConcurrency})
+	fleet, err := ec2ops.New(awsCfg, accounts, ec2ops.Options{Observe: m.ObserveAWS, Concurrency: cfg.AWSConcurrency,
+		Organization: file.Organization})
 	if err != nil {
 		return nil, err
 	}
@@ -246,6 +252,9 @@ func openFleet(ctx context.Context, cfg config, log *slog.Logger, m *handlers.Me
 		names[i] = a.Name
 	}
 	log.Info("AWS accounts loaded", "accounts", names)
+	if file.Organization != nil {
+		newOrganizationDiscovery(fleet, log, reg).start(ctx)
+	}
 	return fleet, nil
 }
 

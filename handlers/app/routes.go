@@ -42,12 +42,13 @@ type routeTable struct {
 func (d *Dispatcher) routeTable() routeTable {
 	return routeTable{
 		actions: map[string]actionRoute{
-			blocks.ActionIDPrefixAct:    d.click,          // act.go: an instance's Start, Stop, … buttons
-			blocks.ActionIDPage:         d.turnPage,       // list.go: Previous / Next
-			blocks.ActionIDRefresh:      d.refresh,        // list.go: Refresh
-			blocks.ActionIDPickInstance: d.pick,           // card.go: one of several matches
-			blocks.ActionIDApproval:     d.decideApproval, // approval.go: Approve / Deny
-			blocks.ActionIDOpenPicker:   d.pickerButton,   // picker.go: "Open the picker"
+			blocks.ActionIDPrefixAct:    d.click,            // act.go: an instance's Start, Stop, … buttons
+			blocks.ActionIDPage:         d.turnPage,         // list.go: Previous / Next
+			blocks.ActionIDRefresh:      d.refresh,          // list.go: Refresh
+			blocks.ActionIDPickInstance: d.pick,             // card.go: one of several matches
+			blocks.ActionIDApproval:     d.decideApproval,   // approval.go: Approve / Deny
+			blocks.ActionIDOpenPicker:   d.pickerButton,     // picker.go: "Open the picker"
+			blocks.ActionIDAccountsPage: d.turnAccountsPage, // accounts.go: Previous / Next
 		},
 		views: map[string]viewRoute{
 			blocks.TerminateCallbackID: d.submitTerminate, // terminate.go
