@@ -8,8 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/ec2ops/ec2sim"
+	"github.com/charlize-app/charlize/handlers/slacktest"
 )
 
 // The issue's organization: 500 accounts x 2 regions, each region with
@@ -172,5 +176,47 @@ func BenchmarkList500(b *testing.B) {
 			w.listRunning(fmt.Sprintf("bench500-%d-warmup", pool))
 			measure(b, func() *world { return w })
 		})
+	}
+}
+
+// TestPickerFindsAccountsOfALargeOrganization opens the picker over 150
+// accounts, more than a static select holds: the account select is filled
+// as the user types.
+func TestPickerFindsAccountsOfALargeOrganization(t *testing.T) {
+	w := orgWorld(t, 150, 1, 1, 0, 0)
+	if status, _ := w.command(alice, "", "picker-org"); status != http.StatusOK {
+		t.Fatalf("/charlize = %d", status)
+	}
+	v := w.openedView("views.open", 1)
+	external := false
+	for _, b := range v.Blocks.BlockSet {
+		if in, ok := b.(*slack.InputBlock); ok && in.BlockID == blocks.PickerAccountBlock {
+			sel, ok := in.Element.(*slack.SelectBlockElement)
+			external = ok && sel.Type == slack.OptTypeExternal && sel.ActionID == blocks.PickerAccountAction
+		}
+	}
+	if !external {
+		t.Fatalf("picker over 150 accounts = %s, want an external account select", viewText(v))
+	}
+	payload := map[string]any{
+		"type": "block_suggestion", "action_id": blocks.PickerAccountAction, "block_id": blocks.PickerAccountBlock, "value": "Team-14",
+		"user": map[string]any{"id": alice, "team_id": team}, "team": map[string]any{"id": team, "domain": "example"},
+		"api_app_id": "A123456", "container": map[string]any{"type": "view", "view_id": v.ID},
+		"view": map[string]any{"id": v.ID, "type": "modal", "callback_id": blocks.PickerCallbackID, "private_metadata": v.PrivateMetadata},
+	}
+	var answer struct {
+		Options []struct{ Value string } `json:"options"`
+	}
+	w.mustSend(slacktest.PayloadRequest("/slack/options", secret, payload)).json(t, &answer)
+	var got []string
+	for _, o := range answer.Options {
+		got = append(got, o.Value)
+	}
+	if len(got) != 10 || got[0] != "team-140" || got[9] != "team-149" {
+		t.Errorf("accounts suggested for %q = %v, want team-140 … team-149", "Team-14", got)
+	}
+	w.mustSend(slacktest.PayloadRequest("/slack/options", secret, func() map[string]any { payload["value"] = ""; return payload }())).json(t, &answer)
+	if len(answer.Options) != blocks.MaxOptions {
+		t.Errorf("accounts suggested for nothing typed = %d, want the first %d", len(answer.Options), blocks.MaxOptions)
 	}
 }

@@ -98,6 +98,23 @@ type optionsAnswer struct {
 	Options []*slack.OptionBlockObject `json:"options"`
 }
 
+// suggestAccounts fills the picker's account select when there are more
+// accounts than a static select holds: the visible accounts whose name
+// contains what was typed, those starting with it first.
+func (d *Dispatcher) suggestAccounts(ctx context.Context, cb slack.InteractionCallback) optionsAnswer {
+	needle := strings.ToLower(strings.TrimSpace(cb.Value))
+	var first, rest []string
+	for _, name := range d.visibleAccounts(cb.Team.ID) {
+		switch lower := strings.ToLower(name); {
+		case strings.HasPrefix(lower, needle):
+			first = append(first, name)
+		case strings.Contains(lower, needle):
+			rest = append(rest, name)
+		}
+	}
+	return optionsAnswer{Options: blocks.AccountOptions(append(first, rest...))}
+}
+
 // suggest answers type-ahead from the cached inventory, narrowed by the
 // account and region already chosen in the picker.
 func (d *Dispatcher) suggest(ctx context.Context, cb slack.InteractionCallback) optionsAnswer {

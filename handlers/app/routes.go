@@ -55,7 +55,8 @@ func (d *Dispatcher) routeTable() routeTable {
 			blocks.PickerCallbackID:    d.submitPicker,    // picker.go
 		},
 		options: map[string]optionRoute{
-			blocks.PickerSearchAction: d.suggest, // picker.go: instance type-ahead
+			blocks.PickerSearchAction:  d.suggest,         // picker.go: instance type-ahead
+			blocks.PickerAccountAction: d.suggestAccounts, // picker.go: accounts, when there are more than a select holds
 		},
 		events: map[string]eventRoute{
 			string(slackevents.AppMention): d.mentioned,     // events.go
