@@ -66,7 +66,7 @@ func (d *Dispatcher) helpView() blocks.HelpView {
 }
 
 func (d *Dispatcher) help(context.Context, slack.SlashCommand, string) (Ack, error) {
-	return Ack{Body: blocks.Help(d.helpView())}, nil
+	return Ack{Body: d.helpAck}, nil
 }
 
 func (d *Dispatcher) unknown(text string) Ack {
@@ -75,6 +75,7 @@ func (d *Dispatcher) unknown(text string) Ack {
 		Text:       text,
 		Suggestion: d.closest(verb),
 		Help:       d.helpView(),
+		HelpBlocks: d.helpBlocks,
 	})}
 }
 
