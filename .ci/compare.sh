@@ -9,7 +9,7 @@
 #   LOADGEN_TEXTS=help .ci/compare.sh     # one code path alone
 #
 # compare.sh's own knobs (DURATION, CONCURRENCIES, ROUNDS, PIN, KIND,
-# OUTDIR) pass through. Needs Go, Node.js >= 20 and npm (for the Bolt
+# OUTDIR) pass through; CHARLIZE_BIN measures another build. Needs Go, Node.js >= 20 and npm (for the Bolt
 # peer). Only loopback addresses are used.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +18,11 @@ work=$(mktemp -d /tmp/charlize-compare.XXXXXX)
 cp -r "$bench_src" "$work/bench"
 chmod -R u+w "$work/bench"
 mkdir -p "$work/bench/bin" "$work/data"
-go build -C "$repo" -o "$work/charlize" ./cmd/charlize
+if [[ -n "${CHARLIZE_BIN:-}" ]]; then
+  cp "$CHARLIZE_BIN" "$work/charlize"   # another build, for before/after figures
+else
+  go build -C "$repo" -o "$work/charlize" ./cmd/charlize
+fi
 go -C "$work/bench/fakeslack" build -o ../bin/fakeslack .
 
 pids=()

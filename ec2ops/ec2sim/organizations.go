@@ -208,15 +208,7 @@ type listAccountsResponse struct {
 }
 
 func (s *Sim) listAccounts(req *request) (any, *apiError) {
-	first, last, next, err := page(req, "ListAccounts", "", len(s.org.members))
-	if err != nil {
-		return nil, err
-	}
-	resp := listAccountsResponse{Accounts: []orgAccount{}, NextToken: next}
-	for _, m := range s.org.members[first:last] {
-		resp.Accounts = append(resp.Accounts, s.orgAccountLocked(m))
-	}
-	return resp, nil
+	return s.accountsPageLocked(req, "ListAccounts", "", s.org.members)
 }
 
 // parentLocked resolves a ParentId to an OU path ("" for the root).
@@ -247,12 +239,17 @@ func (s *Sim) listAccountsForParent(req *request) (any, *apiError) {
 			in = append(in, m)
 		}
 	}
-	first, last, next, err := page(req, "ListAccountsForParent", parent, len(in))
+	return s.accountsPageLocked(req, "ListAccountsForParent", parent, in)
+}
+
+// accountsPageLocked answers one page of members.
+func (s *Sim) accountsPageLocked(req *request, op, parent string, members []FixtureMember) (any, *apiError) {
+	first, last, next, err := page(req, op, parent, len(members))
 	if err != nil {
 		return nil, err
 	}
 	resp := listAccountsResponse{Accounts: []orgAccount{}, NextToken: next}
-	for _, m := range in[first:last] {
+	for _, m := range members[first:last] {
 		resp.Accounts = append(resp.Accounts, s.orgAccountLocked(m))
 	}
 	return resp, nil
