@@ -63,5 +63,5 @@ func (d *organizationDiscovery) report(res ec2ops.Discovery, err error) {
 	d.refreshes.WithLabelValues("ok").Inc()
 	d.accounts.Set(float64(res.Accounts))
 	d.log.Info("AWS Organization accounts listed", "active", res.Listed, "selected", res.Discovered,
-		"overridden_by_file", res.Overridden, "accounts", res.Accounts, "took", res.Took)
+		"overridden_by_file", res.Overridden, "accounts", res.Accounts, "took", res.Took.Round(time.Millisecond).String())
 }
