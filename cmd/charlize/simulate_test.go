@@ -20,15 +20,7 @@ func TestSimulateDemo(t *testing.T) {
 	simURL := mustSimulate(t)
 
 	api := slacktest.NewAPI(t)
-	a := mustStart(t, map[string]string{
-		"SLACK_BOT_TOKEN":        slacktest.BotToken,
-		"SLACK_API_URL":          api.APIURL(),
-		"AWS_ENDPOINT_URL":       simURL,
-		"AWS_ACCESS_KEY_ID":      "demo",
-		"AWS_SECRET_ACCESS_KEY":  "demo",
-		"AWS_REGION":             "us-east-1",
-		"CHARLIZE_ACCOUNTS_FILE": "../../ec2ops/ec2sim/testdata/accounts.yaml",
-	})
+	a := mustServeSimulated(t, simURL, api, "accounts.yaml")
 	req := slacktest.FormRequest(a.url+"/slack/commands", testSecret, slacktest.Command("T0001", "U0001", "list *web*", api.ResponseURL("demo")))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -49,15 +41,7 @@ func TestSimulateDemo(t *testing.T) {
 func TestSimulateOrganization(t *testing.T) {
 	simURL := mustSimulate(t, "--generate", "30x2x1", "--organization")
 	api := slacktest.NewAPI(t)
-	a := mustStart(t, map[string]string{
-		"SLACK_BOT_TOKEN":        slacktest.BotToken,
-		"SLACK_API_URL":          api.APIURL(),
-		"AWS_ENDPOINT_URL":       simURL,
-		"AWS_ACCESS_KEY_ID":      "demo",
-		"AWS_SECRET_ACCESS_KEY":  "demo",
-		"AWS_REGION":             "us-east-1",
-		"CHARLIZE_ACCOUNTS_FILE": "../../ec2ops/ec2sim/testdata/organization.yaml",
-	})
+	a := mustServeSimulated(t, simURL, api, "organization.yaml")
 	req := slacktest.FormRequest(a.url+"/slack/commands", testSecret, slacktest.Command("T0001", "U0001", "accounts", api.ResponseURL("org")))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -79,6 +63,22 @@ func TestSimulateOrganization(t *testing.T) {
 	if !strings.Contains(string(raw), "2 instances") {
 		t.Errorf("list account:team-030 = %s, want its 2 instances", raw)
 	}
+}
+
+// mustServeSimulated starts Charlize on the simulator at simURL with the
+// accounts file of ec2ops/ec2sim/testdata named accounts, as the README's
+// recipes do.
+func mustServeSimulated(t *testing.T, simURL string, api *slacktest.API, accounts string) *process {
+	t.Helper()
+	return mustStart(t, map[string]string{
+		"SLACK_BOT_TOKEN":        slacktest.BotToken,
+		"SLACK_API_URL":          api.APIURL(),
+		"AWS_ENDPOINT_URL":       simURL,
+		"AWS_ACCESS_KEY_ID":      "demo",
+		"AWS_SECRET_ACCESS_KEY":  "demo",
+		"AWS_REGION":             "us-east-1",
+		"CHARLIZE_ACCOUNTS_FILE": "../../ec2ops/ec2sim/testdata/" + accounts,
+	})
 }
 
 // mustSimulate runs `charlize simulate args…` on a free port until the
