@@ -26,6 +26,9 @@ type UnknownView struct {
 	Text       string // what the user typed
 	Suggestion string // closest known subcommand; "" when none is close
 	Help       HelpView
+	// HelpBlocks, when set, are HelpBlocks(Help) rendered (and frozen)
+	// beforehand, so that each answer does not render the help again.
+	HelpBlocks []slack.Block
 }
 
 // maxEchoedInput bounds how much of a user's input is echoed back, so any
@@ -37,7 +40,7 @@ func Help(v HelpView) slack.WebhookMessage {
 	return slack.WebhookMessage{
 		ResponseType: slack.ResponseTypeEphemeral,
 		Text:         "Charlize: operate EC2 from Slack. Try " + v.Command + " help",
-		Blocks:       &slack.Blocks{BlockSet: helpBlocks(v)},
+		Blocks:       &slack.Blocks{BlockSet: HelpBlocks(v)},
 	}
 }
 
@@ -53,14 +56,19 @@ func Unknown(v UnknownView) slack.WebhookMessage {
 		slack.NewSectionBlock(mrkdwn(b.String()), nil, nil, slack.SectionBlockOptionBlockID("unknown")),
 		slack.NewDividerBlock(),
 	}
+	help := v.HelpBlocks
+	if help == nil {
+		help = HelpBlocks(v.Help)
+	}
 	return slack.WebhookMessage{
 		ResponseType: slack.ResponseTypeEphemeral,
 		Text:         "I didn't understand that. Try " + v.Help.Command + " help",
-		Blocks:       &slack.Blocks{BlockSet: append(set, helpBlocks(v.Help)...)},
+		Blocks:       &slack.Blocks{BlockSet: append(set, help...)},
 	}
 }
 
-func helpBlocks(v HelpView) []slack.Block {
+// HelpBlocks are the blocks of the help message, which Unknown repeats.
+func HelpBlocks(v HelpView) []slack.Block {
 	var lines strings.Builder
 	for _, c := range v.Commands {
 		fmt.Fprintf(&lines, "• `%s %s`", v.Command, c.Usage)

@@ -155,7 +155,7 @@ func TestLimitsAbsurd(t *testing.T) {
 		"Result(unknown)":             blocks.Result(blocks.ResultView{Action: action.Action(long(300)), Instance: absurd, OK: true}),
 		"Result(failed)":              blocks.Result(blocks.ResultView{Action: action.Stop, Instance: absurd, Requester: "UEVIL> <!channel", Message: blocks.Say("%s", long(5000)), Buttons: insts[7].Buttons}),
 		"Result(status)":              blocks.Result(blocks.ResultView{Action: action.Status, Instance: absurd, OK: true}),
-		"Accounts":                    blocks.Accounts(accounts),
+		"Accounts":                    blocks.Accounts(blocks.AccountsView{Accounts: accounts, Total: 150, Page: 2, Pages: 3, Filter: hostile, PrevValue: long(blocks.MaxButtonValue), NextValue: long(blocks.MaxButtonValue)}),
 		"MentionReply":                blocks.MentionReply(long(500), strings.Repeat("v", blocks.MaxButtonValue)),
 		"List(too many)":              blocks.List(blocks.ListView{Query: hostile, Now: now, Instances: fleet(60), Page: 1, Pages: 1, Total: 60}),
 	}

@@ -42,8 +42,10 @@ var pickerStates = []string{"running", "stopped", "pending", "stopping", "termin
 // Picker renders the instance picker. While Loading it shows a spinner line
 // and, on Error, the error; both offer Close only. Filled, it has optional
 // account, region and state selects and a type-ahead instance search.
-// Accounts and regions beyond MaxOptions are left out, as are names longer
-// than MaxOptionValue (an option's value is the name itself).
+// With more than MaxOptions accounts the account select is filled as the
+// user types (AccountOptions); regions beyond MaxOptions are left out, as
+// are names longer than MaxOptionValue (an option's value is the name
+// itself).
 func Picker(v PickerView) slack.ModalViewRequest {
 	m := slack.ModalViewRequest{
 		Type:            slack.VTModal,
@@ -76,7 +78,14 @@ func Picker(v PickerView) slack.ModalViewRequest {
 
 	set := []slack.Block{slack.NewSectionBlock(mrkdwn("Narrow down by account, region and state, or search for one instance. Leave everything empty to list all your instances."),
 		nil, nil, slack.SectionBlockOptionBlockID("picker_intro"))}
-	if sel := staticSelect(PickerAccountAction, "Any account", accounts, nil); sel != nil {
+	if len(accounts) > MaxOptions {
+		// More accounts than a static select holds (an organization's):
+		// Slack asks for them as the user types, AccountOptions answers.
+		sel := slack.NewOptionsSelectBlockElement(slack.OptTypeExternal, plain("Any account: type to search"), PickerAccountAction)
+		zero := 0
+		sel.MinQueryLength = &zero
+		set = append(set, optionalInput(PickerAccountBlock, "Account", sel))
+	} else if sel := staticSelect(PickerAccountAction, "Any account", accounts, nil); sel != nil {
 		set = append(set, optionalInput(PickerAccountBlock, "Account", sel))
 	}
 	if sel := staticSelect(PickerRegionAction, "Any region", regions, nil); sel != nil {
@@ -123,6 +132,22 @@ func optionalInput(blockID, label string, el slack.BlockElement) *slack.InputBlo
 	in := slack.NewInputBlock(blockID, plain(label), nil, el)
 	in.Optional = true
 	return in
+}
+
+// AccountOptions answers a block_suggestion for the picker's account
+// select: the names given, at most MaxOptions, those too long for an
+// option's value left out.
+func AccountOptions(names []string) []*slack.OptionBlockObject {
+	opts := []*slack.OptionBlockObject{}
+	for _, n := range names {
+		if len(opts) == MaxOptions {
+			break
+		}
+		if n != "" && len(n) <= MaxOptionValue {
+			opts = append(opts, slack.NewOptionBlockObject(n, plainText(n, MaxOptionText), nil))
+		}
+	}
+	return opts
 }
 
 // Options answers a block_suggestion for the picker's instance search:

@@ -69,9 +69,29 @@ func TestPickerInputs(t *testing.T) {
 			t.Errorf("input %s action_id = %q, want %q", tt.block, sel.ActionID, tt.action)
 		}
 	}
+	// More accounts than a static select holds: Slack asks for them.
 	acc := inputs[blocks.PickerAccountBlock].Element.(*slack.SelectBlockElement)
-	if len(acc.Options) != blocks.MaxOptions || acc.Options[0].Value != accounts[0].Name {
-		t.Errorf("account select has %d options starting %q, want the first %d accounts", len(acc.Options), acc.Options[0].Value, blocks.MaxOptions)
+	if acc.Type != slack.OptTypeExternal || len(acc.Options) != 0 || acc.MinQueryLength == nil || *acc.MinQueryLength != 0 {
+		t.Errorf("account select over 151 accounts = %+v, want an external_select loading from nothing typed", acc)
+	}
+	few := blocks.Picker(blocks.PickerView{Accounts: accounts[:blocks.MaxOptions]})
+	for _, b := range few.Blocks.BlockSet {
+		if in, ok := b.(*slack.InputBlock); ok && in.BlockID == blocks.PickerAccountBlock {
+			if sel := in.Element.(*slack.SelectBlockElement); sel.Type != slack.OptTypeStatic || len(sel.Options) != blocks.MaxOptions {
+				t.Errorf("account select over %d accounts = %s with %d options, want all in a static_select", blocks.MaxOptions, sel.Type, len(sel.Options))
+			}
+		}
+	}
+	var names []string
+	for _, a := range accounts {
+		names = append(names, a.Name)
+	}
+	opts := blocks.AccountOptions(append([]string{""}, names...))
+	if len(opts) != blocks.MaxOptions || opts[0].Value != accounts[0].Name {
+		t.Errorf("AccountOptions(151 names) = %d options starting %q, want the first %d", len(opts), opts[0].Value, blocks.MaxOptions)
+	}
+	if opts := blocks.AccountOptions([]string{strings.Repeat("n", 200)}); len(opts) != 0 {
+		t.Errorf("AccountOptions(a name too long for a value) = %d options, want none", len(opts))
 	}
 	reg := inputs[blocks.PickerRegionBlock].Element.(*slack.SelectBlockElement)
 	if len(reg.Options) != blocks.MaxOptions || reg.Options[0].Value != "r-0" || reg.Options[1].Value != "r-1" || reg.Options[2].Value != "r-10" {

@@ -32,6 +32,11 @@ type Account struct {
 	Channel        string
 	EventsQueueURL string
 	Notify         []string
+	// Discovered marks an account listed from the AWS Organization rather
+	// than written in the accounts file; OU is then its OU path ("/Prod/")
+	// when the organization's OU tree was walked.
+	Discovered bool
+	OU         string
 }
 
 // NotifyKinds are the values of an account's notify list.
@@ -103,60 +108,86 @@ func ParseRegions(s string) ([]string, error) {
 	return regions, nil
 }
 
-// LoadAccounts reads and validates the accounts file. Accounts without
+// AccountsFile is what the accounts file says: the accounts it lists and,
+// optionally, an AWS Organization whose accounts are discovered.
+type AccountsFile struct {
+	Accounts     []Account
+	Organization *Organization
+}
+
+// LoadAccounts reads and validates the accounts file and returns the
+// accounts it lists; LoadAccountsFile also returns its organization entry.
+func LoadAccounts(path string, fallbackRegions []string) ([]Account, error) {
+	file, err := LoadAccountsFile(path, fallbackRegions)
+	return file.Accounts, err
+}
+
+// LoadAccountsFile reads and validates the accounts file. Accounts without
 // regions get fallbackRegions. With path "", it returns the single account
 // "default", which uses the ambient credentials in fallbackRegions.
 //
 // Every problem found is reported, each as an *AccountError naming the account
 // and field, joined into one error.
-func LoadAccounts(path string, fallbackRegions []string) ([]Account, error) {
+func LoadAccountsFile(path string, fallbackRegions []string) (AccountsFile, error) {
 	if path == "" {
 		acct := Account{Name: DefaultAccountName, Regions: slices.Clone(fallbackRegions)}
 		if errs := validateAccount(acct, nil); len(errs) > 0 {
-			return nil, fmt.Errorf("ec2ops.LoadAccounts: no accounts file, so the default account is used: %w", errors.Join(errs...))
+			return AccountsFile{}, fmt.Errorf("ec2ops.LoadAccounts: no accounts file, so the default account is used: %w", errors.Join(errs...))
 		}
-		return []Account{acct}, nil
+		return AccountsFile{Accounts: []Account{acct}}, nil
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("ec2ops.LoadAccounts: %w", err)
+		return AccountsFile{}, fmt.Errorf("ec2ops.LoadAccounts: %w", err)
 	}
-	accounts, err := parseAccounts(data, fallbackRegions)
+	file, err := parseAccounts(data, fallbackRegions)
 	if err != nil {
-		return nil, fmt.Errorf("ec2ops.LoadAccounts %s: %w", path, err)
+		return AccountsFile{}, fmt.Errorf("ec2ops.LoadAccounts %s: %w", path, err)
 	}
-	return accounts, nil
+	return file, nil
 }
 
 // parseAccounts walks the YAML node tree by hand, rather than decoding into a
 // struct with KnownFields, so that every error can name the account and field.
-func parseAccounts(data []byte, fallbackRegions []string) ([]Account, error) {
+func parseAccounts(data []byte, fallbackRegions []string) (AccountsFile, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, err
+		return AccountsFile{}, err
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, &AccountError{Line: doc.Line, Problem: "the file must be a mapping with an accounts list"}
+		return AccountsFile{}, &AccountError{Line: doc.Line, Problem: "the file must be a mapping with an accounts list"}
 	}
 	var (
 		errs []error
 		list *yaml.Node
+		file AccountsFile
+		org  bool
 	)
 	root := doc.Content[0]
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
-		if k.Value != "accounts" {
+		switch k.Value {
+		case "accounts":
+			list = v
+		case "organization":
+			org = true
+			var oerrs []error
+			file.Organization, oerrs = parseOrganization(v, fallbackRegions)
+			errs = append(errs, oerrs...)
+		default:
 			errs = append(errs, &AccountError{Line: k.Line, Field: k.Value, Problem: "unknown field"})
-			continue
 		}
-		list = v
 	}
-	if list == nil || list.Kind != yaml.SequenceNode || len(list.Content) == 0 {
+	// With an organization, the list only adds or overrides accounts.
+	if list == nil && org {
+		list = &yaml.Node{Kind: yaml.SequenceNode}
+	}
+	if list == nil || list.Kind != yaml.SequenceNode || (len(list.Content) == 0 && !org) {
 		line := root.Line
 		if list != nil {
 			line = list.Line
 		}
-		return nil, errors.Join(append(errs, &AccountError{Line: line, Field: "accounts", Problem: "must be a non-empty list"})...)
+		return AccountsFile{}, errors.Join(append(errs, &AccountError{Line: line, Field: "accounts", Problem: "must be a non-empty list (or give an organization)"})...)
 	}
 
 	var accounts []Account
@@ -192,9 +223,10 @@ func parseAccounts(data []byte, fallbackRegions []string) ([]Account, error) {
 		accounts = append(accounts, acct)
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return AccountsFile{}, errors.Join(errs...)
 	}
-	return accounts, nil
+	file.Accounts = accounts
+	return file, nil
 }
 
 func hasField(errs []error, field string) bool {
@@ -417,10 +449,9 @@ func CheckQueueURL(raw string) error {
 }
 
 // validateAccounts checks a whole account list as New receives it.
+// validateAccounts checks a whole account list as New receives it; an
+// empty list is for a Fleet whose accounts are all discovered.
 func validateAccounts(accounts []Account) error {
-	if len(accounts) == 0 {
-		return errors.New("no accounts")
-	}
 	var errs []error
 	seen := map[string]bool{}
 	for _, a := range accounts {

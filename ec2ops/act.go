@@ -238,7 +238,7 @@ func (f *Fleet) target(op, account, region, id string) (*account, *Error) {
 		return &Error{Kind: KindInvalidRequest, Op: op, Account: account, Region: region, InstanceID: id,
 			Err: fmt.Errorf(format, args...)}
 	}
-	a, ok := f.byName[strings.ToLower(account)]
+	a, ok := f.set.Load().byName[strings.ToLower(account)]
 	switch {
 	case !ok:
 		return nil, bad("there is no account named %q", account)

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
 )
@@ -46,6 +48,9 @@ type Options struct {
 	// WaitPollInterval is the waiters' minimum delay between polls; the
 	// maximum is three times it (5s).
 	WaitPollInterval time.Duration
+	// Organization, when set, adds an AWS Organization's accounts to those
+	// given to New (Discover, RunDiscovery).
+	Organization *Organization
 	// Now is the clock for elapsed times and cache bookkeeping (time.Now).
 	Now func() time.Time
 	// Observe, if set, is called after every AWS call with the operation
@@ -85,10 +90,26 @@ func (o *Options) setDefaults() error {
 }
 
 // Fleet lists and acts on instances across the configured accounts. It is
-// safe for concurrent use.
+// safe for concurrent use, also while its accounts are rediscovered.
 type Fleet struct {
-	opts     Options
-	base     aws.Config // the ambient configuration, for QueueConfig
+	opts Options
+	// base carries the shared HTTP client and the ambient credentials, for
+	// the clients of accounts that discovery adds later.
+	base aws.Config
+	// set is swapped whole when the accounts change: a listing or action
+	// keeps the set it started with.
+	set atomic.Pointer[accountSet]
+	// explicit are the accounts given to New; org and orgClient are set when
+	// an organization's accounts are discovered too.
+	explicit  []Account
+	org       *Organization
+	orgClient *organizations.Client
+	// discoverMu makes refreshes of the account set take turns.
+	discoverMu sync.Mutex
+}
+
+// accountSet is the Fleet's accounts at one moment.
+type accountSet struct {
 	accounts []*account
 	byName   map[string]*account // lower-cased name
 }
@@ -114,9 +135,15 @@ type account struct {
 // HTTP client, retryer and endpoint settings; config.LoadDefaultConfig is the
 // usual source. Assumed-role credentials are cached per account and shared by
 // its regions.
+//
+// With Options.Organization the accounts may be empty: Discover and
+// RunDiscovery add the organization's.
 func New(base aws.Config, accounts []Account, opts Options) (*Fleet, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, fmt.Errorf("ec2ops.New: %w", err)
+	}
+	if len(accounts) == 0 && opts.Organization == nil {
+		return nil, errors.New("ec2ops.New: no accounts")
 	}
 	if err := validateAccounts(accounts); err != nil {
 		return nil, fmt.Errorf("ec2ops.New: %w", err)
@@ -125,55 +152,152 @@ func New(base aws.Config, accounts []Account, opts Options) (*Fleet, error) {
 		return nil, fmt.Errorf("ec2ops.New: %d accounts use the ambient credentials; only one can", n)
 	}
 	base = base.Copy()
-	regions := 0
-	for _, a := range accounts {
-		regions += len(a.Regions)
+	concurrent := opts.Concurrency // an organization's account-regions are not known yet
+	if opts.Organization == nil {
+		regions := 0
+		for _, a := range accounts {
+			regions += len(a.Regions)
+		}
+		concurrent = min(regions, opts.Concurrency)
 	}
 	// As many connections as a listing runs at once.
-	base.HTTPClient = sharedHTTPClient(base.HTTPClient, min(regions, opts.Concurrency))
-	f := &Fleet{opts: opts, base: base, byName: map[string]*account{}}
-	for _, a := range accounts {
-		acct := &account{Account: cloneAccount(a), ec2: map[string]*ec2.Client{}, cw: map[string]*cloudwatch.Client{}}
-		creds := base.Credentials
-		if a.RoleARN != "" {
-			stsClient := sts.NewFromConfig(base, func(o *sts.Options) {
-				if o.Region == "" {
-					o.Region = a.Regions[0]
-				}
-				o.APIOptions = append(slices.Clip(o.APIOptions), f.observer("sts"))
-			})
-			noSI := new(atomic.Bool)
-			provider := func(session, sourceIdentity string, d time.Duration) aws.CredentialsProvider {
-				return newCredentialsCache(&assumeRoleProvider{
-					client: stsClient, roleARN: a.RoleARN, externalID: a.ExternalID,
-					sessionName: session, sourceIdentity: sourceIdentity, noSourceIdentity: noSI, duration: d,
-				})
-			}
-			creds = provider(readSessionName, "", readSessionDuration)
-			acct.actors = &actorSessions{
-				now:      opts.Now,
-				new:      func(session string) aws.CredentialsProvider { return provider(session, session, actorSessionDuration) },
-				sessions: map[string]*actorSession{},
-			}
-		}
-		acct.read = creds
-		for _, r := range a.Regions {
-			acct.ec2[r] = ec2.NewFromConfig(base, func(o *ec2.Options) {
-				o.Region = r
-				o.Credentials = creds
-				o.APIOptions = append(slices.Clip(o.APIOptions), f.observer("ec2"))
-			})
-			acct.cw[r] = cloudwatch.NewFromConfig(base, func(o *cloudwatch.Options) {
-				o.Region = r
-				o.Credentials = creds
-				o.APIOptions = append(slices.Clip(o.APIOptions), f.observer("cloudwatch"))
-			})
-		}
-		f.accounts = append(f.accounts, acct)
-		f.byName[strings.ToLower(a.Name)] = acct
+	base.HTTPClient = sharedHTTPClient(base.HTTPClient, concurrent)
+	f := &Fleet{opts: opts, base: base, explicit: make([]Account, len(accounts))}
+	for i, a := range accounts {
+		f.explicit[i] = cloneAccount(a)
 	}
+	if o := opts.Organization; o != nil {
+		f.org = o
+		f.orgClient = f.organizationClient(base, o)
+	}
+	f.set.Store(f.newSet(f.explicit, nil))
 	return f, nil
 }
+
+// newSet builds an account set, reusing the accounts of prev that did not
+// change, so that their cached credentials and connections stay warm.
+func (f *Fleet) newSet(accounts []Account, prev *accountSet) *accountSet {
+	set := &accountSet{byName: make(map[string]*account, len(accounts))}
+	for _, a := range accounts {
+		acct, ok := (*account)(nil), false
+		if prev != nil {
+			acct, ok = prev.byName[strings.ToLower(a.Name)]
+		}
+		if !ok || !reflect.DeepEqual(acct.Account, a) {
+			acct = f.newAccount(a)
+		}
+		set.accounts = append(set.accounts, acct)
+		set.byName[strings.ToLower(a.Name)] = acct
+	}
+	return set
+}
+
+// newAccount builds one account's clients.
+func (f *Fleet) newAccount(a Account) *account {
+	base := f.base
+	acct := &account{Account: cloneAccount(a), ec2: map[string]*ec2.Client{}, cw: map[string]*cloudwatch.Client{}}
+	creds := base.Credentials
+	if a.RoleARN != "" {
+		stsClient := sts.NewFromConfig(base, func(o *sts.Options) {
+			if o.Region == "" {
+				o.Region = a.Regions[0]
+			}
+			o.APIOptions = append(slices.Clip(o.APIOptions), f.observer("sts"))
+		})
+		noSI := new(atomic.Bool)
+		provider := func(session, sourceIdentity string, d time.Duration) aws.CredentialsProvider {
+			return newCredentialsCache(&assumeRoleProvider{
+				client: stsClient, roleARN: a.RoleARN, externalID: a.ExternalID,
+				sessionName: session, sourceIdentity: sourceIdentity, noSourceIdentity: noSI, duration: d,
+			})
+		}
+		creds = provider(readSessionName, "", readSessionDuration)
+		acct.actors = &actorSessions{
+			now:      f.opts.Now,
+			new:      func(session string) aws.CredentialsProvider { return provider(session, session, actorSessionDuration) },
+			sessions: map[string]*actorSession{},
+		}
+	}
+	acct.read = creds
+	for _, r := range a.Regions {
+		acct.ec2[r] = ec2.NewFromConfig(base, func(o *ec2.Options) {
+			o.Region = r
+			o.Credentials = creds
+			o.APIOptions = append(slices.Clip(o.APIOptions), f.observer("ec2"))
+		})
+		acct.cw[r] = cloudwatch.NewFromConfig(base, func(o *cloudwatch.Options) {
+			o.Region = r
+			o.Credentials = creds
+			o.APIOptions = append(slices.Clip(o.APIOptions), f.observer("cloudwatch"))
+		})
+	}
+	return acct
+}
+
+// Discover lists the organization's active accounts and makes them, with
+// the accounts given to New (which win for their ids), the Fleet's
+// accounts. Listings and actions already running keep the accounts they
+// started with. When listing fails the accounts stay as they were.
+func (f *Fleet) Discover(ctx context.Context) (Discovery, error) {
+	const op = "ec2ops.Discover"
+	if f.org == nil {
+		return Discovery{}, &Error{Kind: KindInvalidRequest, Op: op, Err: errors.New("no organization is configured")}
+	}
+	f.discoverMu.Lock()
+	defer f.discoverMu.Unlock()
+	start := f.opts.Now()
+	listed, err := f.listOrganization(ctx, f.orgClient, f.org)
+	if err != nil {
+		kind, iamAction := classify(err)
+		e := &Error{Kind: kind, Op: op, IAMAction: iamAction, Err: err}
+		if kind == KindAccessDenied || kind == KindAssumeRole {
+			e.RoleARN = f.org.ManagementRoleARN
+		}
+		return Discovery{}, e
+	}
+	discovered, overridden := discoveredAccounts(f.org, listed, f.explicit)
+	accounts := slices.Concat(f.explicit, discovered)
+	f.set.Store(f.newSet(accounts, f.set.Load()))
+	return Discovery{Listed: len(listed), Discovered: len(discovered) + overridden, Overridden: overridden,
+		Accounts: len(accounts), Took: f.opts.Now().Sub(start)}, nil
+}
+
+// RunDiscovery rediscovers the organization's accounts every
+// Organization.Refresh until ctx ends, reporting each outcome to report
+// (which may be nil). A failed refresh is retried sooner, backing off from
+// a minute up to the refresh interval.
+func (f *Fleet) RunDiscovery(ctx context.Context, report func(Discovery, error)) {
+	if f.org == nil {
+		return
+	}
+	wait, retry := f.org.Refresh, time.Duration(0)
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		d, err := f.Discover(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if report != nil {
+			report(d, err)
+		}
+		wait = f.org.Refresh
+		if err != nil {
+			retry = min(max(2*retry, discoveryRetry), f.org.Refresh)
+			wait = retry
+		} else {
+			retry = 0
+		}
+	}
+}
+
+// discoveryRetry is the first delay after a failed discovery.
+const discoveryRetry = time.Minute
 
 func accountsWithoutRole(accounts []Account) int {
 	n := 0
@@ -244,7 +368,7 @@ func (f *Fleet) observer(service string) func(*middleware.Stack) error {
 func (f *Fleet) QueueConfig(account, queueURL string) (aws.Config, error) {
 	cfg := f.base.Copy()
 	if account != "" {
-		a, ok := f.byName[strings.ToLower(account)]
+		a, ok := f.set.Load().byName[strings.ToLower(account)]
 		if !ok {
 			return aws.Config{}, fmt.Errorf("ec2ops.QueueConfig: no account %q", account)
 		}
@@ -263,10 +387,12 @@ func (f *Fleet) QueueConfig(account, queueURL string) (aws.Config, error) {
 	return cfg, nil
 }
 
-// Accounts returns the configured accounts.
+// Accounts returns the accounts at this moment: those given to New, then
+// those discovered, in the order they were given or discovered.
 func (f *Fleet) Accounts() []Account {
-	out := make([]Account, len(f.accounts))
-	for i, a := range f.accounts {
+	set := f.set.Load()
+	out := make([]Account, len(set.accounts))
+	for i, a := range set.accounts {
 		out[i] = cloneAccount(a.Account)
 	}
 	return out
@@ -357,10 +483,11 @@ func cmpStrings(pairs ...string) int {
 // plan resolves the query's words against the configured accounts and picks
 // the account-regions to query.
 func (f *Fleet) plan(q Query) (Query, []listJob, *Error) {
+	set := f.set.Load()
 	q.Accounts = slices.Clone(q.Accounts)
 	q.Names = slices.Clone(q.Names)
 	for _, w := range q.Words {
-		if _, ok := f.byName[strings.ToLower(w)]; ok {
+		if _, ok := set.byName[strings.ToLower(w)]; ok {
 			q.Accounts = append(q.Accounts, w)
 		} else {
 			q.Names = append(q.Names, w) // no wildcards in a word, so an exact match
@@ -368,16 +495,18 @@ func (f *Fleet) plan(q Query) (Query, []listJob, *Error) {
 	}
 	q.Words = nil
 
-	selected := f.accounts
+	selected := set.accounts
 	if len(q.Accounts) > 0 {
 		selected = nil
+		seen := make(map[*account]bool, len(q.Accounts))
 		for _, name := range q.Accounts {
-			a, ok := f.byName[strings.ToLower(name)]
+			a, ok := set.byName[strings.ToLower(name)]
 			if !ok {
 				return q, nil, &Error{Kind: KindInvalidQuery, Term: "account:" + name,
 					Err: fmt.Errorf("there is no account named %q", name)}
 			}
-			if !slices.Contains(selected, a) {
+			if !seen[a] {
+				seen[a] = true
 				selected = append(selected, a)
 			}
 		}

@@ -28,7 +28,7 @@ type Probe struct {
 // Probe checks account in region; see Probe. It returns an error only
 // for an unknown account or region.
 func (f *Fleet) Probe(ctx context.Context, account, region string) (Probe, error) {
-	a, ok := f.byName[strings.ToLower(account)]
+	a, ok := f.set.Load().byName[strings.ToLower(account)]
 	if !ok || a.ec2[region] == nil {
 		return Probe{}, &Error{Kind: KindInvalidRequest, Op: "ec2ops.Probe", Account: account, Region: region,
 			Err: fmt.Errorf("account %q is not configured for region %q", account, region)}

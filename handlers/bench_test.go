@@ -1,9 +1,14 @@
 package handlers_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,3 +51,73 @@ func BenchmarkTypeAhead(b *testing.B) {
 		}
 	}
 }
+
+// benchTexts is compare.sh's default rotation of command texts: a bare
+// /charlize (the picker: a session write and a views.open), help, status
+// without an instance, and two unknown words.
+var benchTexts = []string{"", "help", "status", "pick prod-eu", "pick <prod-eu> & more"}
+
+// BenchmarkCommands loads the HTTP server with signed slash commands from
+// 16 goroutines, as compare.sh does at 16 connections: the picker path
+// alone and the mix users send, on the embedded store and on Redis
+// (REDIS_URL, else miniredis). Each request goes over loopback HTTP, and
+// each picker's views.open reaches the fake Slack API. Metrics: req/s and
+// the 99th percentile latency.
+func BenchmarkCommands(b *testing.B) {
+	for _, mix := range []struct {
+		name  string
+		texts []string
+	}{{"picker", []string{""}}, {"mix", benchTexts}} {
+		for _, redis := range []bool{false, true} {
+			storeName := map[bool]string{false: "embedded", true: "redis"}[redis]
+			b.Run(mix.name+"/"+storeName, func(b *testing.B) {
+				w := newWorld(b, worldOptions{redis: redis})
+				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+				b.Cleanup(client.CloseIdleConnections)
+				var (
+					mu        sync.Mutex
+					latencies []time.Duration
+					seq       atomic.Int64
+				)
+				b.SetParallelism(8) // 16 goroutines on 2 cores
+				b.ResetTimer()
+				start := time.Now()
+				b.RunParallel(func(pb *testing.PB) {
+					var mine []time.Duration
+					for pb.Next() {
+						n := seq.Add(1)
+						r := w.commandRequest(benchUsers[n%int64(len(benchUsers))], mix.texts[n%int64(len(mix.texts))], "bench")
+						u, _ := url.Parse(w.server.URL)
+						r.URL.Scheme, r.URL.Host, r.Host = u.Scheme, u.Host, u.Host
+						t0 := time.Now()
+						resp, err := client.Do(r)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						_, _ = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != http.StatusOK {
+							b.Errorf("command = %d", resp.StatusCode)
+							return
+						}
+						mine = append(mine, time.Since(t0))
+					}
+					mu.Lock()
+					latencies = append(latencies, mine...)
+					mu.Unlock()
+				})
+				elapsed := time.Since(start)
+				b.StopTimer()
+				b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "req/s")
+				if len(latencies) > 0 {
+					slices.Sort(latencies)
+					b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
+				}
+			})
+		}
+	}
+}
+
+// benchUsers rotate as loadgen's 8 fake users do.
+var benchUsers = []string{"U0BENCH1", "U0BENCH2", "U0BENCH3", "U0BENCH4", "U0BENCH5", "U0BENCH6", "U0BENCH7", "U0BENCH8"}

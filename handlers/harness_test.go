@@ -119,7 +119,6 @@ type worldOptions struct {
 	graphTTL time.Duration // app.Options.GraphTTL
 	schedule func(context.Context, ec2ops.Instance) string
 	cardTags []string
-	latency  time.Duration // the simulator's latency per call
 	// awsEndpoint sends the fleet's AWS calls there instead of to the
 	// simulator (a closed loopback port, say), retrying without backoff.
 	awsEndpoint string
@@ -141,6 +140,11 @@ type worldOptions struct {
 	schedules       []schedule.Schedule
 	// tune changes the dispatcher's options last.
 	tune func(*app.Options)
+	// organization, when set, discovers the accounts from the fixture's
+	// organization instead of listing the fixture's accounts.
+	organization *ec2ops.Organization
+	latency      time.Duration // the simulator's, on every AWS call
+	concurrency  int           // ec2ops.Options.Concurrency (0: its default)
 }
 
 // defaultPolicy asks newWorld for policy.Default(), what Charlize runs
@@ -203,9 +207,18 @@ func newWorld(t testing.TB, o worldOptions) *world {
 			})
 		}
 	}
-	fleet, err := ec2ops.New(awsCfg, accounts, ec2ops.Options{WaitPollInterval: 50 * time.Millisecond, WaitTimeout: 20 * time.Second})
+	if o.organization != nil {
+		accounts = []ec2ops.Account{}
+	}
+	fleet, err := ec2ops.New(awsCfg, accounts, ec2ops.Options{WaitPollInterval: 50 * time.Millisecond, WaitTimeout: 20 * time.Second,
+		Organization: o.organization, Concurrency: o.concurrency})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.organization != nil {
+		if _, err := fleet.Discover(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	if o.policy == "" {

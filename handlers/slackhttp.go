@@ -97,6 +97,8 @@ func writeAck(c echo.Context, a app.Ack) error {
 		return c.NoContent(http.StatusOK)
 	case string:
 		return c.String(http.StatusOK, body)
+	case json.RawMessage: // encoded once, ahead of time
+		return c.JSONBlob(http.StatusOK, body)
 	default:
 		return c.JSON(http.StatusOK, body)
 	}

@@ -34,6 +34,7 @@ type EmbeddedOptions struct {
 // Only one process can open a given file at a time.
 type Embedded struct {
 	db         *bolt.DB
+	sessions   *bolt.DB // sessions.db: see embedded_sessions.go
 	now        func() time.Time
 	auditLimit uint64
 	writers    atomic.Int32 // writes in flight, to batch only when they meet
@@ -66,9 +67,8 @@ var (
 	bucketNotices = []byte("notices")
 	bucketGroups  = []byte("groups")
 
-	allBuckets = [][]byte{bucketInstallations, bucketSessions, bucketTeamSessions,
-		bucketClaims, bucketOAuthStates, bucketAudit, bucketActions, bucketSchedules, bucketSnoozes,
-		bucketNotices, bucketGroups}
+	allBuckets = [][]byte{bucketInstallations, bucketClaims, bucketOAuthStates, bucketAudit, bucketActions,
+		bucketSchedules, bucketSnoozes, bucketNotices, bucketGroups}
 )
 
 // Records with a lifetime share the expires_at field, which sweep reads.
@@ -95,8 +95,8 @@ type (
 	}
 )
 
-// OpenEmbedded opens (creating if needed) dir/charlize.db and starts the
-// background sweep; Close stops it.
+// OpenEmbedded opens (creating if needed) dir/charlize.db and
+// dir/sessions.db and starts the background sweep; Close stops it.
 func OpenEmbedded(dir string, opts EmbeddedOptions) (*Embedded, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -125,16 +125,28 @@ func OpenEmbedded(dir string, opts EmbeddedOptions) (*Embedded, error) {
 				return fmt.Errorf("bucket %s: %w", name, err)
 			}
 		}
+		// Sessions lived here before they got a file of their own.
+		for _, name := range [][]byte{bucketSessions, bucketTeamSessions} {
+			if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+				return fmt.Errorf("bucket %s: %w", name, err)
+			}
+		}
 		return nil
 	})
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store.OpenEmbedded %s: %w", path, err)
 	}
+	sessions, err := openSessions(dir)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store.OpenEmbedded: %w", err)
+	}
 	// A lone write waits at most this long for company before it commits.
 	db.MaxBatchDelay = 2 * time.Millisecond
 	e := &Embedded{
 		db:         db,
+		sessions:   sessions,
 		now:        opts.Now,
 		auditLimit: uint64(opts.AuditLimit),
 		stop:       make(chan struct{}),
@@ -201,7 +213,7 @@ func (e *Embedded) PutSession(ctx context.Context, s Session, ttl time.Duration)
 	if err != nil {
 		return fmt.Errorf("store.Embedded.PutSession %s: %w", s.ID, err)
 	}
-	err = e.update(ctx, func(tx *bolt.Tx) error {
+	err = e.updateSessions(ctx, func(tx *bolt.Tx) error {
 		sessions, index := tx.Bucket(bucketSessions), tx.Bucket(bucketTeamSessions)
 		// A session moving to another team must leave the old team's index.
 		if old, ok, err := getSession(sessions, s.ID); err != nil {
@@ -225,7 +237,7 @@ func (e *Embedded) PutSession(ctx context.Context, s Session, ttl time.Duration)
 // Session returns the live session id.
 func (e *Embedded) Session(ctx context.Context, id string) (Session, error) {
 	var rec sessionRecord
-	err := e.view(ctx, func(tx *bolt.Tx) error {
+	err := e.viewSessions(ctx, func(tx *bolt.Tx) error {
 		r, ok, err := getSession(tx.Bucket(bucketSessions), id)
 		if err != nil {
 			return err
@@ -245,7 +257,7 @@ func (e *Embedded) Session(ctx context.Context, id string) (Session, error) {
 
 // DeleteSession removes session id and its index entry.
 func (e *Embedded) DeleteSession(ctx context.Context, id string) error {
-	err := e.update(ctx, func(tx *bolt.Tx) error {
+	err := e.updateSessions(ctx, func(tx *bolt.Tx) error {
 		return deleteSession(tx, id)
 	})
 	if err != nil {
@@ -256,7 +268,7 @@ func (e *Embedded) DeleteSession(ctx context.Context, id string) error {
 
 // DeleteTeamSessions removes every session of teamID.
 func (e *Embedded) DeleteTeamSessions(ctx context.Context, teamID string) error {
-	err := e.update(ctx, func(tx *bolt.Tx) error {
+	err := e.updateSessions(ctx, func(tx *bolt.Tx) error {
 		prefix := teamIndexKey(teamID, "")
 		var ids []string
 		c := tx.Bucket(bucketTeamSessions).Cursor()
@@ -693,7 +705,7 @@ func (e *Embedded) Close() error {
 	e.closeOnce.Do(func() {
 		close(e.stop)
 		<-e.done
-		if err := e.db.Close(); err != nil {
+		if err := errors.Join(closeSessions(e.sessions), e.db.Close()); err != nil {
 			e.closeErr = fmt.Errorf("store.Embedded.Close: %w", err)
 		}
 	})
@@ -720,10 +732,22 @@ func (e *Embedded) sweepLoop(interval time.Duration) {
 // OAuth states, actions, snoozes, notices and groups, and reports how many
 // it deleted.
 func (e *Embedded) sweep() (int, error) {
+	n, err := sweepBuckets(e.sessions, e.now(), bucketSessions)
+	if err != nil {
+		return 0, fmt.Errorf("store.Embedded.sweep: %w", boltErr(err))
+	}
+	m, err := sweepBuckets(e.db, e.now(), bucketClaims, bucketOAuthStates, bucketActions, bucketSnoozes, bucketNotices, bucketGroups)
+	if err != nil {
+		return 0, fmt.Errorf("store.Embedded.sweep: %w", boltErr(err))
+	}
+	return n + m, nil
+}
+
+// sweepBuckets deletes the records of db's buckets that expired by now.
+func sweepBuckets(db *bolt.DB, now time.Time, buckets ...[]byte) (int, error) {
 	n := 0
-	err := e.db.Update(func(tx *bolt.Tx) error {
-		now := e.now()
-		for _, name := range [][]byte{bucketSessions, bucketClaims, bucketOAuthStates, bucketActions, bucketSnoozes, bucketNotices, bucketGroups} {
+	err := db.Update(func(tx *bolt.Tx) error {
+		for _, name := range buckets {
 			var expired [][]byte
 			c := tx.Bucket(name).Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -750,10 +774,7 @@ func (e *Embedded) sweep() (int, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, fmt.Errorf("store.Embedded.sweep: %w", boltErr(err))
-	}
-	return n, nil
+	return n, err
 }
 
 // update and view check ctx first (bbolt itself ignores contexts) and

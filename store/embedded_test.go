@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/charlize-app/charlize/store"
@@ -124,7 +125,7 @@ func TestEmbeddedSweep(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close = %v", err)
 	}
-	got, err := store.FileCounts(filepath.Join(dir, store.EmbeddedFile))
+	got, err := store.FileCounts(dir)
 	if err != nil {
 		t.Fatalf("FileCounts = %v", err)
 	}
@@ -223,4 +224,62 @@ func mustOpenEmbedded(tb testing.TB, dir string, opts store.EmbeddedOptions) *st
 		}
 	})
 	return s
+}
+
+// TestEmbeddedSessionsFile: sessions survive a clean restart; a sessions
+// file damaged by a machine crash is started afresh at open, with
+// everything in charlize.db kept.
+func TestEmbeddedSessionsFile(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s := mustOpenEmbedded(t, dir, store.EmbeddedOptions{})
+	if err := s.PutSession(ctx, store.Session{ID: "s1", TeamID: "T1", Data: []byte("picker")}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Claim(ctx, "job", "alice", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpenEmbedded(t, dir, store.EmbeddedOptions{})
+	if got, err := s.Session(ctx, "s1"); err != nil || string(got.Data) != "picker" {
+		t.Fatalf("Session after a clean restart = %q, %v; want it kept", got.Data, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// As after kill -9: the file was not marked closed, so it is checked,
+	// and kept since it is sound.
+	path := filepath.Join(dir, store.SessionsFile)
+	db, err := bolt.Open(path, 0o600, nil)
+	if err == nil {
+		err = db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Delete([]byte("clean")) })
+		err = errors.Join(err, db.Close())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpenEmbedded(t, dir, store.EmbeddedOptions{})
+	if got, err := s.Session(ctx, "s1"); err != nil || string(got.Data) != "picker" {
+		t.Fatalf("Session after an unclean stop = %q, %v; want it kept", got.Data, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := os.WriteFile(path, []byte("not a bbolt file, as after a torn write"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpenEmbedded(t, dir, store.EmbeddedOptions{})
+	if _, err := s.Session(ctx, "s1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Session after the sessions file was damaged = %v, want ErrNotFound", err)
+	}
+	if ok, holder, err := s.Claim(ctx, "job", "bob", time.Hour); err != nil || ok || holder != "alice" {
+		t.Errorf("Claim after the sessions file was started afresh = %v, %q, %v; want alice's claim kept", ok, holder, err)
+	}
+	if err := s.PutSession(ctx, store.Session{ID: "s2", TeamID: "T1"}, time.Hour); err != nil {
+		t.Errorf("PutSession on the fresh sessions file = %v", err)
+	}
 }

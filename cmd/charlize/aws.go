@@ -9,18 +9,12 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/smithy-go/middleware"
-
-	"github.com/charlize-app/charlize/ec2ops"
 )
 
 // loadAWSConfig builds the SDK configuration every AWS call starts from:
 // the region, an endpoint override (the simulator), static keys when the
 // environment has them, and Charlize's name and version in the User-Agent.
-func loadAWSConfig(ctx context.Context, cfg config, accounts []ec2ops.Account, build buildInfo) (aws.Config, error) {
-	region := cfg.AWSRegion
-	if region == "" {
-		region = accounts[0].Regions[0]
-	}
+func loadAWSConfig(ctx context.Context, cfg config, region string, build buildInfo) (aws.Config, error) {
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRegion(region),
 		awsconfig.WithAPIOptions([]func(*middleware.Stack) error{

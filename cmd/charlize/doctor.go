@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -335,11 +336,12 @@ func awsChecks(ctx context.Context, cfg config) []check {
 	if cfg.AccountsFile == "" && len(cfg.Regions) == 0 {
 		return nil // the accounts row says so
 	}
-	accounts, err := ec2ops.LoadAccounts(cfg.AccountsFile, cfg.Regions)
-	if err != nil {
-		return nil // the accounts row says so
+	file, err := ec2ops.LoadAccountsFile(cfg.AccountsFile, cfg.Regions)
+	if err != nil || len(file.Accounts) == 0 {
+		return nil // the accounts row says so; an organization's accounts are found at start
 	}
-	awsCfg, err := loadAWSConfig(ctx, cfg, accounts, readBuildInfo())
+	accounts := file.Accounts
+	awsCfg, err := loadAWSConfig(ctx, cfg, cmp.Or(cfg.AWSRegion, accounts[0].Regions[0]), readBuildInfo())
 	if err != nil {
 		return []check{{Check: "aws configuration", Fix: err.Error()}}
 	}

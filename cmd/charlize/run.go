@@ -140,7 +140,7 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	// One client for every call to Slack: named, timed and counted.
 	slackHTTP := slackclient.NewHTTPClientWith(slackclient.HTTPOptions{UserAgent: userAgent(build), Observe: metrics.ObserveSlack})
 
-	fleet, err := openFleet(ctx, cfg, build, log, metrics)
+	fleet, err := openFleet(ctx, cfg, build, log, metrics, reg)
 	if err != nil {
 		return err
 	}
@@ -264,20 +264,30 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 // openFleet loads the AWS accounts. Without an accounts file and without
 // a region there is nothing to operate on: Charlize still serves Slack and
 // says so to users, rather than refusing to start.
-func openFleet(ctx context.Context, cfg config, build buildInfo, log *slog.Logger, m *handlers.Metrics) (app.Fleet, error) {
+func openFleet(ctx context.Context, cfg config, build buildInfo, log *slog.Logger, m *handlers.Metrics, reg prometheus.Registerer) (app.Fleet, error) {
 	if cfg.AccountsFile == "" && len(cfg.Regions) == 0 {
 		log.Warn("no AWS accounts: set CHARLIZE_ACCOUNTS_FILE, or CHARLIZE_REGIONS / AWS_REGION for the ambient account")
 		return nil, nil
 	}
-	accounts, err := ec2ops.LoadAccounts(cfg.AccountsFile, cfg.Regions)
+	file, err := ec2ops.LoadAccountsFile(cfg.AccountsFile, cfg.Regions)
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := loadAWSConfig(ctx, cfg, accounts, build)
+	accounts := file.Accounts
+	region := cfg.AWSRegion
+	switch {
+	case region != "":
+	case len(accounts) > 0:
+		region = accounts[0].Regions[0]
+	default:
+		region = file.Organization.Regions[0]
+	}
+	awsCfg, err := loadAWSConfig(ctx, cfg, region, build)
 	if err != nil {
 		return nil, err
 	}
-	fleet, err := ec2ops.New(awsCfg, accounts, ec2ops.Options{Observe: m.ObserveAWS, Concurrency: cfg.AWSConcurrency})
+	fleet, err := ec2ops.New(awsCfg, accounts, ec2ops.Options{Observe: m.ObserveAWS, Concurrency: cfg.AWSConcurrency,
+		Organization: file.Organization})
 	if err != nil {
 		return nil, err
 	}
@@ -286,6 +296,9 @@ func openFleet(ctx context.Context, cfg config, build buildInfo, log *slog.Logge
 		names[i] = a.Name
 	}
 	log.Info("AWS accounts loaded", "accounts", names)
+	if file.Organization != nil {
+		newOrganizationDiscovery(fleet, log, reg).start(ctx)
+	}
 	return fleet, nil
 }
 

@@ -23,6 +23,8 @@ func simulateCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	addr := fs.String("addr", "127.0.0.1:4566", "listen address")
 	fixture := fs.String("fixture", "", "fleet YAML in the shape of ec2ops/ec2sim/testdata/fleet.yaml (default: that demo fleet)")
 	latency := fs.Duration("latency", 0, "added to every AWS call, to see Charlize under a slow AWS")
+	generate := fs.String("generate", "", "serve a generated fleet instead: ACCOUNTSxREGIONSxINSTANCES, e.g. 500x2x2")
+	organize := fs.Bool("organization", false, "with --generate: the accounts form an AWS Organization managed by the first one (accounts file: ec2ops/ec2sim/testdata/organization.yaml)")
 	transition := fs.Duration("transition", 5*time.Second, "how long pending, stopping and shutting-down last")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: charlize simulate [flags]
@@ -41,7 +43,12 @@ Flags:`)
 		return flagErr(err)
 	}
 	fleet, err := ec2sim.Demo()
-	if *fixture != "" {
+	switch {
+	case *generate != "":
+		fleet, err = generatedFleet(*generate, *organize)
+	case *organize:
+		err = errors.New("simulate: --organization needs --generate")
+	case *fixture != "":
 		fleet, err = ec2sim.LoadFixtureFile(*fixture)
 	}
 	if err != nil {
@@ -71,4 +78,21 @@ Flags:`)
 		return err
 	}
 	return nil
+}
+
+// generatedFleet is ec2sim.Generate's fleet for a "500x2x2" shape,
+// optionally as an organization whose accounts are named team-001…, the
+// first one its management account (where the role charlize-org-reader of
+// the organization accounts file is).
+func generatedFleet(shape string, organize bool) (ec2sim.Fixture, error) {
+	var accounts, regions, perRegion int
+	if n, err := fmt.Sscanf(shape, "%dx%dx%d", &accounts, &regions, &perRegion); err != nil || n != 3 ||
+		accounts < 1 || accounts > 10000 || regions < 1 || regions > 20 || perRegion < 0 || perRegion > 1000 {
+		return ec2sim.Fixture{}, fmt.Errorf("simulate: --generate %q: want ACCOUNTSxREGIONSxINSTANCES, such as 500x2x2 (at most 10000x20x1000)", shape)
+	}
+	f := ec2sim.Generate(accounts, regions, perRegion)
+	if organize {
+		ec2sim.Organize(&f, f.Accounts[0].ID, func(i int, _ string) string { return fmt.Sprintf("Team %03d", i+1) }, nil)
+	}
+	return f, nil
 }

@@ -15,6 +15,9 @@ import (
 // Fixture describes accounts and their fleets, usually read from YAML.
 type Fixture struct {
 	Accounts []FixtureAccount `yaml:"accounts"`
+	// Organization, when set, makes the accounts listable through AWS
+	// Organizations by its management account.
+	Organization *FixtureOrganization `yaml:"organization"`
 }
 
 // FixtureAccount is one account: who may assume roles in it, and its
@@ -61,8 +64,13 @@ func parseFixture(b []byte) (Fixture, error) {
 
 // Validate reports the first problem in f: a malformed or duplicate account
 // id, an empty region name, or an instance without an id, with a duplicate
-// id or with an unknown state.
+// id or with an unknown state, or a malformed organization.
 func (f Fixture) Validate() error {
+	if f.Organization != nil {
+		if err := f.Organization.validate(); err != nil {
+			return err
+		}
+	}
 	accounts := map[string]bool{}
 	for _, a := range f.Accounts {
 		if !accountIDRE.MatchString(a.ID) {
@@ -98,8 +106,9 @@ func (f Fixture) Validate() error {
 }
 
 // Load validates f and adds its accounts, replacing any account with the
-// same id (its fleets, external id and source-identity policy). Other
-// accounts are untouched. Nothing changes when f is invalid.
+// same id (its fleets, external id and source-identity policy), and its
+// organization, replacing the previous one. Other accounts are untouched.
+// Nothing changes when f is invalid.
 func (s *Sim) Load(f Fixture) error {
 	if err := f.Validate(); err != nil {
 		return fmt.Errorf("ec2sim.Load: %w", err)
@@ -107,6 +116,10 @@ func (s *Sim) Load(f Fixture) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	if f.Organization != nil {
+		s.loadOrganizationLocked(f.Organization, now)
+		s.accountLocked(f.Organization.ManagementAccount) // its role can be assumed
+	}
 	for _, fa := range f.Accounts {
 		a := &account{
 			id:                 fa.ID,

@@ -7,13 +7,13 @@
 // TerminateInstances, Describe/ModifyInstanceAttribute for
 // disableApiTermination, disableApiStop and instanceType, GetConsoleOutput,
 // Create/DeleteTags on instances, DescribeRegions), the STS Query protocol
-// (AssumeRole, GetCallerIdentity) and CloudWatch's RPC v2 CBOR protocol
-// (GetMetricData for the AWS/EC2 metrics of its instances). Deny makes IAM
-// refuse an action, DryRun too. Requests are routed by the SigV4
-// disableApiTermination and instanceType, DescribeRegions), the STS Query
-// protocol (AssumeRole, GetCallerIdentity) and SQS's AWS JSON 1.0 protocol
-// (ReceiveMessage, DeleteMessage, ChangeMessageVisibility; tests fill
-// queues with CreateQueue and SendMessage). Requests are routed by the SigV4
+// (AssumeRole, GetCallerIdentity), CloudWatch's RPC v2 CBOR protocol
+// (GetMetricData for the AWS/EC2 metrics of its instances), SQS's AWS JSON
+// 1.0 (ReceiveMessage, DeleteMessage, ChangeMessageVisibility; tests fill
+// queues with CreateQueue and SendMessage) and AWS JSON 1.1 for
+// Organizations (ListAccounts, ListRoots, ListOrganizationalUnitsForParent,
+// ListAccountsForParent, paginated as AWS does). Deny makes IAM refuse an
+// action, DryRun too. Requests are routed by the SigV4
 // credential scope in the Authorization header; signatures are not verified.
 // Keys issued by AssumeRole map to the role's account; any other key belongs
 // to Options.DefaultAccount. Instance state transitions are computed lazily
@@ -137,6 +137,7 @@ type Sim struct {
 	accounts map[string]*account // by account id
 	sessions map[string]session  // by issued access key id
 	faults   []*faultEntry
+	org      *organization // nil: no caller belongs to an organization
 	calls    []Call
 	counts   map[string]int
 	seq      uint64            // for generated ids
@@ -288,9 +289,10 @@ type request struct {
 	akid    string
 	action  string
 	form    map[string][]string
-	body    cbor.Map // a CloudWatch (RPC v2 CBOR) request's body
-	json    []byte   // the JSON body of an SQS request
-	id      string   // request id
+	body    cbor.Map       // a CloudWatch (RPC v2 CBOR) request's body
+	json    []byte         // the JSON body of an SQS request
+	input   map[string]any // an Organizations (AWS JSON 1.1) request's input
+	id      string         // request id
 	now     time.Time
 }
 
@@ -340,6 +342,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 			s.writeError(w, req, err)
 			return
 		}
+	case organizationsService:
+		if err := decodeJSONRequest(hr, req); err != nil {
+			s.writeError(w, req, err)
+			return
+		}
 	default:
 		if err := hr.ParseForm(); err != nil {
 			s.writeError(w, req, errorf(http.StatusBadRequest, "MalformedQueryString", "%v", err))
@@ -384,6 +391,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		}
 	case "sqs":
 		body, err = s.serveSQS(hr.Context(), req, call)
+	case organizationsService:
+		if body, err = s.serveOrganizations(req, call); err == nil {
+			writeJSON(w, req.id, http.StatusOK, body)
+			return
+		}
 	default:
 		err = errorf(http.StatusBadRequest, "InvalidAction", "The service %s is not simulated.", req.service)
 	}
@@ -552,6 +564,10 @@ func (s *Sim) writeError(w http.ResponseWriter, req *request, e *apiError) {
 	}
 	if req.service == "sqs" {
 		writeSQSError(w, req.id, e)
+		return
+	}
+	if req.service == organizationsService {
+		writeJSONError(w, req.id, e)
 		return
 	}
 	if req.service == "sts" {

@@ -3,6 +3,7 @@ package app
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jonboulle/clockwork"
+	"github.com/slack-go/slack"
 
+	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/handlers/policy"
 	"github.com/charlize-app/charlize/handlers/reqctx"
@@ -179,6 +182,8 @@ type Dispatcher struct {
 	auditChannel     string
 	approvalTTL      time.Duration
 	groups           *slackclient.Groups
+	helpAck          json.RawMessage // the help message, encoded
+	helpBlocks       []slack.Block   // the help's blocks, frozen for Unknown
 	approvals        *expiryTimers
 	// answers posts answers after the ack (refusals, "already in
 	// progress") apart from the job queue, so that a full queue never
@@ -316,6 +321,15 @@ func New(o Options) (*Dispatcher, error) {
 	d.commands = d.catalogue()
 	d.routes = d.routeTable()
 	d.audits = newAuditBuffer(d, cmp.Or(o.AuditBuffer, 10000), cmp.Or(o.AuditRetry, 5*time.Second))
+	// The help is the same for everyone and follows every "did you mean":
+	// rendered and encoded once, not on each of those requests.
+	var err error
+	if d.helpAck, err = json.Marshal(blocks.Help(d.helpView())); err != nil {
+		return nil, fmt.Errorf("app.New: help: %w", err)
+	}
+	if d.helpBlocks, err = blocks.Freeze(blocks.HelpBlocks(d.helpView())); err != nil {
+		return nil, fmt.Errorf("app.New: %w", err)
+	}
 	return d, nil
 }
 

@@ -35,8 +35,8 @@ func (d *Dispatcher) catalogue() []subcommand {
 			Description: "stop, wait until stopped, start again (asks you to confirm)"}},
 		{name: "terminate", run: act(action.Terminate), help: blocks.CommandHelp{Usage: "terminate <instance>", Aliases: []string{"kill"},
 			Description: "terminate an instance (you type its name to confirm)"}},
-		{name: "accounts", run: d.accountsCommand, help: blocks.CommandHelp{Usage: "accounts",
-			Description: "the AWS accounts and regions this workspace can see"}},
+		{name: "accounts", run: d.accountsCommand, help: blocks.CommandHelp{Usage: "accounts [filter]",
+			Description: "the AWS accounts and regions this workspace can see, 25 a page; a filter narrows them by name, id or OU", Example: "accounts prod"}},
 		{name: "schedules", run: d.schedulesCommand, help: blocks.CommandHelp{Usage: "schedules",
 			Description: "the schedules, their periods and what each does next"}},
 		{name: "schedule", run: d.scheduleCommand, help: blocks.CommandHelp{Usage: "schedule new <name> <days> <start>-<stop> [<time zone>] | schedule <instance> <name>",
@@ -72,7 +72,7 @@ func (d *Dispatcher) helpView() blocks.HelpView {
 }
 
 func (d *Dispatcher) help(context.Context, slack.SlashCommand, string) (Ack, error) {
-	return Ack{Body: blocks.Help(d.helpView())}, nil
+	return Ack{Body: d.helpAck}, nil
 }
 
 func (d *Dispatcher) unknown(text string) Ack {
@@ -81,6 +81,7 @@ func (d *Dispatcher) unknown(text string) Ack {
 		Text:       text,
 		Suggestion: d.closest(verb),
 		Help:       d.helpView(),
+		HelpBlocks: d.helpBlocks,
 	})}
 }
 

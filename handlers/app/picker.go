@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -61,7 +62,7 @@ func (d *Dispatcher) openPicker(ctx context.Context, triggerID string, t pickerT
 	if len(visible) == 0 {
 		return errNoAccountsHere
 	}
-	id, err := d.saveFlow(ctx, flowState{Kind: kindPicker, TeamID: t.team.ID, ChannelID: t.channel, UserID: t.user, ResponseURL: t.responseURL})
+	id, err := d.pickerMetadata(ctx, flowState{Kind: kindPicker, TeamID: t.team.ID, ChannelID: t.channel, UserID: t.user, ResponseURL: t.responseURL})
 	if err != nil {
 		return err
 	}
@@ -76,6 +77,41 @@ func (d *Dispatcher) openPicker(ctx context.Context, triggerID string, t pickerT
 	}
 	d.inventory.get(ctx, visible, 0)
 	return nil
+}
+
+// pickerMetadata is the picker's private_metadata: where its result goes
+// (channel, response_url), carried by the modal itself. Slack hands it back
+// untouched with the submission and no user can change it, so opening a
+// picker, what users do most, writes nothing to the store. Only state too
+// long for the field goes to a session, whose id is then the metadata.
+func (d *Dispatcher) pickerMetadata(ctx context.Context, st flowState) (string, error) {
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return "", fmt.Errorf("encode picker: %w", err)
+	}
+	if len(raw) <= blocks.MaxPrivateMetadata {
+		return string(raw), nil
+	}
+	return d.saveFlow(ctx, st)
+}
+
+// pickerState reads pickerMetadata back, refusing a picker of another
+// workspace as loadFlow does.
+func (d *Dispatcher) pickerState(ctx context.Context, metadata, team string) (flowState, error) {
+	if !strings.HasPrefix(metadata, "{") {
+		return d.loadFlow(ctx, metadata, team, action.List, kindPicker) // a session id
+	}
+	var st flowState
+	if err := json.Unmarshal([]byte(metadata), &st); err != nil {
+		return flowState{}, errBadValue
+	}
+	if st.Kind != kindPicker {
+		return flowState{}, &wrongFlowError{id: "private_metadata", got: st.Kind, want: []flowKind{kindPicker}, action: action.List}
+	}
+	if st.TeamID != team {
+		return flowState{}, errForeignTeam
+	}
+	return st, nil
 }
 
 // viewsOpenError words a views.open failure; for an expired trigger it
@@ -97,6 +133,23 @@ func (d *Dispatcher) viewsOpenError(ctx context.Context, what string, err error)
 // slack.OptionsResponse it keeps "options": [] when nothing matches.
 type optionsAnswer struct {
 	Options []*slack.OptionBlockObject `json:"options"`
+}
+
+// suggestAccounts fills the picker's account select when there are more
+// accounts than a static select holds: the visible accounts whose name
+// contains what was typed, those starting with it first.
+func (d *Dispatcher) suggestAccounts(ctx context.Context, cb slack.InteractionCallback) optionsAnswer {
+	needle := strings.ToLower(strings.TrimSpace(cb.Value))
+	var first, rest []string
+	for _, name := range d.visibleAccounts(cb.Team.ID) {
+		switch lower := strings.ToLower(name); {
+		case strings.HasPrefix(lower, needle):
+			first = append(first, name)
+		case strings.Contains(lower, needle):
+			rest = append(rest, name)
+		}
+	}
+	return optionsAnswer{Options: blocks.AccountOptions(append(first, rest...))}
 }
 
 // suggest answers type-ahead from the cached inventory, narrowed by the
@@ -150,7 +203,7 @@ func selected(state *slack.ViewState, block, action string) string {
 // submitPicker closes the modal and posts the matching instances in the
 // channel the picker was opened from.
 func (d *Dispatcher) submitPicker(ctx context.Context, cb slack.InteractionCallback) (Ack, error) {
-	st, err := d.loadFlow(ctx, cb.View.PrivateMetadata, cb.Team.ID, action.List, kindPicker)
+	st, err := d.pickerState(ctx, cb.View.PrivateMetadata, cb.Team.ID)
 	if err != nil {
 		return Ack{}, err
 	}

@@ -52,6 +52,7 @@ func (d *Dispatcher) routeTable() routeTable {
 			blocks.ActionIDSnooze:       d.snooze,                 // schedule.go: Snooze 1h / 4h / Skip on a warning
 			blocks.ActionIDNewSchedule:  d.newScheduleButton,      // schedule.go: "New schedule"
 			blocks.ActionIDAcknowledge:  d.acknowledge,            // notify.go: an alarm's Acknowledge
+			blocks.ActionIDAccountsPage: d.turnAccountsPage,       // accounts.go: Previous / Next
 		},
 		views: map[string]viewRoute{
 			blocks.TerminateCallbackID: d.submitTerminate, // terminate.go
@@ -60,7 +61,8 @@ func (d *Dispatcher) routeTable() routeTable {
 			blocks.ScheduleCallbackID: d.submitSchedule, // schedule.go
 		},
 		options: map[string]optionRoute{
-			blocks.PickerSearchAction: d.suggest, // picker.go: instance type-ahead
+			blocks.PickerSearchAction:  d.suggest,         // picker.go: instance type-ahead
+			blocks.PickerAccountAction: d.suggestAccounts, // picker.go: accounts, when there are more than a select holds
 		},
 		events: map[string]eventRoute{
 			string(slackevents.AppMention): d.mentioned,     // events.go
