@@ -543,6 +543,32 @@ func TestAuthzTenancy(t *testing.T) {
 				check(t2, "other-list", tc.other, tc.otherNot)
 				check(team, "home-list", tc.home, tc.homeNot)
 
+				// Each workspace's picker offers its own accounts, also
+				// right after the other workspace's picker was opened.
+				picker := func(teamID, id string, opened int) string {
+					t.Helper()
+					w.commandIn(teamID, alice, channel, "", id)
+					v := w.openedView("views.open", opened)
+					if v.PrivateMetadata == "" || !strings.Contains(v.PrivateMetadata, teamID) {
+						t.Errorf("%s's picker carries metadata %q, want its own", teamID, v.PrivateMetadata)
+					}
+					return viewText(v)
+				}
+				home := picker(team, "home-picker", 1)
+				opened := 1
+				if !tc.strict {
+					opened++
+					if other := picker(t2, "other-picker", opened); strings.Contains(other, "acme-prod") || !strings.Contains(other, "acme-dev") {
+						t.Errorf("%s's picker = %s, want acme-dev and no acme-prod", t2, short(other))
+					}
+				}
+				if !strings.Contains(home, "acme-prod") {
+					t.Errorf("%s's picker = %s, want acme-prod", team, short(home))
+				}
+				if again := picker(team, "home-picker-again", opened+1); !strings.Contains(again, "acme-prod") {
+					t.Errorf("%s's second picker = %s, want acme-prod as the first", team, short(again))
+				}
+
 				_, accounts := w.commandIn(t2, alice, channel, "accounts", "other-accounts")
 				if text := messageText(accounts); strings.Contains(text, "acme-prod") {
 					t.Errorf("%s's accounts = %s, want no acme-prod", t2, short(text))

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/handlers/app"
 )
 
@@ -91,8 +93,16 @@ func decodeInteraction(c echo.Context) (slack.InteractionCallback, error) {
 	return cb, nil
 }
 
+// writeAck answers Slack's request with a.Body. JSON goes out with its
+// Content-Length in one write; a stream (c.JSON) is chunked.
 func writeAck(c echo.Context, a app.Ack) error {
 	switch body := a.Body.(type) {
+	case slack.WebhookMessage:
+		raw, err := blocks.EncodeMessage(body)
+		if err != nil {
+			return fmt.Errorf("encode answer: %w", err)
+		}
+		return c.JSONBlob(http.StatusOK, raw)
 	case nil:
 		return c.NoContent(http.StatusOK)
 	case string:
@@ -100,6 +110,10 @@ func writeAck(c echo.Context, a app.Ack) error {
 	case json.RawMessage: // encoded once, ahead of time
 		return c.JSONBlob(http.StatusOK, body)
 	default:
-		return c.JSON(http.StatusOK, body)
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("encode answer: %w", err)
+		}
+		return c.JSONBlob(http.StatusOK, raw)
 	}
 }

@@ -66,18 +66,49 @@ func (d *Dispatcher) openPicker(ctx context.Context, triggerID string, t pickerT
 	if err != nil {
 		return err
 	}
-	var accounts []blocks.PickerAccount
-	for _, a := range d.fleet.Accounts() {
-		if slices.Contains(visible, a.Name) {
-			accounts = append(accounts, blocks.PickerAccount{Name: a.Name, Regions: a.Regions})
-		}
-	}
-	if _, err := api.OpenViewContext(ctx, triggerID, blocks.Picker(blocks.PickerView{Accounts: accounts, PrivateMetadata: id})); err != nil {
+	if _, err := api.OpenViewContext(ctx, triggerID, d.pickerView(visible, id)); err != nil {
 		return d.viewsOpenError(ctx, "picker", err)
 	}
 	d.inventory.get(ctx, visible, 0)
 	return nil
 }
+
+// pickerView is the picker modal over the visible accounts. All but its
+// metadata depends on the accounts alone, so it is built and its blocks
+// encoded once per set of accounts (per workspace, in effect) rather than
+// on every /charlize.
+func (d *Dispatcher) pickerView(visible []string, metadata string) slack.ModalViewRequest {
+	var accounts []blocks.PickerAccount
+	var key strings.Builder
+	for _, a := range d.fleet.Accounts() {
+		if slices.Contains(visible, a.Name) {
+			accounts = append(accounts, blocks.PickerAccount{Name: a.Name, Regions: a.Regions})
+			fmt.Fprintf(&key, "%q%q;", a.Name, a.Regions)
+		}
+	}
+	d.pickerMu.Lock()
+	defer d.pickerMu.Unlock()
+	view, ok := d.pickerViews[key.String()]
+	if !ok {
+		view = blocks.Picker(blocks.PickerView{Accounts: accounts})
+		frozen, err := blocks.Freeze(view.Blocks.BlockSet)
+		if err != nil {
+			// Not kept: views.open encodes it again and reports the error.
+			return blocks.Picker(blocks.PickerView{Accounts: accounts, PrivateMetadata: metadata})
+		}
+		view.Blocks.BlockSet = frozen
+		if len(d.pickerViews) >= maxPickerViews {
+			clear(d.pickerViews) // accounts changed many times: start over
+		}
+		d.pickerViews[key.String()] = view
+	}
+	view.PrivateMetadata = metadata // view is a copy; the frozen blocks are shared and never change
+	return view
+}
+
+// maxPickerViews bounds the frozen pickers kept: one per distinct set of
+// visible accounts, which policies and organization refreshes change.
+const maxPickerViews = 64
 
 // pickerMetadata is the picker's private_metadata: where its result goes
 // (channel, response_url), carried by the modal itself. Slack hands it back
