@@ -416,15 +416,28 @@ func TestServeListsFromSimulator(t *testing.T) {
 	if ua := awsAgents.last(); !strings.Contains(ua, wantUA) {
 		t.Errorf("AWS User-Agent = %q, want it to contain %s", ua, wantUA)
 	}
-	metrics := mustGetBody(t, a.url+"/metrics")
-	for _, want := range []string{
+	// The fake Slack records the post before it answers, and the call is
+	// counted once the answer is back: wait for the count.
+	wantMetrics := []string{
 		`charlize_build_info{goversion="go`,
 		`charlize_slack_calls_total{method="response_url",outcome="ok"} 1`,
 		`charlize_slack_call_duration_seconds_count{method="response_url"} 1`,
-	} {
-		if !strings.Contains(metrics, want) {
-			t.Errorf("/metrics lacks %s", want)
+	}
+	var missing []string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		metrics := mustGetBody(t, a.url+"/metrics")
+		missing = missing[:0]
+		for _, want := range wantMetrics {
+			if !strings.Contains(metrics, want) {
+				missing = append(missing, want)
+			}
 		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, want := range missing {
+		t.Errorf("/metrics lacks %s", want)
 	}
 	if logs := a.logs.String(); strings.Contains(logs, "main-test-secret-key") || strings.Contains(logs, slacktest.BotToken) || strings.Contains(logs, testSecret) {
 		t.Error("logs contain a secret")
