@@ -59,19 +59,23 @@ func EncodeMessage(m slack.WebhookMessage) ([]byte, error) {
 	if at < 0 {
 		return nil, fmt.Errorf("blocks.EncodeMessage: no %s in the message", blocksPlaceholder)
 	}
-	out := make([]byte, 0, len(outer)+len(set)*256)
-	out = append(out, outer[:at+len(blocksPlaceholder)-2]...)
+	// Every block encoded first, so that the answer is allocated once, at
+	// its size.
+	raws := make([][]byte, len(set))
+	size := len(outer) + len(set)
 	for i, b := range set {
+		if f, ok := b.(frozenBlock); ok {
+			raws[i] = f.raw
+		} else if raws[i], err = json.Marshal(b); err != nil {
+			return nil, fmt.Errorf("blocks.EncodeMessage %s: %w", b.BlockType(), err)
+		}
+		size += len(raws[i])
+	}
+	out := make([]byte, 0, size)
+	out = append(out, outer[:at+len(blocksPlaceholder)-2]...)
+	for i, raw := range raws {
 		if i > 0 {
 			out = append(out, ',')
-		}
-		if f, ok := b.(frozenBlock); ok {
-			out = append(out, f.raw...)
-			continue
-		}
-		raw, err := json.Marshal(b)
-		if err != nil {
-			return nil, fmt.Errorf("blocks.EncodeMessage %s: %w", b.BlockType(), err)
 		}
 		out = append(out, raw...)
 	}

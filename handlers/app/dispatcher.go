@@ -183,6 +183,8 @@ type Dispatcher struct {
 	auditChannel     string
 	approvalTTL      time.Duration
 	groups           *slackclient.Groups
+	helpView         blocks.HelpView // the commands, as help lists them
+	verbs            []string        // every subcommand name and alias, for "did you mean"
 	helpAck          json.RawMessage // the help message, encoded
 	helpBlocks       []slack.Block   // the help's blocks, frozen for Unknown
 	pickerMu         sync.Mutex
@@ -327,11 +329,16 @@ func New(o Options) (*Dispatcher, error) {
 	d.audits = newAuditBuffer(d, cmp.Or(o.AuditBuffer, 10000), cmp.Or(o.AuditRetry, 5*time.Second))
 	// The help is the same for everyone and follows every "did you mean":
 	// rendered and encoded once, not on each of those requests.
+	d.helpView = blocks.HelpView{Command: d.slashCommand}
+	for _, sc := range d.commands {
+		d.helpView.Commands = append(d.helpView.Commands, sc.help)
+		d.verbs = append(append(d.verbs, sc.name), sc.help.Aliases...)
+	}
 	var err error
-	if d.helpAck, err = json.Marshal(blocks.Help(d.helpView())); err != nil {
+	if d.helpAck, err = json.Marshal(blocks.Help(d.helpView)); err != nil {
 		return nil, fmt.Errorf("app.New: help: %w", err)
 	}
-	if d.helpBlocks, err = blocks.Freeze(blocks.HelpBlocks(d.helpView())); err != nil {
+	if d.helpBlocks, err = blocks.Freeze(blocks.HelpBlocks(d.helpView)); err != nil {
 		return nil, fmt.Errorf("app.New: %w", err)
 	}
 	return d, nil

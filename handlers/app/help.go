@@ -63,14 +63,6 @@ func (d *Dispatcher) lookup(verb string) (subcommand, bool) {
 	return subcommand{}, false
 }
 
-func (d *Dispatcher) helpView() blocks.HelpView {
-	v := blocks.HelpView{Command: d.slashCommand}
-	for _, sc := range d.commands {
-		v.Commands = append(v.Commands, sc.help)
-	}
-	return v
-}
-
 func (d *Dispatcher) help(context.Context, slack.SlashCommand, string) (Ack, error) {
 	return Ack{Body: d.helpAck}, nil
 }
@@ -80,7 +72,7 @@ func (d *Dispatcher) unknown(text string) Ack {
 	return Ack{Body: blocks.Unknown(blocks.UnknownView{
 		Text:       text,
 		Suggestion: d.closest(verb),
-		Help:       d.helpView(),
+		Help:       d.helpView,
 		HelpBlocks: d.helpBlocks,
 	})}
 }
@@ -91,12 +83,7 @@ func (d *Dispatcher) closest(verb string) string {
 	if len([]rune(verb)) > 20 {
 		return ""
 	}
-	var names []string
-	for _, sc := range d.commands {
-		names = append(names, sc.name)
-		names = append(names, sc.help.Aliases...)
-	}
-	return typo.Closest(verb, names, func(name string) int {
+	return typo.Closest(verb, d.verbs, func(name string) int {
 		if len(name) <= 4 {
 			return 1
 		}

@@ -3,7 +3,10 @@
 // fields and actions, and instance names that match nothing.
 package typo
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // maxRunes bounds the work on hostile input: a word longer than this is far
 // from every candidate.
@@ -13,13 +16,15 @@ const maxRunes = 64
 // runes: the edits that turn one into the other, where swapping two
 // neighbours counts once.
 func Distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
+	// Fixed-size arrays keep the work on the stack: every unknown
+	// subcommand is compared with each verb, under load.
+	var bufA, bufB [maxRunes + 1]rune
+	ra, rb := appendRunes(bufA[:0], a), appendRunes(bufB[:0], b)
 	if len(ra) > maxRunes || len(rb) > maxRunes {
-		return max(len(ra), len(rb))
+		return max(utf8.RuneCountInString(a), utf8.RuneCountInString(b))
 	}
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
+	var rows [3][maxRunes + 1]int
+	prev2, prev, cur := rows[0][:len(rb)+1], rows[1][:len(rb)+1], rows[2][:len(rb)+1]
 	for j := range prev {
 		prev[j] = j
 	}
@@ -56,4 +61,16 @@ func Closest(word string, candidates []string, limit func(candidate string) int)
 		}
 	}
 	return best
+}
+
+// appendRunes appends the runes of s to buf, stopping one past maxRunes:
+// that is enough to tell a word is too long.
+func appendRunes(buf []rune, s string) []rune {
+	for _, r := range s {
+		if len(buf) > maxRunes {
+			break
+		}
+		buf = append(buf, r)
+	}
+	return buf
 }
