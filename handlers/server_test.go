@@ -186,6 +186,8 @@ func TestMalformedRequests(t *testing.T) {
 		{"interaction with broken JSON", slacktest.FormRequest("/slack/interactions", secret, url.Values{"payload": {"{not json"}})},
 		{"options with broken JSON", slacktest.FormRequest("/slack/options", secret, url.Values{"payload": {"[]"}})},
 		{"event with broken JSON", slacktest.JSONRequest("/slack/events", secret, []byte("{"))},
+		{"command whose form does not parse", signedForm("/slack/commands", "team_id=T1&user_id=U1&text=%zz")},
+		{"interaction whose form does not parse", signedForm("/slack/interactions", "payload=%7B%7D%zz")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,6 +196,14 @@ func TestMalformedRequests(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signedForm is a form POST signed as Slack signs it, whatever its body.
+func signedForm(target, body string) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, target, strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	slacktest.Sign(r, secret, time.Now(), []byte(body))
+	return r
 }
 
 func TestURLVerification(t *testing.T) {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 	"github.com/slack-go/slack"
@@ -44,6 +46,7 @@ func (s *Server) verifySlack(next echo.HandlerFunc) echo.HandlerFunc {
 			return echo.NewHTTPError(http.StatusUnauthorized, "invalid slack signature")
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		parseForm(r, body)
 		return next(c)
 	}
 }
@@ -59,6 +62,22 @@ func readBody(r *http.Request) ([]byte, error) {
 	body := make([]byte, r.ContentLength)
 	_, err := io.ReadFull(r.Body, body)
 	return body, err
+}
+
+// parseForm parses a form body once, from the bytes already read: left to
+// net/http, ParseForm reads the body again and copies every value from
+// PostForm into Form. Slack's requests carry nothing in the URL's query,
+// so Form is PostForm. A body that does not parse is left for the
+// handler to refuse.
+func parseForm(r *http.Request, body []byte) {
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/x-www-form-urlencoded" {
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return
+	}
+	r.PostForm, r.Form = form, form
 }
 
 // verify returns "" when the body is signed by Slack, or a short reason
