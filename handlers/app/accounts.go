@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,15 +18,19 @@ import (
 // visibleAccounts are the account names the workspace may see.
 func (d *Dispatcher) visibleAccounts(team string) []string {
 	var names []string
+	for _, a := range d.visibleAccountsOf(team) {
+		names = append(names, a.Name)
+	}
+	return names
+}
+
+// visibleAccountsOf is visibleAccounts with each account whole (regions
+// and all), in the fleet's order.
+func (d *Dispatcher) visibleAccountsOf(team string) []ec2ops.Account {
 	if d.fleet == nil {
 		return nil
 	}
-	for _, a := range d.fleet.Accounts() {
-		if d.accountVisible(a, team) {
-			names = append(names, a.Name)
-		}
-	}
-	return names
+	return slices.DeleteFunc(d.fleet.Accounts(), func(a ec2ops.Account) bool { return !d.accountVisible(a, team) })
 }
 
 // accountsCommand answers `/charlize accounts [filter]` from configuration

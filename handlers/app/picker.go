@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -58,7 +57,7 @@ func (d *Dispatcher) openPicker(ctx context.Context, triggerID string, t pickerT
 	if err != nil {
 		return err
 	}
-	visible := d.visibleAccounts(t.team.ID)
+	visible := d.visibleAccountsOf(t.team.ID)
 	if len(visible) == 0 {
 		return errNoAccountsHere
 	}
@@ -66,10 +65,16 @@ func (d *Dispatcher) openPicker(ctx context.Context, triggerID string, t pickerT
 	if err != nil {
 		return err
 	}
-	if _, err := api.OpenViewContext(ctx, triggerID, d.pickerView(visible, id)); err != nil {
+	accounts := make([]blocks.PickerAccount, len(visible))
+	names := make([]string, len(visible))
+	for i, a := range visible {
+		accounts[i] = blocks.PickerAccount{Name: a.Name, Regions: a.Regions}
+		names[i] = a.Name
+	}
+	if _, err := api.OpenViewContext(ctx, triggerID, d.pickerView(accounts, id)); err != nil {
 		return d.viewsOpenError(ctx, "picker", err)
 	}
-	d.inventory.get(ctx, visible, 0)
+	d.inventory.get(ctx, names, 0)
 	return nil
 }
 
@@ -77,14 +82,10 @@ func (d *Dispatcher) openPicker(ctx context.Context, triggerID string, t pickerT
 // metadata depends on the accounts alone, so it is built and its blocks
 // encoded once per set of accounts (per workspace, in effect) rather than
 // on every /charlize.
-func (d *Dispatcher) pickerView(visible []string, metadata string) slack.ModalViewRequest {
-	var accounts []blocks.PickerAccount
+func (d *Dispatcher) pickerView(accounts []blocks.PickerAccount, metadata string) slack.ModalViewRequest {
 	var key strings.Builder
-	for _, a := range d.fleet.Accounts() {
-		if slices.Contains(visible, a.Name) {
-			accounts = append(accounts, blocks.PickerAccount{Name: a.Name, Regions: a.Regions})
-			fmt.Fprintf(&key, "%q%q;", a.Name, a.Regions)
-		}
+	for _, a := range accounts {
+		fmt.Fprintf(&key, "%q%q;", a.Name, a.Regions)
 	}
 	d.pickerMu.Lock()
 	defer d.pickerMu.Unlock()
