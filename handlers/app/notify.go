@@ -118,16 +118,16 @@ func (d *Dispatcher) Notify(ctx context.Context, m awsevents.Message) (string, e
 		return "", fmt.Errorf("claim event %s: %w", ev.ID, err)
 	}
 	if !won {
-		// Another delivery of the event is being posted right now; this
-		// one looks again once that has had time to finish.
-		return "", &awsevents.LaterError{After: 10 * time.Second}
+		// Another delivery of the event is being posted right now, or its
+		// replica died holding the claim; this one looks again later.
+		return "", &awsevents.LaterError{After: putBack(m.Receives, 10*time.Second, notifyLease)}
 	}
 	team, err := d.notifyTeam(ctx, acct)
 	if err != nil {
 		d.releaseClaim(ctx, store.NotifyKey(ev.ID), d.replica+"/"+m.MessageID)
 		return "", err
 	}
-	n := &notification{d: d, ev: ev, acct: acct, channel: channel, team: team}
+	n := &notification{d: d, ev: ev, receives: m.Receives, acct: acct, channel: channel, team: team}
 	var outcome string
 	switch ev.Kind {
 	case awsevents.KindStateChange:
@@ -152,11 +152,22 @@ func (d *Dispatcher) Notify(ctx context.Context, m awsevents.Message) (string, e
 
 // notification is one event on its way to a channel.
 type notification struct {
-	d       *Dispatcher
-	ev      awsevents.Event
-	acct    ec2ops.Account
-	channel string
-	team    slackclient.Team
+	d        *Dispatcher
+	ev       awsevents.Event
+	receives int // how often the queue has handed this message out
+	acct     ec2ops.Account
+	channel  string
+	team     slackclient.Team
+}
+
+// putBack is how long a message waits when a claim held elsewhere stands
+// in its way: first after a moment (a live replica is about to finish),
+// then doubling, so that the four put-backs the queue allows before its
+// redrive policy (five receives) outlast a claim whose replica died
+// holding it for hold. A fixed short wait would spend them all first and
+// send the event to the dead-letter queue.
+func putBack(receives int, first, hold time.Duration) time.Duration {
+	return min(first<<max(receives-1, 0), hold)
 }
 
 func (d *Dispatcher) accountByID(id string) (ec2ops.Account, bool) {
@@ -567,7 +578,7 @@ func (n *notification) lockNotice(ctx context.Context, key string) (unlock func(
 		return nil, fmt.Errorf("lock notice %s: %w", key, err)
 	}
 	if !won {
-		return nil, &awsevents.LaterError{After: 5 * time.Second}
+		return nil, &awsevents.LaterError{After: putBack(n.receives, 5*time.Second, noticeLockTTL)}
 	}
 	return func() { n.d.releaseClaim(ctx, store.NoticeLockKey(key), holder) }, nil
 }
