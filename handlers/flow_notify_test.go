@@ -389,6 +389,36 @@ func TestNotifyAcknowledgeIsAudited(t *testing.T) {
 	}
 }
 
+// An Acknowledge that cannot edit the message (another replica holds it
+// past the wait) tells the person to try again, is audited as failed, and
+// leaves the alarm to be acknowledged by the next press.
+func TestNotifyAcknowledgeThatFailsCanBePressedAgain(t *testing.T) {
+	w := newEventsWorld(t, worldOptions{})
+	w.send(alarmEvent("al-ack-busy", "db-1-disk-full", "ALARM", "OK", "i-0000000000000d001", "Threshold Crossed", time.Now()))
+	w.waitCount("alarm/posted", 1, 10*time.Second)
+	post := w.posts("chat.postMessage", "db-1-disk-full")[0]
+	ack := mustButton(t, callMessage(post), blocks.ActionIDAcknowledge, "Acknowledge")
+	lock := store.NoticeLockKey(ack.value)
+	if won, _, err := w.store.Claim(t.Context(), lock, "another-replica/edit", time.Minute); err != nil || !won {
+		t.Fatalf("hold the alarm's message: won=%v err=%v", won, err)
+	}
+	w.clickFrom(bob, ack, "ack1", clickFrom{messageTS: post.TS})
+	w.waitForURLText("ack1", "try again", 15*time.Second)
+	entries, _ := w.store.RecentAudit(t.Context(), 10)
+	if i := slices.IndexFunc(entries, func(e storeAuditEntry) bool { return e.Action == action.Acknowledge }); i < 0 || entries[i].Result != store.ResultFailed {
+		t.Errorf("audit = %+v, want bob's acknowledgement audited as failed", entries)
+	}
+
+	if err := w.store.ReleaseClaim(t.Context(), lock, "another-replica/edit"); err != nil {
+		t.Fatal(err)
+	}
+	w.clickFrom(alice, ack, "ack2", clickFrom{messageTS: post.TS})
+	edit := w.waitForText("chat.update", "acknowledged by", 10*time.Second)
+	if !strings.Contains(callText(edit), alice) {
+		t.Errorf("edit %s does not say alice acknowledged it", callText(edit))
+	}
+}
+
 // A retirement notice posts the deadline in Slack's date format and a Stop
 // & start now button that runs the restart through the act flow.
 func TestNotifyRetirementOffersStopAndStart(t *testing.T) {

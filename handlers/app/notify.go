@@ -738,20 +738,32 @@ func (d *Dispatcher) acknowledge(ctx context.Context, cb slack.InteractionCallba
 		return err
 	}
 	entry.Rule = dec.Rule
-	won, holder, err := d.store.Claim(ctx, store.AckKey(key, an.Since.Unix()), v.user, noticeMemory)
+	ackKey := store.AckKey(key, an.Since.Unix())
+	won, holder, err := d.store.Claim(ctx, ackKey, v.user, noticeMemory)
 	if err != nil {
 		return fmt.Errorf("claim acknowledgement: %w", err)
 	}
 	if !won {
 		return &claimedError{action: action.Acknowledge, name: an.Alarm.Name, requester: holder, done: true, at: an.AckedAt, result: store.ResultDone}
 	}
-	d.audit(ctx, entry)
 	via := d.replyToClick(cb)
-	return d.workers.Go(ctx, func(ctx context.Context) {
+	err = d.workers.Go(ctx, func(ctx context.Context) {
 		if err := d.markAcknowledged(ctx, key, v.user, via); err != nil {
-			via.refuse(ctx, d.failure(ctx, "acknowledge", err))
+			// Not acknowledged after all: the claim goes, so that a press
+			// again (this person's or another's) can acknowledge it.
+			d.releaseClaim(ctx, ackKey, v.user)
+			text := d.failureText(ctx, "acknowledge", err)
+			entry.Result, entry.Error = store.ResultFailed, text.String()
+			d.audit(ctx, entry)
+			via.refuse(ctx, ephemeral(text.Mrkdwn()))
+			return
 		}
+		d.audit(ctx, entry)
 	})
+	if err != nil {
+		d.releaseClaim(ctx, ackKey, v.user)
+	}
+	return err
 }
 
 // markAcknowledged edits the alarm's message to say who acknowledged it.
@@ -766,7 +778,7 @@ func (d *Dispatcher) markAcknowledged(ctx context.Context, key, user string, via
 			break
 		}
 		if attempt == 20 || !sleepCtx(ctx, 250*time.Millisecond) {
-			return fmt.Errorf("acknowledge %s: its message is busy", key)
+			return fmt.Errorf("acknowledge %s: its message is being edited: %w", key, ErrBusy)
 		}
 	}
 	defer d.releaseClaim(ctx, store.NoticeLockKey(key), holder)
