@@ -248,12 +248,7 @@ func (f *Fleet) Discover(ctx context.Context) (Discovery, error) {
 	start := f.opts.Now()
 	listed, err := f.listOrganization(ctx, f.orgClient, f.org)
 	if err != nil {
-		kind, iamAction := classify(err)
-		e := &Error{Kind: kind, Op: op, IAMAction: iamAction, Err: err}
-		if kind == KindAccessDenied || kind == KindAssumeRole {
-			e.RoleARN = f.org.ManagementRoleARN
-		}
-		return Discovery{}, e
+		return Discovery{}, newAWSError(op, "", f.org.ManagementRoleARN, "", "", err)
 	}
 	discovered, overridden := discoveredAccounts(f.org, listed, f.explicit)
 	accounts := slices.Concat(f.explicit, discovered)

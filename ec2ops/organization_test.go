@@ -302,8 +302,11 @@ func TestDiscoverFailures(t *testing.T) {
 		}
 		remove := env.sim.AddFault(ec2sim.Fault{Action: "ListAccounts", Code: "ServiceException"})
 		defer remove()
-		if _, err := env.fleet.Discover(context.Background()); err == nil {
-			t.Fatal("Discover with a failing ListAccounts = nil error")
+		_, err := env.fleet.Discover(context.Background())
+		var e *ec2ops.Error
+		if !errors.As(err, &e) || e.Code != "ServiceException" {
+			// The code is what the error→text path shows and logs, as for every other AWS call.
+			t.Fatalf("Discover with a failing ListAccounts = %v, want an error carrying AWS's code ServiceException", err)
 		}
 		if got := names(env.fleet.Accounts()); !sameSet(got, []string{"acme-prod-eu", "acme-dev"}) {
 			t.Errorf("Accounts = %v, want the last discovered", got)
