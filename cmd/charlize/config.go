@@ -12,6 +12,7 @@ import (
 
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/handlers"
+	"github.com/charlize-app/charlize/handlers/schedule"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -83,7 +84,7 @@ var envVars = []envVar{
 	{"SLACK_BOT_TOKEN", "single-workspace mode: the bot token (xoxb-…)"},
 	{"SLACK_CLIENT_ID", "multi-workspace mode (with SLACK_CLIENT_SECRET, without SLACK_BOT_TOKEN): the app's client id for \"Add to Slack\""},
 	{"SLACK_CLIENT_SECRET", "multi-workspace mode: the app's client secret"},
-	{"SLACK_SCOPES", "bot scopes requested on install, comma-separated (default commands,chat:write,app_mentions:read)"},
+	{"SLACK_SCOPES", "bot scopes requested on install, comma-separated (default " + defaultScopes + ")"},
 	{"SLACK_REDIRECT_URL", "OAuth redirect URL (default: https://<host of the install page>/slack/oauth_redirect)"},
 	{"CHARLIZE_ENCRYPTION_KEY", "required in multi-workspace mode: base64 of 32 bytes; encrypts tokens at rest (AES-256-GCM)"},
 	{"CHARLIZE_ENCRYPTION_OLD_KEYS", "comma-separated previous keys, still accepted for decryption after a key rotation"},
@@ -251,8 +252,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.ScheduleGrace = duration("CHARLIZE_SCHEDULE_GRACE", 30*time.Minute, time.Minute, "30m")
 	c.TimeZone = time.UTC
 	if v := getenv("CHARLIZE_TIME_ZONE"); v != "" {
-		loc, err := time.LoadLocation(v)
-		if err != nil || v == "Local" {
+		loc, err := schedule.LoadZone(v)
+		if err != nil {
 			bad("CHARLIZE_TIME_ZONE", "must be an IANA time zone name such as Europe/Warsaw or UTC")
 		} else {
 			c.TimeZone = loc

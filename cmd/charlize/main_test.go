@@ -237,13 +237,14 @@ func TestConfigErrorsListEverything(t *testing.T) {
 		"CHARLIZE_AUDIT_CHANNEL": "#ops",
 		"CHARLIZE_AUDIT_LIMIT":   "-3",
 		"CHARLIZE_APPROVAL_TTL":  "soon",
+		"CHARLIZE_TIME_ZONE":     "Local",
 	}
 	err := run(context.Background(), nil, func(k string) string { return env[k] }, io.Discard, io.Discard)
 	if err == nil {
 		t.Fatal("run with bad configuration succeeded")
 	}
 	for _, name := range []string{"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "REDIS_URL", "LOG_LEVEL", "LOG_FORMAT", "SLACK_API_URL",
-		"CHARLIZE_AUDIT_CHANNEL", "CHARLIZE_AUDIT_LIMIT", "CHARLIZE_APPROVAL_TTL"} {
+		"CHARLIZE_AUDIT_CHANNEL", "CHARLIZE_AUDIT_LIMIT", "CHARLIZE_APPROVAL_TTL", "CHARLIZE_TIME_ZONE"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("config error does not name %s:\n%v", name, err)
 		}
@@ -262,6 +263,7 @@ func TestSubcommands(t *testing.T) {
 		{args: []string{"version"}, wantOut: "charlize dev"},
 		{args: []string{"--version"}, wantOut: "charlize dev"},
 		{args: []string{"serve", "--help"}, wantOut: "LOG_REQUESTS"},
+		{args: []string{"serve", "--help"}, wantOut: "files:write"},
 		{args: []string{"--help"}, wantOut: "charlize doctor"},
 		{args: []string{"help"}, wantOut: "charlize version"},
 		{args: []string{"demo", "--help"}, wantOut: "loopback only"},
