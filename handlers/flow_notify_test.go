@@ -18,6 +18,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/charlize-app/charlize/blocks"
+	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/ec2ops/awsevents"
 	"github.com/charlize-app/charlize/ec2ops/ec2sim"
@@ -242,6 +243,25 @@ func TestNotifySameEventTwicePostsOnce(t *testing.T) {
 	}
 	if !w.deleted(first) || !w.deleted(second) {
 		t.Errorf("both deliveries should be deleted")
+	}
+}
+
+// In an account with a managed tag, an event whose instance AWS cannot
+// describe for the moment is not dropped as "not ours": it comes back and
+// is posted once AWS answers.
+func TestNotifyManagedInstanceDescribedLater(t *testing.T) {
+	w := newEventsWorld(t, worldOptions{managedTag: &ec2ops.Tag{Key: "Name", Value: "old-1"}})
+	w.sim.AddFault(ec2sim.Fault{Action: "DescribeInstances", Code: "UnauthorizedOperation", Times: 1})
+	w.send(stateChangeEvent("ev-managed", acctProd, "i-0000000000000b001", "stopped", time.Now()))
+	w.waitCount("state-change/posted", 1, 20*time.Second)
+	if n := w.counts.get("state-change/ignored"); n != 0 {
+		t.Errorf("the event was ignored %d times while AWS could not describe its instance", n)
+	}
+	// An instance outside the tag is still not posted.
+	w.send(stateChangeEvent("ev-unmanaged", acctProd, "i-0000000000000a001", "stopped", time.Now()))
+	w.waitCount("state-change/ignored", 1, 10*time.Second)
+	if n := len(w.posts("chat.postMessage", "is now")); n != 1 {
+		t.Errorf("%d state changes posted, want 1 (old-1's)", n)
 	}
 }
 

@@ -145,6 +145,7 @@ type worldOptions struct {
 	organization *ec2ops.Organization
 	latency      time.Duration // the simulator's, on every AWS call
 	concurrency  int           // ec2ops.Options.Concurrency (0: its default)
+	managedTag   *ec2ops.Tag   // every account's ManagedTag
 }
 
 // defaultPolicy asks newWorld for policy.Default(), what Charlize runs
@@ -189,7 +190,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 			regions = append(regions, r)
 		}
 		accounts = append(accounts, ec2ops.Account{Name: name, ID: a.ID, RoleARN: "arn:aws:iam::" + a.ID + ":role/charlize",
-			ExternalID: a.ExternalID, Regions: regions, Workspaces: o.workspaces[name]})
+			ExternalID: a.ExternalID, Regions: regions, Workspaces: o.workspaces[name], ManagedTag: o.managedTag})
 	}
 	awsCfg := aws.Config{
 		Region:       "eu-west-1",

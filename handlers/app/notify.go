@@ -284,18 +284,26 @@ func (n *notification) edit(ctx context.Context, ts string, msg slack.WebhookMes
 
 // instance describes an instance of the event's account and region; ok is
 // false when AWS does not show it (gone, or outside the account's managed
-// tag), and inst then holds what the event says.
-func (n *notification) instance(ctx context.Context, id, state string) (inst ec2ops.Instance, ok bool) {
+// tag), and inst then holds what the event says. When AWS cannot be asked
+// and the account has a managed tag, whether the instance may be shown at
+// all is unknown: that is an error, and the event comes back later rather
+// than being dropped as not ours.
+func (n *notification) instance(ctx context.Context, id, state string) (inst ec2ops.Instance, ok bool, err error) {
 	inst = ec2ops.Instance{ID: id, State: state, Account: n.acct.Name, Region: n.ev.Region}
 	if n.d.fleet == nil {
-		return inst, false
+		return inst, false, nil
 	}
 	detail, err := n.d.fleet.Describe(ctx, n.acct.Name, n.ev.Region, id)
-	if err != nil {
-		n.d.log.InfoContext(ctx, "could not describe an event's instance", "event_id", n.ev.ID, "instance", id, "err", err)
-		return inst, false
+	switch {
+	case err == nil:
+		return detail.Instance, true, nil
+	case errors.Is(err, ec2ops.KindNotFound):
+		return inst, false, nil
+	case n.acct.ManagedTag != nil:
+		return inst, false, fmt.Errorf("describe the event's instance %s: %w", id, err)
 	}
-	return detail.Instance, true
+	n.d.log.InfoContext(ctx, "could not describe an event's instance", "event_id", n.ev.ID, "instance", id, "err", err)
+	return inst, false, nil
 }
 
 // session saves a shared card session for insts: their buttons carry
@@ -387,7 +395,10 @@ func (n *notification) stateChange(ctx context.Context) (string, error) {
 	if pos > d.burstSize {
 		return n.summarize(ctx, key, pos, windowStart(window, now))
 	}
-	inst, found := n.instance(ctx, sc.InstanceID, sc.State)
+	inst, found, err := n.instance(ctx, sc.InstanceID, sc.State)
+	if err != nil {
+		return "", err
+	}
 	if !found && n.acct.ManagedTag != nil {
 		return outcomeIgnored, nil // not one of the instances Charlize may show
 	}
@@ -630,7 +641,11 @@ func (n *notification) alarm(ctx context.Context) (string, error) {
 	case a.State == awsevents.AlarmStateAlarm && !open:
 		an = alarmNotice{TeamID: n.team.ID, Channel: n.channel, Since: at, LastAt: at, Alarm: *a, Account: n.acct.Name, Region: n.ev.Region}
 		if a.InstanceID != "" {
-			if inst, found := n.instance(ctx, a.InstanceID, ""); found {
+			inst, found, err := n.instance(ctx, a.InstanceID, "")
+			if err != nil {
+				return "", err
+			}
+			if found {
 				an.Instance = &inst
 			}
 		}
@@ -828,7 +843,10 @@ func (n *notification) health(ctx context.Context) (string, error) {
 	}
 	insts := make([]ec2ops.Instance, 0, len(h.Instances))
 	for _, id := range h.Instances {
-		inst, found := n.instance(ctx, id, "")
+		inst, found, err := n.instance(ctx, id, "")
+		if err != nil {
+			return "", err
+		}
 		if !found && n.acct.ManagedTag != nil {
 			continue
 		}
