@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -371,6 +372,32 @@ func TestNotifyAlarmResolvedInPlace(t *testing.T) {
 		t.Errorf("resolved alarm keeps buttons %+v", bs)
 	}
 	checkRendered(t, fired, callMessage(edits[0]), callMessage(final))
+}
+
+// noticeLoss is a store that cannot save notices: Slack has the message,
+// the store has lost the note of it.
+type noticeLoss struct{ store.Store }
+
+func (noticeLoss) SaveNotice(context.Context, store.Notice, time.Duration) error {
+	return errors.New("store unavailable")
+}
+
+// An alarm posted while its notice cannot be saved is posted once: the
+// event is done with, not retried into a second post.
+func TestNotifyPostedAlarmIsNotPostedAgainWhenItsNoticeIsLost(t *testing.T) {
+	w := newEventsWorld(t, worldOptions{wrapStore: func(s store.Store) store.Store { return noticeLoss{s} }})
+	id := w.send(alarmEvent("al-lost", "db-1-disk-full", "ALARM", "OK", "i-0000000000000d001", "Threshold Crossed", time.Now()))
+	w.waitCount("alarm/posted", 1, 10*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for !w.deleted(id) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !w.deleted(id) {
+		t.Errorf("the posted alarm's message is still in the queue (counts %v)", w.counts)
+	}
+	if n := len(w.posts("chat.postMessage", "db-1-disk-full")); n != 1 {
+		t.Errorf("%d posts of one alarm, want 1", n)
+	}
 }
 
 // Acknowledge edits the message to say who, once, and is audited.

@@ -514,15 +514,20 @@ func (n *notification) editSummary(ctx context.Context, key string, window time.
 	}
 	msg := blocks.ChangeSummary(blocks.ChangeSummaryView{Account: n.acct.Name, Changes: lines, Since: window,
 		ListCommand: d.slashCommand + " list account:" + n.acct.Name})
+	ttl := 2*d.burstWindow + time.Hour
 	if s.TS == "" {
 		if s.TS, err = n.post(ctx, msg); err != nil {
 			return 0, err
 		}
-	} else if err := n.edit(ctx, s.TS, msg); err != nil {
+		s.Rendered = len(raw)
+		d.savePosted(ctx, key, s, ttl)
+		return s.Rendered, nil
+	}
+	if err := n.edit(ctx, s.TS, msg); err != nil {
 		return 0, err
 	}
 	s.Rendered = len(raw)
-	if err := d.saveNotice(ctx, key, s, 2*d.burstWindow+time.Hour); err != nil {
+	if err := d.saveNotice(ctx, key, s, ttl); err != nil {
 		return 0, err
 	}
 	return s.Rendered, nil
@@ -567,6 +572,16 @@ func (d *Dispatcher) loadNotice(ctx context.Context, key string, v any) (bool, e
 		return false, fmt.Errorf("decode notice %s: %w", key, err)
 	}
 	return true, nil
+}
+
+// savePosted saves the notice of a message just posted. Once Slack has
+// the message, failing to remember it must not fail the event: its
+// redelivery would find no notice and post a second message. What is lost
+// is only that later events post anew instead of editing this one.
+func (d *Dispatcher) savePosted(ctx context.Context, key string, v any, ttl time.Duration) {
+	if err := d.saveNotice(ctx, key, v, ttl); err != nil {
+		d.log.WarnContext(ctx, "could not remember a posted message; later events about it post anew", "notice", key, "err", err)
+	}
 }
 
 func (d *Dispatcher) saveNotice(ctx context.Context, key string, v any, ttl time.Duration) error {
@@ -656,7 +671,8 @@ func (n *notification) alarm(ctx context.Context) (string, error) {
 		if an.TS, err = n.post(ctx, msg); err != nil {
 			return "", err
 		}
-		return outcomePosted, d.saveNotice(ctx, key, an, noticeMemory)
+		d.savePosted(ctx, key, an, noticeMemory)
+		return outcomePosted, nil
 	case !open:
 		return outcomeIgnored, nil // an OK with nothing to resolve
 	}
@@ -861,16 +877,17 @@ func (n *notification) health(ctx context.Context) (string, error) {
 	}
 	msg := blocks.Maintenance(blocks.MaintenanceView{TypeCode: h.TypeCode, Account: n.acct.Name, Region: n.ev.Region,
 		Status: h.Status, Start: h.Start, End: h.End, Description: h.Description, Instances: views})
-	outcome := outcomePosted
 	if exists {
-		outcome = outcomeEdited
-		err = n.edit(ctx, hn.TS, msg)
-	} else {
-		hn.TS, err = n.post(ctx, msg)
+		if err := n.edit(ctx, hn.TS, msg); err != nil {
+			return "", err
+		}
+		hn.Status = h.Status
+		return outcomeEdited, d.saveNotice(ctx, key, hn, noticeMemory)
 	}
-	if err != nil {
+	if hn.TS, err = n.post(ctx, msg); err != nil {
 		return "", err
 	}
 	hn.Status = h.Status
-	return outcome, d.saveNotice(ctx, key, hn, noticeMemory)
+	d.savePosted(ctx, key, hn, noticeMemory)
+	return outcomePosted, nil
 }
