@@ -374,6 +374,24 @@ func TestNotifyAlarmResolvedInPlace(t *testing.T) {
 	checkRendered(t, fired, callMessage(edits[0]), callMessage(final))
 }
 
+// With strict tenancy an account that names no workspace has nowhere its
+// events' buttons would work: the event is dropped with a warning at once,
+// not retried into the dead-letter queue.
+func TestNotifyStrictTenancyWithoutWorkspace(t *testing.T) {
+	w := newEventsWorld(t, worldOptions{strictTenancy: true})
+	id := w.send(stateChangeEvent("ev-nowhere", acctProd, "i-0000000000000b001", "stopped", time.Now()))
+	w.waitCount("state-change/no_workspace", 1, 10*time.Second)
+	if n := w.counts.get("state-change/failed"); n != 0 {
+		t.Errorf("the event failed %d times, want it set aside at once", n)
+	}
+	if !w.deleted(id) {
+		t.Error("the event is still in the queue")
+	}
+	if !strings.Contains(w.logs.String(), "names no workspace") {
+		t.Error("no warning says the account names no workspace")
+	}
+}
+
 // noticeLoss is a store that cannot save notices: Slack has the message,
 // the store has lost the note of it.
 type noticeLoss struct{ store.Store }

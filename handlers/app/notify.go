@@ -45,7 +45,10 @@ const (
 	outcomeIgnored   = "ignored"
 	outcomeFiltered  = "filtered"
 	outcomeNoChannel = "no_channel"
-	outcomeStale     = "stale"
+	// outcomeNoWorkspace: strict tenancy, and the account names no
+	// workspace to post in.
+	outcomeNoWorkspace = "no_workspace"
+	outcomeStale       = "stale"
 )
 
 // Defaults of the notify Options.
@@ -104,6 +107,12 @@ func (d *Dispatcher) Notify(ctx context.Context, m awsevents.Message) (string, e
 		d.log.WarnContext(ctx, "no channel for the account's events: set its channel in the accounts file or CHARLIZE_EVENTS_CHANNEL",
 			"event_id", ev.ID, "account", acct.Name)
 		return outcomeNoChannel, nil
+	}
+	if d.strictTenancy && len(acct.Workspaces) == 0 {
+		// Configuration, not a passing failure: retrying cannot help.
+		d.log.WarnContext(ctx, "the account names no workspace to post its events in (strict tenancy): set its workspaces in the accounts file",
+			"event_id", ev.ID, "account", acct.Name)
+		return outcomeNoWorkspace, nil
 	}
 	switch _, err := d.store.Notice(ctx, store.EventNoticeKey(ev.ID)); {
 	case err == nil:
@@ -189,9 +198,6 @@ func (d *Dispatcher) notifyTeam(ctx context.Context, acct ec2ops.Account) (slack
 	if len(acct.Workspaces) > 0 {
 		return slackclient.Team{ID: acct.Workspaces[0]}, nil
 	}
-	if d.strictTenancy {
-		return slackclient.Team{}, fmt.Errorf("account %s names no workspace to post its events in", acct.Name)
-	}
 	return d.botTeam.get(ctx, d.clients)
 }
 
@@ -211,11 +217,7 @@ func (b *botTeam) get(ctx context.Context, clients slackclient.Clients) (slackcl
 	if err != nil {
 		return slackclient.Team{}, err
 	}
-	var resp *slack.AuthTestResponse
-	err = slackclient.Call(ctx, func() (err error) {
-		resp, err = api.AuthTestContext(ctx)
-		return err
-	})
+	resp, err := api.AuthTestContext(ctx)
 	if err != nil {
 		return slackclient.Team{}, fmt.Errorf("auth.test: %w", err)
 	}
