@@ -448,7 +448,6 @@ func CheckQueueURL(raw string) error {
 	return nil
 }
 
-// validateAccounts checks a whole account list as New receives it.
 // validateAccounts checks a whole account list as New receives it; an
 // empty list is for a Fleet whose accounts are all discovered.
 func validateAccounts(accounts []Account) error {

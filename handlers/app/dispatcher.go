@@ -121,8 +121,7 @@ type Options struct {
 	// CardTags are tag keys the card shows after env, owner and team.
 	CardTags []string
 	// Schedule, when set, says what the instance's schedule is, for its
-	// card ("" for none). It is the seam for scheduled actions, which do
-	// not exist yet.
+	// card ("" for none); by default the schedule its tag names.
 	Schedule func(ctx context.Context, inst ec2ops.Instance) string
 	// AuditBuffer is how many audit entries are kept in memory while the
 	// store cannot take them (default 10000); AuditRetry is how often

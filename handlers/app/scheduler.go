@@ -138,8 +138,7 @@ type occurrence struct {
 
 func (o occurrence) key() string {
 	if o.snooze != nil {
-		return o.Schedule + "/snooze/" + o.snooze.Instance.Account + "/" + o.snooze.Instance.Region + "/" +
-			o.snooze.Instance.ID + "/" + o.At.UTC().Format("2006-01-02T15:04:05Z")
+		return o.Schedule + "/snooze/" + instanceKey(o.snooze.Instance) + "/" + o.At.UTC().Format("2006-01-02T15:04:05Z")
 	}
 	return o.Key()
 }
@@ -180,7 +179,7 @@ func (d *Dispatcher) scheduleTick(ctx context.Context) time.Time {
 			from = sc.CreatedAt
 		}
 		for _, o := range sc.Between(from, now.Add(s.warning)) {
-			d.runOccurrence(ctx, occurrence{Occurrence: o, sched: sc}, now, snoozes)
+			d.runOccurrence(ctx, occurrence{Occurrence: o, sched: sc}, now)
 		}
 		if o, ok := sc.Next(now); ok {
 			soon(o.At)
@@ -200,7 +199,7 @@ func (d *Dispatcher) scheduleTick(ctx context.Context) time.Time {
 		o := occurrence{Occurrence: schedule.Occurrence{Schedule: sn.Schedule, Action: action.Stop, At: sn.Until,
 			Local: sn.Until.UTC().Format("2006-01-02 15:04")}, sched: sc, snooze: sn}
 		if !now.Before(sn.Until.Add(-s.warning)) {
-			d.runOccurrence(ctx, o, now, snoozes)
+			d.runOccurrence(ctx, o, now)
 		}
 		soon(sn.Until)
 		soon(sn.Until.Add(-s.warning))
@@ -211,12 +210,12 @@ func (d *Dispatcher) scheduleTick(ctx context.Context) time.Time {
 
 // runOccurrence takes the step of o that is due at now: the warning before
 // a stop, or acting once its time has come (which reports a missed one).
-func (d *Dispatcher) runOccurrence(ctx context.Context, o occurrence, now time.Time, snoozes map[string]*snoozeRecord) {
+func (d *Dispatcher) runOccurrence(ctx context.Context, o occurrence, now time.Time) {
 	switch {
 	case now.Before(o.At) && o.Action == action.Stop && d.sched.warning > 0:
 		d.step(ctx, "warn", o, func(ctx context.Context) error { return d.warn(ctx, o) })
 	case !now.Before(o.At):
-		d.step(ctx, "act", o, func(ctx context.Context) error { return d.act(ctx, o, now, snoozes) })
+		d.step(ctx, "act", o, func(ctx context.Context) error { return d.act(ctx, o, now) })
 	}
 }
 
@@ -447,14 +446,15 @@ func (d *Dispatcher) occurrenceState(ctx context.Context, o occurrence) (st *occ
 // act carries out o: each due instance not snoozed gets its action record,
 // run like any other; snoozed and skipped ones are recorded as such; an
 // occurrence whose time passed beyond the grace is reported, not done.
-func (d *Dispatcher) act(ctx context.Context, o occurrence, now time.Time, snoozes map[string]*snoozeRecord) error {
+func (d *Dispatcher) act(ctx context.Context, o occurrence, now time.Time) error {
 	st, _, err := d.occurrenceState(ctx, o)
 	if err != nil {
 		return err
 	}
 	// Read again rather than trust the tick's: a snooze pressed a moment
 	// before the stop counts.
-	if snoozes, err = d.snoozes(ctx); err != nil {
+	snoozes, err := d.snoozes(ctx)
+	if err != nil {
 		return err
 	}
 	late := now.Sub(o.At)

@@ -120,7 +120,11 @@ func ParseFile(data []byte, zone *time.Location) ([]Schedule, error) {
 		}
 		s, err := Build(fields["name"], fields["days"], fields["start"], fields["stop"], fields["time_zone"], zone)
 		if err != nil {
-			e, _ := errors.AsType[*Error](err)
+			e, ok := errors.AsType[*Error](err)
+			if !ok {
+				errs = append(errs, err)
+				continue
+			}
 			field := fileField(e.Field)
 			line := lines[field]
 			if line == 0 {
