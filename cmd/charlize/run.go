@@ -82,13 +82,8 @@ Usage:
                         print the Slack app manifest
   charlize simulate     serve the EC2/STS simulator, to try Charlize without AWS
   charlize version      print the version (also: charlize --version)
-  charlize [serve]    run the server (the default)
-  charlize version    print the version
-  charlize manifest --url https://charlize.example.com [--socket-mode]
-                      print the Slack app manifest
-  charlize simulate   serve an EC2/STS simulator, to try Charlize without AWS
   charlize events-template [--queue-account ID]
-                      print the CloudFormation template that sends AWS events to Charlize
+                        print the CloudFormation template that sends AWS events to Charlize
   charlize <command> --help
 
 Exit status: 0 done, 1 failed (configuration, checks, runtime), 2 wrong command line.
