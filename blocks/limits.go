@@ -164,6 +164,9 @@ func checkBlocks(bs []slack.Block) error {
 				continue
 			}
 			errs = append(errs, checkElement(i, b.Element, useActionID))
+		case *slack.UnknownBlock:
+			// slack-go decodes a type it does not know into this; Slack refuses it.
+			errs = append(errs, fmt.Errorf("%w: block %d has an unknown type %q", ErrLimit, i, b.BlockType()))
 		}
 	}
 	return errors.Join(errs...)

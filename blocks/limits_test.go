@@ -328,6 +328,7 @@ func TestCheckCatches(t *testing.T) {
 		set  []slack.Block
 	}{
 		{"empty section text", []slack.Block{slack.NewSectionBlock(mrk(""), nil, nil)}},
+		{"unknown block type", unknownBlocks(t, `[{"type":"sectoin"}]`)},
 		{"section without text or fields", []slack.Block{slack.NewSectionBlock(nil, nil, nil)}},
 		{"mrkdwn header", []slack.Block{slack.NewHeaderBlock(mrk("h"))}},
 		{"empty actions", []slack.Block{slack.NewActionBlock("acts")}},
@@ -375,4 +376,14 @@ func absurdCard(v blocks.InstanceView) blocks.InstanceView {
 		v.Tags = append(v.Tags, blocks.Tag{Key: long(300) + fmt.Sprint(i), Value: long(300)})
 	}
 	return v
+}
+
+// unknownBlocks decodes raw as slack-go does what Slack is sent.
+func unknownBlocks(t *testing.T, raw string) []slack.Block {
+	t.Helper()
+	var bs slack.Blocks
+	if err := json.Unmarshal([]byte(raw), &bs); err != nil {
+		t.Fatal(err)
+	}
+	return bs.BlockSet
 }

@@ -217,7 +217,6 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	}
 
 	fmt.Fprintf(stdout, "Charlize demo: open %s/ in your browser (Ctrl-C stops it).\n", consoleURL)
-	log.Warn("demo console listening", "addr", consoleLn.Addr().String())
 	err = serve(ctx, cfg, stderr)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err

@@ -55,12 +55,12 @@ func (c *Console) send(ctx context.Context, path, contentType string, body []byt
 	c.sign(req, body)
 	resp, err := c.o.HTTPClient.Do(req)
 	if err != nil {
-		return ack{}, fmt.Errorf("%w: %v", errNoAnswer, err)
+		return ack{}, fmt.Errorf("%w: %w", errNoAnswer, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return ack{}, fmt.Errorf("%w: %v", errNoAnswer, err)
+		return ack{}, fmt.Errorf("%w: %w", errNoAnswer, err)
 	}
 	a := ack{status: resp.StatusCode, body: bytes.TrimSpace(raw), json: strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json")}
 	if a.status != http.StatusOK {
@@ -146,7 +146,7 @@ func (c *Console) command(ctx context.Context, u User, text string) {
 // failedText is what Slack shows when an app does not acknowledge.
 func failedText(command string, err error) string {
 	code := "dispatch_failed"
-	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "deadline exceeded") {
+	if errors.Is(err, context.DeadlineExceeded) {
 		code = "operation_timeout"
 	}
 	return fmt.Sprintf("%s failed with the error %q", command, code)

@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -459,7 +460,7 @@ func (c *Console) completeUpload(q apiRequest) map[string]any {
 		if f.length != len(f.data) {
 			return slackError("file_upload_size_mismatch")
 		}
-		f.Title, f.done = cmpOr(s.Title, f.Name), true
+		f.Title, f.done = cmp.Or(s.Title, f.Name), true
 		files = append(files, f)
 		out = append(out, map[string]any{"id": f.ID, "title": f.Title})
 	}
@@ -468,13 +469,6 @@ func (c *Console) completeUpload(q apiRequest) map[string]any {
 		c.addLocked(&message{TS: c.tsLocked(), User: BotUserID, Text: q.param("initial_comment"), Blocks: raw, ThreadTS: thread, Files: files})
 	}
 	return ok(map[string]any{"files": out})
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func (c *Console) serveFile(w http.ResponseWriter, r *http.Request) {
@@ -555,7 +549,7 @@ func (c *Console) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 		}
 		c.changedLocked()
 	default:
-		m := &message{TS: c.tsLocked(), User: BotUserID, Text: msg.Text, Blocks: raw, ThreadTS: cmpOr(msg.ThreadTS, ru.thread)}
+		m := &message{TS: c.tsLocked(), User: BotUserID, Text: msg.Text, Blocks: raw, ThreadTS: cmp.Or(msg.ThreadTS, ru.thread)}
 		if msg.ResponseType != "in_channel" {
 			m.Ephemeral = ru.user
 		}

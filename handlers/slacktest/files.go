@@ -2,6 +2,7 @@ package slacktest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -170,7 +171,7 @@ func (a *API) unknownSlackFileLocked(blocks any) string {
 			if sf, ok := x["slack_file"].(map[string]any); ok {
 				id, _ := sf["id"].(string)
 				if u, found := a.files[id]; !found || !u.Completed {
-					return cmpOr(id, "<no id>")
+					return cmp.Or(id, "<no id>")
 				}
 			}
 			for _, e := range x {
@@ -188,11 +189,4 @@ func (a *API) unknownSlackFileLocked(blocks any) string {
 		return ""
 	}
 	return walk(blocks)
-}
-
-func cmpOr(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
 }
