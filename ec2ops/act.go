@@ -431,6 +431,18 @@ type retryableFunc = func(context.Context, *ec2.DescribeInstancesInput, *ec2.Des
 // wait polls with the SDK waiter for want, reporting each observed state.
 func (x *execution) wait(ctx context.Context, want string) error {
 	var last string
+	// An instance seen on its way to want and then back where it started
+	// was turned back by someone else (started again during our stop):
+	// it will not get there, so the wait ends instead of timing out. The
+	// SDK's waiters take that state for "not yet".
+	var transit, origin string
+	switch want {
+	case StateStopped:
+		transit, origin = StateStopping, StateRunning
+	case StateRunning:
+		transit, origin = StatePending, StateStopped
+	}
+	seenTransit := false
 	observe := func(def retryableFunc) retryableFunc {
 		return func(ctx context.Context, in *ec2.DescribeInstancesInput, out *ec2.DescribeInstancesOutput, err error) (bool, error) {
 			if err == nil && out != nil {
@@ -445,6 +457,12 @@ func (x *execution) wait(ctx context.Context, want string) error {
 						}
 					}
 				}
+			}
+			if transit != "" && last == transit {
+				seenTransit = true
+			}
+			if seenTransit && last == origin && err == nil {
+				return false, &stateChangeError{Want: want, Got: last}
 			}
 			if want == StateTerminated && (last == StatePending || last == StateStopping) && err == nil {
 				// The SDK's terminated waiter fails on these, but they are

@@ -339,6 +339,30 @@ func TestDoUnexpectedState(t *testing.T) {
 	}
 }
 
+// A stop that someone turns back (the instance started again while it was
+// stopping) ends by saying so, not by waiting out WaitTimeout.
+func TestDoTurnedBack(t *testing.T) {
+	env := mustEnv(t, envConfig{sim: ec2sim.Options{TransitionTime: 500 * time.Millisecond}})
+	var once sync.Once
+	_, err := env.fleet.Do(context.Background(), prodReq(action.Stop, web1), func(p ec2ops.Progress) {
+		if p.State != ec2ops.StateStopping {
+			return
+		}
+		once.Do(func() {
+			inst, _ := env.sim.Get(prodID, "eu-west-1", web1)
+			inst.State = ec2sim.StateRunning
+			env.sim.Put(prodID, "eu-west-1", inst)
+		})
+	})
+	var e *ec2ops.Error
+	if !errors.As(err, &e) || e.Kind != ec2ops.KindInvalidState || e.State != ec2ops.StateRunning {
+		t.Fatalf("Do(stop) turned back = %v, want KindInvalidState, now running", err)
+	}
+	if !strings.Contains(e.UserMessage(), "became running while Charlize was waiting for it to be stopped") {
+		t.Errorf("UserMessage() = %q", e.UserMessage())
+	}
+}
+
 func TestDoCanceled(t *testing.T) {
 	env := mustEnv(t, envConfig{sim: ec2sim.Options{TransitionTime: time.Hour}})
 	ctx, cancel := context.WithCancel(context.Background())
