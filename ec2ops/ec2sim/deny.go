@@ -37,6 +37,9 @@ func (s *Sim) deniedLocked(req *request, call Call) *apiError {
 	case "monitoring":
 		return errorf(http.StatusForbidden, "AccessDenied",
 			"User: %s is not authorized to perform: cloudwatch:%s because no identity-based policy allows the cloudwatch:%s action", caller, req.action, req.action)
+	case "sqs":
+		return errorf(http.StatusForbidden, "AccessDenied",
+			"User: %s is not authorized to perform: sqs:%s because no identity-based policy allows the sqs:%s action", caller, req.action, req.action)
 	}
 	resource := "*"
 	if len(call.InstanceIDs) > 0 {

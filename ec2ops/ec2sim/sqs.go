@@ -157,6 +157,14 @@ func (s *Sim) serveSQS(ctx context.Context, req *request, call Call) (any, *apiE
 	if err := json.Unmarshal(req.json, &in); err != nil {
 		return nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "The request body is not valid JSON.")
 	}
+	// Admitted before any queue is touched, as the other services are; the
+	// lock is not held on, since a receive may long-poll.
+	s.mu.Lock()
+	err := s.admitLocked(req, call)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	switch req.action {
 	case "ReceiveMessage":
 		return s.receiveMessage(ctx, in, call)

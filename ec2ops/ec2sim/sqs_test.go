@@ -2,6 +2,7 @@ package ec2sim_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,5 +150,23 @@ func TestSQSAccessAndErrors(t *testing.T) {
 	c := sqs.NewFromConfig(e.baseConfig(region), func(o *sqs.Options) { o.Retryer = aws.NopRetryer{} })
 	if _, err := c.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(shared)}); !errors.As(err, &apiErr) || apiErr.ErrorCode() != "ServiceUnavailable" {
 		t.Errorf("ReceiveMessage under an injected fault = %v, want ServiceUnavailable", err)
+	}
+}
+
+// Deny reaches SQS as it reaches EC2: the poller's permissions can be
+// taken away, and SQS says which.
+func TestSQSDenied(t *testing.T) {
+	e := mustStart(t, ec2sim.Options{}, testFixture())
+	url := e.sim.CreateQueue(ec2sim.QueueSpec{Account: ec2sim.DefaultAccountID, Region: region, Name: "events"})
+	c := sqs.NewFromConfig(e.baseConfig(region))
+	lift := e.sim.Deny(ec2sim.DefaultAccountID, "ReceiveMessage")
+	_, err := c.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url)})
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "AccessDenied" || !strings.Contains(api.ErrorMessage(), "sqs:ReceiveMessage") {
+		t.Fatalf("ReceiveMessage while denied = %v, want AccessDenied naming sqs:ReceiveMessage", err)
+	}
+	lift()
+	if got := receive(t, c, url, 0); len(got) != 0 {
+		t.Errorf("ReceiveMessage after lifting = %d messages, want none (and no error)", len(got))
 	}
 }
