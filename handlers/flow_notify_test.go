@@ -435,13 +435,10 @@ func TestNotifyAcknowledgeIsAudited(t *testing.T) {
 	if slices.ContainsFunc(buttons(edit.Blocks), func(b button) bool { return b.text == "Acknowledge" }) {
 		t.Errorf("an acknowledged alarm still offers Acknowledge")
 	}
-	entries, err := w.store.RecentAudit(t.Context(), 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := slices.IndexFunc(entries, func(e storeAuditEntry) bool { return e.Action == action.Acknowledge })
-	if i < 0 || entries[i].UserID != bob || entries[i].Alarm != "db-1-disk-full" || entries[i].InstanceID != "i-0000000000000d001" || entries[i].Result != "done" {
-		t.Fatalf("audit = %+v, want bob's acknowledgement of db-1-disk-full", entries)
+	// Audited once the message says so.
+	acked := w.waitAudit("bob's acknowledgement", entry(bob, string(action.Acknowledge), "", "done"))
+	if acked.Alarm != "db-1-disk-full" || acked.InstanceID != "i-0000000000000d001" {
+		t.Fatalf("audit = %+v, want bob's acknowledgement of db-1-disk-full", acked)
 	}
 	// A second person is told it is done, and nothing is audited twice.
 	if r := w.clickFrom(alice, ack, "ack2", clickFrom{messageTS: post.TS}); r.status != http.StatusOK {
@@ -469,10 +466,7 @@ func TestNotifyAcknowledgeThatFailsCanBePressedAgain(t *testing.T) {
 	}
 	w.clickFrom(bob, ack, "ack1", clickFrom{messageTS: post.TS})
 	w.waitForURLText("ack1", "try again", 15*time.Second)
-	entries, _ := w.store.RecentAudit(t.Context(), 10)
-	if i := slices.IndexFunc(entries, func(e storeAuditEntry) bool { return e.Action == action.Acknowledge }); i < 0 || entries[i].Result != store.ResultFailed {
-		t.Errorf("audit = %+v, want bob's acknowledgement audited as failed", entries)
-	}
+	w.waitAudit("bob's acknowledgement, failed", entry(bob, string(action.Acknowledge), "", string(store.ResultFailed)))
 
 	if err := w.store.ReleaseClaim(t.Context(), lock, "another-replica/edit"); err != nil {
 		t.Fatal(err)
