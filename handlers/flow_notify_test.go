@@ -418,13 +418,20 @@ func TestNotifyPostedAlarmIsNotPostedAgainWhenItsNoticeIsLost(t *testing.T) {
 	}
 }
 
+// firingAlarm posts db-1's disk alarm, firing, and returns its message and
+// Acknowledge button.
+func (w *eventsWorld) firingAlarm(t *testing.T, eventID string) (slacktest.Call, button) {
+	t.Helper()
+	w.send(alarmEvent(eventID, "db-1-disk-full", "ALARM", "OK", "i-0000000000000d001", "Threshold Crossed", time.Now()))
+	w.waitCount("alarm/posted", 1, 10*time.Second)
+	post := w.posts("chat.postMessage", "db-1-disk-full")[0]
+	return post, mustButton(t, callMessage(post), blocks.ActionIDAcknowledge, "Acknowledge")
+}
+
 // Acknowledge edits the message to say who, once, and is audited.
 func TestNotifyAcknowledgeIsAudited(t *testing.T) {
 	w := newEventsWorld(t, worldOptions{})
-	w.send(alarmEvent("al-ack", "db-1-disk-full", "ALARM", "OK", "i-0000000000000d001", "Threshold Crossed", time.Now()))
-	w.waitCount("alarm/posted", 1, 10*time.Second)
-	post := w.posts("chat.postMessage", "db-1-disk-full")[0]
-	ack := mustButton(t, callMessage(post), blocks.ActionIDAcknowledge, "Acknowledge")
+	post, ack := w.firingAlarm(t, "al-ack")
 	if r := w.clickFrom(bob, ack, "ack1", clickFrom{messageTS: post.TS}); r.status != http.StatusOK {
 		t.Fatalf("Acknowledge = %d", r.status)
 	}
@@ -456,10 +463,7 @@ func TestNotifyAcknowledgeIsAudited(t *testing.T) {
 // leaves the alarm to be acknowledged by the next press.
 func TestNotifyAcknowledgeThatFailsCanBePressedAgain(t *testing.T) {
 	w := newEventsWorld(t, worldOptions{})
-	w.send(alarmEvent("al-ack-busy", "db-1-disk-full", "ALARM", "OK", "i-0000000000000d001", "Threshold Crossed", time.Now()))
-	w.waitCount("alarm/posted", 1, 10*time.Second)
-	post := w.posts("chat.postMessage", "db-1-disk-full")[0]
-	ack := mustButton(t, callMessage(post), blocks.ActionIDAcknowledge, "Acknowledge")
+	post, ack := w.firingAlarm(t, "al-ack-busy")
 	lock := store.NoticeLockKey(ack.value)
 	if won, _, err := w.store.Claim(t.Context(), lock, "another-replica/edit", time.Minute); err != nil || !won {
 		t.Fatalf("hold the alarm's message: won=%v err=%v", won, err)
