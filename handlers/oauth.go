@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -21,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/slack-go/slack"
 
+	"github.com/charlize-app/charlize/handlers/htmlpage"
 	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/store"
 	"github.com/charlize-app/charlize/templates"
@@ -63,7 +63,7 @@ type OAuthOptions struct {
 // the installations they produce.
 type OAuth struct {
 	o     OAuthOptions
-	pages *template.Template
+	pages map[string]*htmlpage.Page // install.html, installed.html, failed.html
 }
 
 // NewOAuth checks o and parses the pages.
@@ -79,9 +79,13 @@ func NewOAuth(o OAuthOptions) (*OAuth, error) {
 	if o.SlashCommand == "" {
 		o.SlashCommand = "/charlize"
 	}
-	pages, err := template.ParseFS(templates.FS, "*.html")
-	if err != nil {
-		return nil, fmt.Errorf("handlers.NewOAuth: templates: %w", err)
+	pages := map[string]*htmlpage.Page{}
+	for _, name := range []string{"install.html", "installed.html", "failed.html"} {
+		p, err := htmlpage.Load(templates.FS, "layout.html", name)
+		if err != nil {
+			return nil, fmt.Errorf("handlers.NewOAuth: %w", err)
+		}
+		pages[name] = p
 	}
 	return &OAuth{o: o, pages: pages}, nil
 }
@@ -92,19 +96,6 @@ type oauthState struct {
 	// BrowserHash is SHA-256 of the cookie value set with this state.
 	BrowserHash string `json:"browser_hash"`
 	RedirectURI string `json:"redirect_uri"`
-}
-
-// installPage is the data of install.html.
-type installPage struct {
-	Title, SlashCommand, AuthorizeURL, ValidFor string
-	Scopes                                      []string
-}
-
-// resultPage is the data of result.html.
-type resultPage struct {
-	OK                                bool
-	Title, Message, Code, InstallPath string
-	TeamName, SlashCommand, OpenURL   string
 }
 
 // Install renders the "Add to Slack" page with a fresh state value, bound
@@ -139,12 +130,11 @@ func (a *OAuth) Install(c echo.Context) error {
 		"redirect_uri": {redirect},
 		"state":        {state},
 	}
-	return a.render(c, http.StatusOK, "install.html", installPage{
-		Title:        "Install",
-		SlashCommand: a.o.SlashCommand,
-		AuthorizeURL: slackAuthorizeURL + "?" + q.Encode(),
-		ValidFor:     humanDuration(a.o.StateTTL),
-		Scopes:       a.o.Scopes,
+	return a.render(c, http.StatusOK, "install.html", "Install", htmlpage.Values{
+		"SlashCommand": a.o.SlashCommand,
+		"AuthorizeURL": slackAuthorizeURL + "?" + q.Encode(),
+		"ValidFor":     humanDuration(a.o.StateTTL),
+		"Scopes":       a.o.Scopes,
 	})
 }
 
@@ -205,8 +195,12 @@ func (a *OAuth) Redirect(c echo.Context) error {
 	if inst.AppID != "" && inst.TeamID != "" {
 		open = "https://slack.com/app_redirect?" + url.Values{"app": {inst.AppID}, "team": {inst.TeamID}}.Encode()
 	}
-	return a.render(c, http.StatusOK, "result.html", resultPage{
-		OK: true, Title: "Installed", TeamName: name, SlashCommand: a.o.SlashCommand, OpenURL: open,
+	heading := "Charlize is installed"
+	if name != "" {
+		heading += " in " + name
+	}
+	return a.render(c, http.StatusOK, "installed.html", "Installed", htmlpage.Values{
+		"Heading": heading, "SlashCommand": a.o.SlashCommand, "HelpCommand": a.o.SlashCommand + " help", "OpenURL": open,
 	})
 }
 
@@ -302,14 +296,17 @@ func (a *OAuth) redirectURI(c echo.Context) string {
 }
 
 func (a *OAuth) fail(c echo.Context, status int, title, msg, code string) error {
-	return a.render(c, status, "result.html", resultPage{Title: title, Message: msg, Code: code, InstallPath: InstallPath})
+	return a.render(c, status, "failed.html", title, htmlpage.Values{
+		"Heading": title, "Message": msg, "Code": code, "InstallPath": InstallPath,
+	})
 }
 
 // render writes a page with headers that keep it out of caches and frames
 // and keep the OAuth code out of Referer headers.
-func (a *OAuth) render(c echo.Context, status int, name string, data any) error {
+func (a *OAuth) render(c echo.Context, status int, name, title string, v htmlpage.Values) error {
+	v["Title"] = title + " · Charlize"
 	var buf bytes.Buffer
-	if err := a.pages.ExecuteTemplate(&buf, name, data); err != nil {
+	if err := a.pages[name].Render(&buf, v); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	h := c.Response().Header()

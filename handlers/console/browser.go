@@ -3,13 +3,13 @@ package console
 import (
 	"encoding/json"
 	"fmt"
-	"html/template"
 	"io/fs"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/charlize-app/charlize/handlers/htmlpage"
 	"github.com/charlize-app/charlize/templates"
 )
 
@@ -20,7 +20,15 @@ const maxUIBody = 256 << 10
 // page notice a stopped demo.
 const heartbeat = 20 * time.Second
 
-var page = template.Must(template.ParseFS(templates.Console, "console/index.html"))
+// page is the console's page. The team and channel names are written in it
+// (TeamName, ChannelName; a test keeps them the same); the notice is filled in.
+var page = func() *htmlpage.Page {
+	p, err := htmlpage.LoadDocument(templates.Console, "console/index.html")
+	if err != nil {
+		panic(err) // the embedded page is part of the binary
+	}
+	return p
+}()
 
 func (c *Console) browserRoutes(mux *http.ServeMux) {
 	assets, err := fs.Sub(templates.Console, "console")
@@ -43,7 +51,7 @@ func (c *Console) browserRoutes(mux *http.ServeMux) {
 func (c *Console) servePage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'")
-	if err := page.Execute(w, map[string]any{"Notice": c.o.Notice, "Channel": ChannelName, "Team": TeamName}); err != nil {
+	if err := page.Render(w, htmlpage.Values{"Notice": c.o.Notice}); err != nil {
 		c.o.Log.Error("console: page", "err", err)
 	}
 }

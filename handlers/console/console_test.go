@@ -434,3 +434,32 @@ func TestSlowAcknowledgement(t *testing.T) {
 		t.Errorf("a slow acknowledgement shows %+v", msgs)
 	}
 }
+
+// The page names the team and channel the console stands in for, and says
+// what the demo was started with.
+func TestPageNamesTheTeamAndChannel(t *testing.T) {
+	for _, notice := range []string{"", "a <temporary> folder"} {
+		mux := http.NewServeMux()
+		srv := httptest.NewServer(mux)
+		con := console.New(console.Options{SigningSecret: secret, AppURL: srv.URL, BaseURL: srv.URL, Users: users, Notice: notice})
+		mux.Handle("/", con.Handler())
+		resp, err := http.Get(srv.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		page := string(body)
+		for _, want := range []string{"<title>#" + console.ChannelName + " · " + console.TeamName + " (local)</title>",
+			`<p class="team">` + console.TeamName + "</p>", `<h1 class="channel-title"># ` + console.ChannelName + "</h1>"} {
+			if !strings.Contains(page, want) {
+				t.Errorf("page lacks %s", want)
+			}
+		}
+		withNotice := strings.Contains(page, "simulator<span>; <span>a &lt;temporary&gt; folder</span></span>.")
+		if (notice != "") != withNotice || strings.Contains(page, "data-fill") {
+			t.Errorf("notice %q shown as:\n%s", notice, page)
+		}
+	}
+}
