@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -227,6 +228,10 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 		WriteTimeout:      cfg.ReadTimeout + 10*time.Second,
 		IdleTimeout:       90 * time.Second,
 	}
+	// What start-up parsed and built (configuration, AWS's settings, the
+	// encoders' caches) is garbage now; give its pages back before serving
+	// rather than minutes later, when the scavenger would.
+	debug.FreeOSMemory()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("charlize listening", "addr", ln.Addr().String(), "store", storeKind(cfg), "version", build.Version)
