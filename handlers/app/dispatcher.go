@@ -187,7 +187,7 @@ type Dispatcher struct {
 	helpAck          json.RawMessage // the help message, encoded
 	helpBlocks       []slack.Block   // the help's blocks, frozen for Unknown
 	pickerMu         sync.Mutex
-	pickerViews      map[string]slack.ModalViewRequest // the picker by visible accounts, its blocks frozen
+	pickerViews      map[string]encodedView // the picker by visible accounts
 	approvals        *expiryTimers
 	// answers posts answers after the ack (refusals, "already in
 	// progress") apart from the job queue, so that a full queue never
@@ -322,7 +322,7 @@ func New(o Options) (*Dispatcher, error) {
 	if d.schedule == nil {
 		d.schedule = d.cardSchedule
 	}
-	d.pickerViews = map[string]slack.ModalViewRequest{}
+	d.pickerViews = map[string]encodedView{}
 	d.commands = d.catalogue()
 	d.routes = d.routeTable()
 	d.audits = newAuditBuffer(d, cmp.Or(o.AuditBuffer, 10000), cmp.Or(o.AuditRetry, 5*time.Second))

@@ -1,8 +1,10 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -71,40 +73,72 @@ func (d *Dispatcher) openPicker(ctx context.Context, triggerID string, t pickerT
 		accounts[i] = blocks.PickerAccount{Name: a.Name, Regions: a.Regions}
 		names[i] = a.Name
 	}
-	if _, err := api.OpenViewContext(ctx, triggerID, d.pickerView(accounts, id)); err != nil {
+	view, err := d.pickerView(accounts, id)
+	if err != nil {
+		return err
+	}
+	if err := api.OpenViewJSON(ctx, triggerID, view); err != nil {
 		return d.viewsOpenError(ctx, "picker", err)
 	}
 	d.inventory.get(ctx, names, 0)
 	return nil
 }
 
-// pickerView is the picker modal over the visible accounts. All but its
-// metadata depends on the accounts alone, so it is built and its blocks
+// pickerView is the picker modal over the visible accounts, as JSON. All
+// but its metadata depends on the accounts alone, so it is built and
 // encoded once per set of accounts (per workspace, in effect) rather than
-// on every /charlize.
-func (d *Dispatcher) pickerView(accounts []blocks.PickerAccount, metadata string) slack.ModalViewRequest {
+// on every /charlize, and the metadata is spliced in.
+func (d *Dispatcher) pickerView(accounts []blocks.PickerAccount, metadata string) (json.RawMessage, error) {
 	var key strings.Builder
 	for _, a := range accounts {
 		fmt.Fprintf(&key, "%q%q;", a.Name, a.Regions)
 	}
 	d.pickerMu.Lock()
-	defer d.pickerMu.Unlock()
 	view, ok := d.pickerViews[key.String()]
 	if !ok {
-		view = blocks.Picker(blocks.PickerView{Accounts: accounts})
-		frozen, err := blocks.Freeze(view.Blocks.BlockSet)
-		if err != nil {
-			// Not kept: views.open encodes it again and reports the error.
-			return blocks.Picker(blocks.PickerView{Accounts: accounts, PrivateMetadata: metadata})
+		var err error
+		if view, err = encodeView(blocks.Picker(blocks.PickerView{Accounts: accounts, PrivateMetadata: metadataMark})); err != nil {
+			d.pickerMu.Unlock()
+			return nil, fmt.Errorf("encode picker: %w", err)
 		}
-		view.Blocks.BlockSet = frozen
 		if len(d.pickerViews) >= maxPickerViews {
 			clear(d.pickerViews) // accounts changed many times: start over
 		}
 		d.pickerViews[key.String()] = view
 	}
-	view.PrivateMetadata = metadata // view is a copy; the frozen blocks are shared and never change
-	return view
+	d.pickerMu.Unlock()
+	return view.with(metadata)
+}
+
+// metadataMark stands for a view's private_metadata while it is encoded.
+const metadataMark = "\x00charlize:private_metadata\x00"
+
+// encodedView is a view's JSON, cut where its private_metadata goes.
+type encodedView struct{ before, after []byte }
+
+func encodeView(view slack.ModalViewRequest) (encodedView, error) {
+	if !slack.ValidateUniqueBlockID(view) {
+		return encodedView{}, slack.ErrBlockIDNotUnique
+	}
+	raw, err := json.Marshal(view)
+	if err != nil {
+		return encodedView{}, err
+	}
+	mark, _ := json.Marshal(metadataMark)
+	before, after, ok := bytes.Cut(raw, mark)
+	if !ok {
+		return encodedView{}, errors.New("the view lost its private_metadata")
+	}
+	return encodedView{before: before, after: after}, nil
+}
+
+func (v encodedView) with(metadata string) (json.RawMessage, error) {
+	quoted, err := json.Marshal(metadata)
+	if err != nil {
+		return nil, fmt.Errorf("encode private_metadata: %w", err)
+	}
+	out := make([]byte, 0, len(v.before)+len(quoted)+len(v.after))
+	return append(append(append(out, v.before...), quoted...), v.after...), nil
 }
 
 // maxPickerViews bounds the frozen pickers kept: one per distinct set of
@@ -150,7 +184,8 @@ func (d *Dispatcher) pickerState(ctx context.Context, metadata, team string) (fl
 // logs how long after the request views.open was called, which is what an
 // operator needs to see to find the slow step.
 func (d *Dispatcher) viewsOpenError(ctx context.Context, what string, err error) error {
-	if slackclient.ErrorCode(err) != "trigger_expired" {
+	// views.open says expired_trigger_id (dialog.open said trigger_expired).
+	if code := slackclient.ErrorCode(err); code != "expired_trigger_id" && code != "trigger_expired" {
 		return fmt.Errorf("open %s: %w", what, err)
 	}
 	attrs := []any{"request_id", reqctx.ID(ctx), "modal", what}

@@ -122,7 +122,7 @@ func (e *takeoverEnv) start(t *testing.T, singleProcess bool) *Dispatcher {
 	t.Helper()
 	d, err := New(Options{Log: testLog(), Store: e.store, Fleet: e.fleet, Replica: "survivor", LeaseTTL: 300 * time.Millisecond,
 		SingleProcess: singleProcess, ProgressInterval: time.Millisecond,
-		Clients: slackclient.SingleWorkspace{API: e.slack.Client(slacktest.BotToken)}})
+		Clients: slackclient.SingleWorkspace{API: slackclient.NewClient(slacktest.BotToken, e.slack.APIURL(), nil)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,15 +7,18 @@ package slackclient
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/slack-go/slack"
 )
 
-// API is the part of Slack's Web API the flows call; slack-go's
-// *slack.Client satisfies it.
+// API is the part of Slack's Web API the flows call; NewClient's *Client
+// (slack-go's *slack.Client and one call of Charlize's own) satisfies it.
 type API interface {
 	OpenViewContext(ctx context.Context, triggerID string, view slack.ModalViewRequest) (*slack.ViewResponse, error)
+	// OpenViewJSON is views.open with a view already encoded (the picker's).
+	OpenViewJSON(ctx context.Context, triggerID string, view json.RawMessage) error
 	UpdateViewContext(ctx context.Context, view slack.ModalViewRequest, externalID, hash, viewID string) (*slack.ViewResponse, error)
 	PostMessageContext(ctx context.Context, channelID string, options ...slack.MsgOption) (string, string, error)
 	UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slack.MsgOption) (string, string, string, error)
@@ -31,8 +34,6 @@ type API interface {
 	// in single-workspace mode learn the team their buttons belong to.
 	AuthTestContext(ctx context.Context) (*slack.AuthTestResponse, error)
 }
-
-var _ API = (*slack.Client)(nil)
 
 // ErrNotInstalled means the request's workspace has no installation.
 var ErrNotInstalled = errors.New("charlize is not installed in this workspace")

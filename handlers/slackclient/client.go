@@ -20,15 +20,16 @@ const (
 // configuration waits out rate limits (429) after Slack's Retry-After, up
 // to maxRateLimitRetries times, and gives up at once on a wait longer than
 // maxRateLimitWait: a person is waiting for the answer.
-func NewClient(token, apiURL string, hc *http.Client) *slack.Client {
+func NewClient(token, apiURL string, hc *http.Client) *Client {
 	if hc == nil {
 		hc = NewHTTPClient()
 	}
-	return slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(hc),
+	c := slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(hc),
 		slack.OptionRetryConfig(slack.RetryConfig{
 			MaxRetries: maxRateLimitRetries,
 			Handlers:   []slack.RetryHandler{rateLimitRetry{}},
 		}))
+	return &Client{Client: c, token: token, apiURL: apiURL, hc: hc}
 }
 
 // rateLimitRetry is slack-go's rate-limit handler with a ceiling on the

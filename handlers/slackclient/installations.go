@@ -48,7 +48,7 @@ type InstallationsOptions struct {
 // Enterprise Grid org's), refreshed first when token rotation is on.
 type Installations struct {
 	o        InstallationsOptions
-	clients  sync.Map // bot token → *slack.Client
+	clients  sync.Map // bot token → *Client
 	nclients atomic.Int64
 }
 
@@ -87,9 +87,9 @@ const maxClients = 10_000
 
 // client returns a client for token, reusing one made earlier: a client is
 // cheap, but its options and HTTP plumbing need not be built per request.
-func (i *Installations) client(token string) *slack.Client {
+func (i *Installations) client(token string) *Client {
 	if c, ok := i.clients.Load(token); ok {
-		return c.(*slack.Client)
+		return c.(*Client)
 	}
 	c := NewClient(token, i.o.APIURL, i.o.HTTPClient)
 	if i.nclients.Add(1) > maxClients {
@@ -97,7 +97,7 @@ func (i *Installations) client(token string) *slack.Client {
 		i.nclients.Store(1)
 	}
 	actual, _ := i.clients.LoadOrStore(token, c)
-	return actual.(*slack.Client)
+	return actual.(*Client)
 }
 
 // Installed reports ErrNotInstalled when team has no installation; the

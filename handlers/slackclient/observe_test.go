@@ -30,7 +30,7 @@ func (o *observed) observe(method, outcome string, _, retryAfter time.Duration) 
 	}
 }
 
-func newObservedClient(t *testing.T) (*slacktest.API, *slack.Client, *observed) {
+func newObservedClient(t *testing.T) (*slacktest.API, *slackclient.Client, *observed) {
 	t.Helper()
 	api := slacktest.NewAPI(t)
 	o := &observed{}

@@ -17,7 +17,7 @@ func imageBlock(fileID string) slack.Block {
 
 func TestUploadFlow(t *testing.T) {
 	api := slacktest.NewAPI(t)
-	client := api.Client(token)
+	client := slackclient.NewClient(token, api.APIURL(), nil)
 	ctx := context.Background()
 	data := []byte("\x89PNG\r\n\x1a\nnot really")
 
@@ -64,7 +64,7 @@ func TestUploadFlow(t *testing.T) {
 func TestUploadFailure(t *testing.T) {
 	api := slacktest.NewAPI(t)
 	api.Fail("files.getUploadURLExternal", "missing_scope", 1)
-	_, err := slackclient.UploadFile(context.Background(), api.Client(token), slackclient.Upload{Name: "a.png", Data: []byte("x")})
+	_, err := slackclient.UploadFile(context.Background(), slackclient.NewClient(token, api.APIURL(), nil), slackclient.Upload{Name: "a.png", Data: []byte("x")})
 	if slackclient.ErrorCode(err) != "missing_scope" {
 		t.Errorf("UploadFile without files:write = %v, want missing_scope", err)
 	}
