@@ -230,8 +230,13 @@ func (d *demo) mustButton(user, what, name, text string) button {
 // terminateReady: the terminate modal has been filled in. It opens at
 // once and is updated (views.update) when AWS has described the instance;
 // that update, as in Slack, would clear an inline error shown before it.
+// Until then its termination protection reads "unknown".
 func terminateReady(s consoleState) bool {
-	return s.Modal != nil && strings.Contains(string(mustJSON(s.Modal.View)), "Termination protection")
+	if s.Modal == nil {
+		return false
+	}
+	view := string(mustJSON(s.Modal.View))
+	return strings.Contains(view, `*Termination protection*\non`) || strings.Contains(view, `*Termination protection*\noff`)
 }
 
 const (
