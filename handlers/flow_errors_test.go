@@ -138,15 +138,19 @@ func TestExpiredModalSubmission(t *testing.T) {
 // Slack's trigger_id lives 3 s; when views.open is refused for it, the user
 // is told to try again and the operator's log says how late the call was.
 // views.open says expired_trigger_id; the older dialog.open said
-// trigger_expired, and both are understood.
+// trigger_expired, and both are understood. The command was answered at
+// once, so the news comes through its response_url.
 func TestTriggerExpired(t *testing.T) {
 	for _, code := range []string{"expired_trigger_id", "trigger_expired"} {
 		logs := &logBuffer{}
 		w := newWorld(t, worldOptions{logs: logs})
 		w.slack.Fail("views.open", code, 1)
-		status, ack := w.command(alice, "", "expired-picker")
-		if status != http.StatusOK || !strings.Contains(ack.Text, "3 seconds") {
-			t.Errorf("/charlize refused with %s = %d %q, want 200 and a try-again message", code, status, ack.Text)
+		status, ack := w.command(alice, "", "expired-picker-"+code)
+		if status != http.StatusOK || ack.Text != "" {
+			t.Errorf("/charlize = %d %q, want 200 and nothing said yet", status, ack.Text)
+		}
+		if told := w.urlPost("expired-picker-"+code, 5*time.Second); !strings.Contains(told.Text, "3 seconds") || told.ResponseType != slack.ResponseTypeEphemeral {
+			t.Errorf("/charlize refused with %s told %+v, want a private try-again message", code, told)
 		}
 		line := ""
 		for _, l := range strings.Split(logs.String(), "\n") {

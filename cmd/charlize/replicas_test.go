@@ -563,7 +563,7 @@ func TestThreeReplicasRefreshOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := len(f.slack.Calls("views.open")); n != 30 {
+	if n := len(f.slack.WaitFor(t, "views.open", 30, 10*time.Second)); n != 30 {
 		t.Errorf("views.open = %d, want 30 (one picker per command)", n)
 	}
 	// Replicas that lose the refresh claim use the old token while it is

@@ -33,39 +33,64 @@ type pickerTarget struct {
 	responseURL string
 }
 
+// openPickerCommand answers a bare /charlize at once and opens the picker
+// just after. The trigger_id's 3 s run from Slack's request either way, but
+// an answer held for views.open is one that Slack's own slowness can push
+// past its 3 s, and the person then reads "operation_timeout" under a modal
+// that may well have opened. What can refuse the picker before Slack is
+// asked (no accounts, not installed) is still the answer; a refused
+// views.open reaches the person through the command's response_url.
 func (d *Dispatcher) openPickerCommand(ctx context.Context, cmd slack.SlashCommand) (Ack, error) {
-	err := d.openPicker(ctx, cmd.TriggerID, pickerTarget{
+	open, err := d.preparePicker(ctx, pickerTarget{
 		team: slackclient.Team{ID: cmd.TeamID, EnterpriseID: cmd.EnterpriseID}, channel: cmd.ChannelID, user: cmd.UserID, responseURL: cmd.ResponseURL,
 	})
-	return Ack{}, err
+	if err != nil {
+		return Ack{}, err
+	}
+	err = d.workers.Go(ctx, func(ctx context.Context) {
+		if err := open(ctx, cmd.TriggerID); err != nil {
+			if err := d.respond.Post(ctx, cmd.ResponseURL, d.failure(ctx, "command picker", err)); err != nil {
+				d.log.WarnContext(ctx, "could not say the picker did not open", "request_id", reqctx.ID(ctx), "err", err)
+			}
+		}
+	})
+	if err != nil {
+		return Ack{}, open(ctx, cmd.TriggerID) // no worker free: within the request, then
+	}
+	return Ack{}, nil
 }
 
 // pickerButton opens the picker from a button (a mention's reply).
 func (d *Dispatcher) pickerButton(ctx context.Context, cb slack.InteractionCallback, _ pressed) error {
-	return d.openPicker(ctx, cb.TriggerID, pickerTarget{
+	open, err := d.preparePicker(ctx, pickerTarget{
 		team: slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, channel: channelOf(cb), user: cb.User.ID, responseURL: cb.ResponseURL,
 	})
+	if err != nil {
+		return err
+	}
+	return open(ctx, cb.TriggerID)
 }
 
-// openPicker opens the picker modal within the request: the trigger_id
-// lives 3 s, and the accounts it offers come from configuration, so no AWS
-// (or user group) call stands in the way; the policy decides on what the
-// picker suggests and lists. The inventory warms up meanwhile.
-func (d *Dispatcher) openPicker(ctx context.Context, triggerID string, t pickerTarget) error {
+// preparePicker builds the picker modal for t and returns what opens it.
+// The trigger_id lives 3 s, and the accounts the picker offers come from
+// configuration, so no AWS (or user group) call stands in the way; the
+// policy decides on what the picker suggests and lists. The inventory
+// warms up once it is open.
+func (d *Dispatcher) preparePicker(ctx context.Context, t pickerTarget) (open func(ctx context.Context, triggerID string) error, err error) {
 	if d.fleet == nil {
-		return errNoFleet
+		return nil, errNoFleet
 	}
 	api, err := d.clients.Client(ctx, t.team)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	visible := d.visibleAccountsOf(t.team.ID)
 	if len(visible) == 0 {
-		return errNoAccountsHere
+		return nil, errNoAccountsHere
 	}
 	id, err := d.pickerMetadata(ctx, flowState{Kind: kindPicker, TeamID: t.team.ID, ChannelID: t.channel, UserID: t.user, ResponseURL: t.responseURL})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	accounts := make([]blocks.PickerAccount, len(visible))
 	names := make([]string, len(visible))
@@ -75,13 +100,15 @@ func (d *Dispatcher) openPicker(ctx context.Context, triggerID string, t pickerT
 	}
 	view, err := d.pickerView(accounts, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := api.OpenViewJSON(ctx, triggerID, view); err != nil {
-		return d.viewsOpenError(ctx, "picker", err)
-	}
-	d.inventory.get(ctx, names, 0)
-	return nil
+	return func(ctx context.Context, triggerID string) error {
+		if err := api.OpenViewJSON(ctx, triggerID, view); err != nil {
+			return d.viewsOpenError(ctx, "picker", err)
+		}
+		d.inventory.get(ctx, names, 0)
+		return nil
+	}, nil
 }
 
 // pickerView is the picker modal over the visible accounts, as JSON. All
