@@ -510,6 +510,37 @@ func TestNotifyRetirementOffersStopAndStart(t *testing.T) {
 	}
 }
 
+// AWS closes a maintenance days after announcing it; if the account's
+// events now go to another channel, the announcement is still edited where
+// it was posted.
+func TestNotifyMaintenanceEditedWhereItWasPosted(t *testing.T) {
+	w := newEventsWorld(t, worldOptions{})
+	start := time.Now().Add(72 * time.Hour).Truncate(time.Second)
+	upcoming := healthEvent("health-2", "i-0000000000000d001", start)
+	w.send(upcoming)
+	w.waitCount("health/posted", 1, 10*time.Second)
+	post := w.posts("chat.postMessage", "AWS will retire db-1")
+	if len(post) != 1 {
+		t.Fatalf("%d retirement posts, want 1", len(post))
+	}
+
+	w.dispatcherOptions.EventsChannel = "C0MOVEDTO"
+	d := w.restartDispatcher()
+	closed := strings.NewReplacer(`"statusCode":"upcoming"`, `"statusCode":"closed"`, `"id":"health-2"`, `"id":"health-2-closed"`).Replace(upcoming)
+	ev, err := awsevents.Decode([]byte(closed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	outcome, err := d.Notify(context.Background(), awsevents.Message{Queue: "central", MessageID: "m-closed", Receives: 1, Event: ev})
+	if err != nil || outcome != "edited" {
+		t.Fatalf("the closing event = %q, %v; want edited", outcome, err)
+	}
+	edits := w.slack.Calls("chat.update")
+	if len(edits) != 1 || edits[0].Form.Get("channel") != channel || edits[0].Form.Get("ts") != post[0].TS || edits[0].Error != "" {
+		t.Errorf("chat.update calls %+v, want one in %s of ts %s", edits, channel, post[0].TS)
+	}
+}
+
 // An event wrapped in an SNS notification works like a raw one.
 func TestNotifySNSWrappedEvent(t *testing.T) {
 	w := newEventsWorld(t, worldOptions{})

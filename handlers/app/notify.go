@@ -832,10 +832,15 @@ func (d *Dispatcher) markAcknowledged(ctx context.Context, key, user string, via
 	return nil
 }
 
-// healthNotice is a scheduled maintenance's message.
+// healthNotice is a scheduled maintenance's message. AWS updates it days
+// or weeks later, when the account's channel may have changed: the message
+// is edited where it was posted. (Notices saved before Channel was kept
+// have none and are edited in the account's channel.)
 type healthNotice struct {
-	TS     string `json:"ts"`
-	Status string `json:"status"`
+	TeamID  string `json:"team_id,omitempty"`
+	Channel string `json:"channel,omitempty"`
+	TS      string `json:"ts"`
+	Status  string `json:"status"`
 }
 
 // health posts an EC2 scheduled maintenance with its deadline and a Stop &
@@ -880,6 +885,9 @@ func (n *notification) health(ctx context.Context) (string, error) {
 	msg := blocks.Maintenance(blocks.MaintenanceView{TypeCode: h.TypeCode, Account: n.acct.Name, Region: n.ev.Region,
 		Status: h.Status, Start: h.Start, End: h.End, Description: h.Description, Instances: views})
 	if exists {
+		if hn.Channel != "" {
+			n.channel, n.team = hn.Channel, slackclient.Team{ID: hn.TeamID}
+		}
 		if err := n.edit(ctx, hn.TS, msg); err != nil {
 			return "", err
 		}
@@ -889,7 +897,7 @@ func (n *notification) health(ctx context.Context) (string, error) {
 	if hn.TS, err = n.post(ctx, msg); err != nil {
 		return "", err
 	}
-	hn.Status = h.Status
+	hn.Status, hn.Channel, hn.TeamID = h.Status, n.channel, n.team.ID
 	d.savePosted(ctx, key, hn, noticeMemory)
 	return outcomePosted, nil
 }
