@@ -3,11 +3,13 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -572,6 +574,50 @@ func TestScheduleCommands(t *testing.T) {
 	}
 	w.mustCommandSays(alice, "unschedule web-1", "web-1 follows no schedule")
 	w.mustCommandSays(alice, "schedule delete office-hours", "Schedule *office-hours* deleted")
+}
+
+// Several people creating the same schedule at once: one is told it was
+// created, the others that it exists, and the audit log says created once.
+func TestScheduleCreatedOnceWhenSeveralCreateIt(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(scheduleStart)
+	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel})
+	const n = 6
+	answers := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, ack := w.command(alice, officeHours, fmt.Sprintf("create%d", i))
+			answers[i] = messageText(ack)
+		})
+	}
+	wg.Wait()
+	created, exists := 0, 0
+	for _, a := range answers {
+		switch {
+		case strings.Contains(a, "Schedule *office-hours* created"):
+			created++
+		case strings.Contains(a, "already exists"):
+			exists++
+		default:
+			t.Errorf("a create answered %s", a)
+		}
+	}
+	if created != 1 || exists != n-1 {
+		t.Errorf("%d told created, %d told it exists; want 1 and %d", created, exists, n-1)
+	}
+	entries, err := w.store.RecentAudit(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audited := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Detail, "created office-hours") {
+			audited++
+		}
+	}
+	if audited != 1 {
+		t.Errorf("%d audit entries of the creation, want 1", audited)
+	}
 }
 
 // The New schedule button opens a modal; a wrong field is refused beside

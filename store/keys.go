@@ -81,6 +81,10 @@ func PaceKey(channel string, slot int64) string {
 // that events about the same alarm are applied one at a time.
 func NoticeLockKey(notice string) string { return "notice-lock:" + notice }
 
+// ScheduleLockKey is held while a schedule is created, so that of two
+// people creating the same name at once only one is told it was created.
+func ScheduleLockKey(name string) string { return "schedule-lock:" + name }
+
 // SummaryEditKey is one editing slot of a summary notice: one edit per
 // slot across replicas.
 func SummaryEditKey(notice string, slot int64) string {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/slack-go/slack"
 
 	"github.com/charlize-app/charlize/blocks"
@@ -142,6 +143,22 @@ func (d *Dispatcher) createSchedule(ctx context.Context, v viewer, s schedule.Sc
 	if !d.mayScheduleSomewhere(v) {
 		return slack.WebhookMessage{}, &deniedError{action: action.Schedule, what: "create schedules", reason: "no rule grants schedule to you"}
 	}
+	// The check and the save below are one step for each name: a second
+	// person creating it meanwhile waits, then finds it exists.
+	lock, holder := store.ScheduleLockKey(s.Name), d.replica+"/schedule/"+uuid.NewString()
+	for attempt := 0; ; attempt++ {
+		won, _, err := d.store.Claim(ctx, lock, holder, 30*time.Second)
+		if err != nil {
+			return slack.WebhookMessage{}, err
+		}
+		if won {
+			break
+		}
+		if attempt == 20 || !sleepCtx(ctx, 100*time.Millisecond) {
+			return slack.WebhookMessage{}, fmt.Errorf("create schedule %s: being created: %w", s.Name, ErrBusy)
+		}
+	}
+	defer d.releaseClaim(ctx, lock, holder)
 	existing, err := d.schedules(ctx)
 	if err != nil {
 		return slack.WebhookMessage{}, err
