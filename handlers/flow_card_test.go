@@ -243,11 +243,11 @@ func TestCardInChannelGetsGraphByChatUpdate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gate2 := w.slack.Calls("chat.update")
 	w.clickFrom(bob, status, "shared1", clickFrom{messageTS: ts})
-	upd := w.slack.WaitFor(t, "chat.update", len(gate2)+1, 10*time.Second)
-	last := upd[len(upd)-1]
-	if last.Error != "" || last.Form.Get("ts") != ts || !strings.Contains(callText(last), `slack_file`) {
+	// The card may come in one edit with its graph or, when the graph is
+	// slow (a loaded machine), in two: the graph's edit is the one asked for.
+	last := w.waitForText("chat.update", `slack_file`, 10*time.Second)
+	if last.Error != "" || last.Form.Get("ts") != ts {
 		t.Fatalf("chat.update = %s (%s), want the shared card edited with its graph", callText(last), last.Error)
 	}
 }
