@@ -123,6 +123,21 @@ func (d *Dispatcher) claimedBy(ctx context.Context, rec *actionRecord, holder st
 }
 
 // releaseClaim frees key if holder still holds it; "" is no claim.
+// claimWaiting claims key for holder, asking again every `every`, up to
+// `tries` more times, while another holds it: for short locks a person's
+// request may wait on. false means it stayed held.
+func (d *Dispatcher) claimWaiting(ctx context.Context, key, holder string, ttl time.Duration, tries int, every time.Duration) (bool, error) {
+	for attempt := 0; ; attempt++ {
+		won, _, err := d.store.Claim(ctx, key, holder, ttl)
+		if err != nil || won {
+			return won, err
+		}
+		if attempt == tries || !sleepCtx(ctx, every) {
+			return false, nil
+		}
+	}
+}
+
 func (d *Dispatcher) releaseClaim(ctx context.Context, key, holder string) {
 	if key == "" {
 		return

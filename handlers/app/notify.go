@@ -802,17 +802,12 @@ func (d *Dispatcher) acknowledge(ctx context.Context, cb slack.InteractionCallba
 // markAcknowledged edits the alarm's message to say who acknowledged it.
 func (d *Dispatcher) markAcknowledged(ctx context.Context, key, user string, via *reply) error {
 	holder := d.replica + "/ack/" + user
-	for attempt := 0; ; attempt++ {
-		won, _, err := d.store.Claim(ctx, store.NoticeLockKey(key), holder, noticeLockTTL)
-		if err != nil {
-			return err
-		}
-		if won {
-			break
-		}
-		if attempt == 20 || !sleepCtx(ctx, 250*time.Millisecond) {
-			return fmt.Errorf("acknowledge %s: its message is being edited: %w", key, ErrBusy)
-		}
+	won, err := d.claimWaiting(ctx, store.NoticeLockKey(key), holder, noticeLockTTL, 20, 250*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	if !won {
+		return fmt.Errorf("acknowledge %s: its message is being edited: %w", key, ErrBusy)
 	}
 	defer d.releaseClaim(ctx, store.NoticeLockKey(key), holder)
 	var an alarmNotice

@@ -146,17 +146,12 @@ func (d *Dispatcher) createSchedule(ctx context.Context, v viewer, s schedule.Sc
 	// The check and the save below are one step for each name: a second
 	// person creating it meanwhile waits, then finds it exists.
 	lock, holder := store.ScheduleLockKey(s.Name), d.replica+"/schedule/"+uuid.NewString()
-	for attempt := 0; ; attempt++ {
-		won, _, err := d.store.Claim(ctx, lock, holder, 30*time.Second)
-		if err != nil {
-			return slack.WebhookMessage{}, err
-		}
-		if won {
-			break
-		}
-		if attempt == 20 || !sleepCtx(ctx, 100*time.Millisecond) {
-			return slack.WebhookMessage{}, fmt.Errorf("create schedule %s: being created: %w", s.Name, ErrBusy)
-		}
+	won, err := d.claimWaiting(ctx, lock, holder, 30*time.Second, 20, 100*time.Millisecond)
+	if err != nil {
+		return slack.WebhookMessage{}, err
+	}
+	if !won {
+		return slack.WebhookMessage{}, fmt.Errorf("create schedule %s: being created: %w", s.Name, ErrBusy)
 	}
 	defer d.releaseClaim(ctx, lock, holder)
 	existing, err := d.schedules(ctx)
