@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/charlize-app/charlize/ec2ops/ec2sim"
@@ -160,8 +162,15 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	}
 	consoleURL := "http://" + consoleLn.Addr().String()
 	secret := randomHex(32)
+	var app *demoApp // set below; Reset comes from the page, which opens after
 	con := console.New(console.Options{
-		SigningSecret: secret, BaseURL: consoleURL, Users: demoUsers, Reset: resetFleet, Log: log, RecordDir: o.record,
+		SigningSecret: secret, BaseURL: consoleURL, Users: demoUsers, Log: log, RecordDir: o.record,
+		Reset: func() error {
+			if err := resetFleet(); err != nil {
+				return err
+			}
+			return app.restart()
+		},
 		Notice: "Charlize runs on its embedded store in a temporary folder, thrown away on exit",
 	})
 
@@ -178,7 +187,6 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 		"SLACK_SIGNING_SECRET":   secret,
 		"SLACK_BOT_TOKEN":        console.BotToken,
 		"SLACK_API_URL":          con.APIURL(),
-		"CHARLIZE_DATA_DIR":      filepath.Join(dir, "data"),
 		"CHARLIZE_ADDR":          "127.0.0.1:0",
 		"CHARLIZE_ACCOUNTS_FILE": accounts,
 		"CHARLIZE_POLICY_FILE":   policyFile,
@@ -190,16 +198,10 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 		"LOG_LEVEL":              o.logLevel,
 		"LOG_REQUESTS":           "errors",
 	}
-	cfg, err := loadConfig(func(k string) string { return env[k] })
-	if err != nil {
-		return usageErrorf("demo: %v", err)
+	app = &demoApp{ctx: ctx, dir: dir, env: env, con: con, stderr: stderr, failed: make(chan error, 1)}
+	if err := app.start(); err != nil {
+		return err
 	}
-	appLn, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	cfg.listener = appLn
-	con.SetAppURL("http://" + appLn.Addr().String())
 
 	servers := []*http.Server{
 		{Handler: sim, ReadHeaderTimeout: 10 * time.Second},
@@ -217,11 +219,92 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	}
 
 	fmt.Fprintf(stdout, "Charlize demo: open %s/ in your browser (Ctrl-C stops it).\n", consoleURL)
-	err = serve(ctx, cfg, stderr)
-	if err != nil && !errors.Is(err, context.Canceled) {
+	select {
+	case <-ctx.Done():
+		app.stop()
+		return nil
+	case err := <-app.failed:
 		return err
 	}
+}
+
+// demoApp is the demo's Charlize. Reset starts a new one on a fresh store,
+// as the fleet starts afresh: what the old one held (approvals waiting,
+// actions under way, snoozes, the inventory it had seen) belongs to a
+// fleet that no longer exists.
+type demoApp struct {
+	ctx    context.Context
+	dir    string
+	env    map[string]string
+	con    *console.Console
+	stderr io.Writer
+	failed chan error // a Charlize that stopped by itself
+
+	mu     sync.Mutex
+	gen    int
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// start runs a Charlize on a store of its own, configured as an operator
+// would, through its environment.
+func (a *demoApp) start() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.gen++
+	env := maps.Clone(a.env)
+	env["CHARLIZE_DATA_DIR"] = filepath.Join(a.dir, fmt.Sprintf("data-%d", a.gen))
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		return usageErrorf("demo: %v", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	cfg.listener = ln
+	a.con.SetAppURL("http://" + ln.Addr().String())
+	ctx, cancel := context.WithCancel(a.ctx)
+	done := make(chan struct{})
+	a.cancel, a.done = cancel, done
+	go func() {
+		defer close(done)
+		err := serve(ctx, cfg, a.stderr)
+		if ctx.Err() == nil { // not stopped by stop: it failed
+			if err == nil {
+				err = errors.New("demo: Charlize stopped")
+			}
+			select {
+			case a.failed <- err:
+			default:
+			}
+		}
+	}()
 	return nil
+}
+
+// stop ends the running Charlize and waits for it.
+func (a *demoApp) stop() {
+	a.mu.Lock()
+	cancel, done := a.cancel, a.done
+	a.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// restart replaces the running Charlize with a new one on an empty store
+// and removes the old store.
+func (a *demoApp) restart() error {
+	a.stop()
+	a.mu.Lock()
+	old := filepath.Join(a.dir, fmt.Sprintf("data-%d", a.gen))
+	a.mu.Unlock()
+	if err := os.RemoveAll(old); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	return a.start()
 }
 
 func demoRunner(state string) ec2sim.Instance {

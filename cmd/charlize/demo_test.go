@@ -162,8 +162,11 @@ func findButton(s consoleState, name, text string) (button, bool) {
 				Elements []map[string]any `json:"elements"`
 			}
 			_ = json.Unmarshal(raw, &b)
+			// A section names what the actions after it are for; a context
+			// (a card's graph caption, say) only adds to it.
 			if b.Type == "section" || b.Type == "context" {
-				near = name == "" || strings.Contains(string(raw), name)
+				mentions := name == "" || strings.Contains(string(raw), name)
+				near = mentions || (near && b.Type == "context")
 				continue
 			}
 			if b.Type != "actions" || !near {
@@ -332,7 +335,7 @@ func TestDemo(t *testing.T) {
 		}
 	})
 
-	t.Run("reset restores the fleet and clears the channel", func(t *testing.T) {
+	t.Run("reset restores the fleet, clears the channel and starts Charlize afresh", func(t *testing.T) {
 		d.t = t
 		d.post("/console/reset", map[string]any{"user": alice})
 		if n := len(d.state(alice).Messages); n != 0 {
@@ -340,6 +343,18 @@ func TestDemo(t *testing.T) {
 		}
 		d.command(alice, "/charlize status prod-web-2")
 		d.waitFor(alice, "prod-web-2 running again", func(s consoleState) bool { return has(s, "prod-web-2", "running") })
+		// What Charlize held belongs to the fleet before the reset: its
+		// audit log no longer shows staging-db-1's termination.
+		d.command(carol, "/charlize audit staging-db-1")
+		d.waitFor(carol, "an empty audit log", func(s consoleState) bool { return has(s, "Audit log", "No audit entries match") })
+		// The new Charlize asks for approval as the first did.
+		d.command(alice, "/charlize status prod-web-1")
+		d.click(alice, d.mustButton(alice, "prod-web-1's Terminate", "prod-web-1", "Terminate"))
+		s := d.waitFor(alice, "the terminate modal, loaded", terminateReady)
+		d.post("/console/submit", map[string]any{"user": alice, "view_id": s.Modal.ID, "state": map[string]any{
+			blocks.TerminateInputBlock: map[string]any{blocks.TerminateInputAction: map[string]any{"type": "plain_text_input", "value": "prod-web-1"}},
+		}})
+		d.mustButton(carol, "the approval request for prod-web-1", "", "Approve")
 	})
 
 	t.Run("nothing Slack would refuse", func(t *testing.T) {
