@@ -47,11 +47,12 @@ func (d *Dispatcher) openPickerCommand(ctx context.Context, cmd slack.SlashComma
 	if err != nil {
 		return Ack{}, err
 	}
+	// The answer was empty: there is no message to replace, so a refusal
+	// comes as a new private one.
+	r := d.replyToCommand(cmd)
 	err = d.workers.Go(ctx, func(ctx context.Context) {
 		if err := open(ctx, cmd.TriggerID); err != nil {
-			if err := d.respond.Post(ctx, cmd.ResponseURL, d.failure(ctx, "command picker", err)); err != nil {
-				d.log.WarnContext(ctx, "could not say the picker did not open", "request_id", reqctx.ID(ctx), "err", err)
-			}
+			r.private(ctx, d.failure(ctx, "command picker", err))
 		}
 	})
 	if err != nil {
@@ -134,7 +135,7 @@ func (d *Dispatcher) pickerView(accounts []blocks.PickerAccount, metadata string
 		d.pickerViews[key.String()] = view
 	}
 	d.pickerMu.Unlock()
-	return view.with(metadata)
+	return view.with(metadata), nil
 }
 
 // metadataMark stands for a view's private_metadata while it is encoded.
@@ -159,13 +160,10 @@ func encodeView(view slack.ModalViewRequest) (encodedView, error) {
 	return encodedView{before: before, after: after}, nil
 }
 
-func (v encodedView) with(metadata string) (json.RawMessage, error) {
-	quoted, err := json.Marshal(metadata)
-	if err != nil {
-		return nil, fmt.Errorf("encode private_metadata: %w", err)
-	}
+func (v encodedView) with(metadata string) json.RawMessage {
+	quoted, _ := json.Marshal(metadata) // a string always encodes
 	out := make([]byte, 0, len(v.before)+len(quoted)+len(v.after))
-	return append(append(append(out, v.before...), quoted...), v.after...), nil
+	return append(append(append(out, v.before...), quoted...), v.after...)
 }
 
 // maxPickerViews bounds the frozen pickers kept: one per distinct set of

@@ -16,6 +16,16 @@ const (
 	maxRateLimitRetries = 3
 )
 
+// Client is slack-go's client with one call of Charlize's own beside it:
+// views.open with a view already encoded.
+type Client struct {
+	*slack.Client
+	token, apiURL string
+	hc            *http.Client
+}
+
+var _ API = (*Client)(nil)
+
 // NewClient is a Web API client acting with token. slack-go's retry
 // configuration waits out rate limits (429) after Slack's Retry-After, up
 // to maxRateLimitRetries times, and gives up at once on a wait longer than

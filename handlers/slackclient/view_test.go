@@ -92,6 +92,11 @@ func TestOpenViewJSONErrors(t *testing.T) {
 				var s slack.StatusCodeError
 				return errors.As(err, &s) && s.Code == http.StatusBadGateway
 			}},
+		{"429 without a Retry-After", func(w http.ResponseWriter) { w.WriteHeader(http.StatusTooManyRequests) },
+			func(err error) bool {
+				var s slack.StatusCodeError
+				return errors.As(err, &s) && s.Code == http.StatusTooManyRequests
+			}},
 		{"not JSON", func(w http.ResponseWriter) { _, _ = w.Write([]byte("<html>")) }, func(err error) bool { return err != nil }},
 		{"ok false without a code", func(w http.ResponseWriter) { _, _ = w.Write([]byte(`{"ok":false}`)) },
 			func(err error) bool { return slackclient.ErrorCode(err) == "not_ok" }},
