@@ -240,8 +240,11 @@ type demoApp struct {
 	stderr io.Writer
 	failed chan error // a Charlize that stopped by itself
 
+	// mu makes start, stop and restart one at a time: two pages resetting
+	// at once must not leave two Charlizes running.
 	mu     sync.Mutex
 	gen    int
+	data   string // the running one's store
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -251,6 +254,10 @@ type demoApp struct {
 func (a *demoApp) start() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	return a.startLocked()
+}
+
+func (a *demoApp) startLocked() error {
 	a.gen++
 	env := maps.Clone(a.env)
 	env["CHARLIZE_DATA_DIR"] = filepath.Join(a.dir, fmt.Sprintf("data-%d", a.gen))
@@ -266,7 +273,7 @@ func (a *demoApp) start() error {
 	a.con.SetAppURL("http://" + ln.Addr().String())
 	ctx, cancel := context.WithCancel(a.ctx)
 	done := make(chan struct{})
-	a.cancel, a.done = cancel, done
+	a.data, a.cancel, a.done = env["CHARLIZE_DATA_DIR"], cancel, done
 	go func() {
 		defer close(done)
 		err := serve(ctx, cfg, a.stderr)
@@ -286,25 +293,28 @@ func (a *demoApp) start() error {
 // stop ends the running Charlize and waits for it.
 func (a *demoApp) stop() {
 	a.mu.Lock()
-	cancel, done := a.cancel, a.done
-	a.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
+	defer a.mu.Unlock()
+	a.stopLocked()
+}
+
+func (a *demoApp) stopLocked() {
+	if a.cancel != nil {
+		a.cancel()
+		<-a.done
+		a.cancel = nil
 	}
 }
 
 // restart replaces the running Charlize with a new one on an empty store
 // and removes the old store.
 func (a *demoApp) restart() error {
-	a.stop()
 	a.mu.Lock()
-	old := filepath.Join(a.dir, fmt.Sprintf("data-%d", a.gen))
-	a.mu.Unlock()
-	if err := os.RemoveAll(old); err != nil {
+	defer a.mu.Unlock()
+	a.stopLocked()
+	if err := os.RemoveAll(a.data); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	return a.start()
+	return a.startLocked()
 }
 
 func demoRunner(state string) ec2sim.Instance {
