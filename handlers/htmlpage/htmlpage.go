@@ -46,28 +46,24 @@ type Page struct {
 
 // Load reads layout and page from fsys and checks that they parse.
 func Load(fsys fs.FS, layout, page string) (*Page, error) {
-	l, err := fs.ReadFile(fsys, layout)
-	if err != nil {
-		return nil, fmt.Errorf("htmlpage: %w", err)
-	}
 	b, err := fs.ReadFile(fsys, page)
 	if err != nil {
 		return nil, fmt.Errorf("htmlpage: %w", err)
 	}
-	p := &Page{layout: l, body: b}
-	if _, err := p.document(); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return load(fsys, layout, b)
 }
 
 // LoadDocument reads a page that is a whole document of its own.
 func LoadDocument(fsys fs.FS, name string) (*Page, error) {
-	l, err := fs.ReadFile(fsys, name)
+	return load(fsys, name, nil)
+}
+
+func load(fsys fs.FS, layout string, body []byte) (*Page, error) {
+	l, err := fs.ReadFile(fsys, layout)
 	if err != nil {
 		return nil, fmt.Errorf("htmlpage: %w", err)
 	}
-	p := &Page{layout: l}
+	p := &Page{layout: l, body: body}
 	if _, err := p.document(); err != nil {
 		return nil, err
 	}
