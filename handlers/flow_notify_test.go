@@ -326,13 +326,16 @@ func TestNotifyBurstIsGrouped(t *testing.T) {
 		}
 		checkRendered(t, callMessage(c))
 	}
-	// At Slack's pace: one post per second per channel, give or take the
-	// edges of two slots.
+	// At Slack's pace: one post per second per channel. Slots are whole
+	// seconds, so the first and last may each sit at an edge of theirs
+	// (two slots' worth), and the fake Slack sees each post a little after
+	// its slot was won, later on a busy machine (half a second allowed).
 	posts := w.slack.Calls("chat.postMessage")
 	span := posts[len(posts)-1].Time.Sub(posts[0].Time)
 	t.Logf("%d state changes → %d cards, %d summary, %d summary edits; all handled in %s, posts spread over %s",
 		n, len(cards), len(summaries), len(w.posts("chat.update", "changed state")), time.Since(began).Round(10*time.Millisecond), span.Round(10*time.Millisecond))
-	if max := int(span/time.Second) + 2; len(posts) > max {
+	const deliveryJitter = 500 * time.Millisecond
+	if max := int((span+deliveryJitter)/time.Second) + 2; len(posts) > max {
 		t.Errorf("%d posts within %s, want at most %d (one per second)", len(posts), span, max)
 	}
 }
