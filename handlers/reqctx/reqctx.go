@@ -118,10 +118,17 @@ func Forget(ctx context.Context, key string) {
 
 // LogLine writes the one line of a finished request: the route, how it
 // ended and how long it took, then who asked for what. Both transports
-// call it, so their lines read the same.
+// call it, so their lines read the same. It hands the record to the
+// handler itself: Logger.LogAttrs would also walk the stack for a source
+// position no line of Charlize's shows, on every request.
 func (info *Info) LogLine(ctx context.Context, log *slog.Logger, level slog.Level, route string, status slog.Attr, elapsed time.Duration, extra ...slog.Attr) {
+	h := log.Handler()
+	if !h.Enabled(ctx, level) {
+		return
+	}
+	r := slog.NewRecord(time.Now(), level, "request", 0)
 	info.mu.Lock()
-	attrs := []slog.Attr{
+	r.AddAttrs(
 		slog.String("request_id", info.id),
 		slog.String("route", route),
 		status,
@@ -129,7 +136,8 @@ func (info *Info) LogLine(ctx context.Context, log *slog.Logger, level slog.Leve
 		slog.String("team", info.team),
 		slog.String("user", info.user),
 		slog.String("op", info.op),
-	}
+	)
 	info.mu.Unlock()
-	log.LogAttrs(ctx, level, "request", append(attrs, extra...)...)
+	r.AddAttrs(extra...)
+	_ = h.Handle(ctx, r) // as Logger does: a line that cannot be written has nowhere to be told
 }
