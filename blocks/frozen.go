@@ -35,16 +35,18 @@ func (b frozenBlock) BlockType() slack.MessageBlockType { return b.typ }
 func (b frozenBlock) ID() string                        { return b.id }
 func (b frozenBlock) MarshalJSON() ([]byte, error)      { return b.raw, nil }
 
-// EncodeMessage is json.Marshal(m), byte for byte, done with less work:
-// encoding/json re-validates and compacts whatever a MarshalJSON returns,
-// at every level, and slack-go wraps a message's blocks in two such levels
-// (Blocks, then the slice), so a message's blocks were scanned three
-// times, and frozen ones were not spared. Here each block is encoded once
-// and a frozen block not at all. Answers to Slack's requests go out this
-// way; they are most of what Charlize encodes under load.
-func EncodeMessage(m slack.WebhookMessage) ([]byte, error) {
+// AppendMessage appends json.Marshal(m) to dst, byte for byte, done with
+// less work: encoding/json re-validates and compacts whatever a
+// MarshalJSON returns, at every level, and slack-go wraps a message's
+// blocks in two such levels (Blocks, then the slice), so a message's
+// blocks were scanned three times, and frozen ones were not spared. Here
+// each block is encoded once and a frozen block not at all. Answers to
+// Slack's requests go out this way, into a buffer the server reuses; they
+// are most of what Charlize encodes under load.
+func AppendMessage(dst []byte, m slack.WebhookMessage) ([]byte, error) {
 	if m.Blocks == nil || len(m.Blocks.BlockSet) == 0 {
-		return json.Marshal(m)
+		raw, err := json.Marshal(m)
+		return append(dst, raw...), err
 	}
 	set := m.Blocks.BlockSet
 	// The message around a one-block placeholder, then the blocks spliced
@@ -53,33 +55,28 @@ func EncodeMessage(m slack.WebhookMessage) ([]byte, error) {
 	m.Blocks = &slack.Blocks{BlockSet: []slack.Block{frozenBlock{raw: json.RawMessage("0")}}}
 	outer, err := json.Marshal(m)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	at := bytes.Index(outer, []byte(blocksPlaceholder))
 	if at < 0 {
-		return nil, fmt.Errorf("blocks.EncodeMessage: no %s in the message", blocksPlaceholder)
+		return dst, fmt.Errorf("blocks.AppendMessage: no %s in the message", blocksPlaceholder)
 	}
-	// Every block encoded first, so that the answer is allocated once, at
-	// its size.
-	raws := make([][]byte, len(set))
-	size := len(outer) + len(set)
+	dst = append(dst, outer[:at+len(blocksPlaceholder)-2]...)
 	for i, b := range set {
-		if f, ok := b.(frozenBlock); ok {
-			raws[i] = f.raw
-		} else if raws[i], err = json.Marshal(b); err != nil {
-			return nil, fmt.Errorf("blocks.EncodeMessage %s: %w", b.BlockType(), err)
-		}
-		size += len(raws[i])
-	}
-	out := make([]byte, 0, size)
-	out = append(out, outer[:at+len(blocksPlaceholder)-2]...)
-	for i, raw := range raws {
 		if i > 0 {
-			out = append(out, ',')
+			dst = append(dst, ',')
 		}
-		out = append(out, raw...)
+		if f, ok := b.(frozenBlock); ok {
+			dst = append(dst, f.raw...)
+			continue
+		}
+		raw, err := json.Marshal(b)
+		if err != nil {
+			return dst, fmt.Errorf("blocks.AppendMessage %s: %w", b.BlockType(), err)
+		}
+		dst = append(dst, raw...)
 	}
-	return append(out, outer[at+len(blocksPlaceholder)-1:]...), nil
+	return append(dst, outer[at+len(blocksPlaceholder)-1:]...), nil
 }
 
 const blocksPlaceholder = `"blocks":[0]`

@@ -36,9 +36,10 @@ func TestFreeze(t *testing.T) {
 	}
 }
 
-// TestEncodeMessage: the cheaper encoder gives Slack the bytes json.Marshal
-// gives, for messages with frozen, fresh, nested and no blocks.
-func TestEncodeMessage(t *testing.T) {
+// TestAppendMessage: the cheaper encoder gives Slack the bytes json.Marshal
+// gives, for messages with frozen, fresh, nested and no blocks, after what
+// the reused buffer already holds.
+func TestAppendMessage(t *testing.T) {
 	help := blocks.HelpView{Command: "/charlize", Commands: []blocks.CommandHelp{
 		{Usage: "list <query>", Aliases: []string{"find"}, Description: "list <instances> & \"more\"", Example: "list running"},
 	}}
@@ -56,18 +57,19 @@ func TestEncodeMessage(t *testing.T) {
 			[]string{"v1"}),
 		"mention": blocks.MentionReply("/charlize", "open"),
 	}
+	const held = "held before "
 	for name, m := range messages {
 		want, errWant := json.Marshal(m)
-		got, errGot := blocks.EncodeMessage(m)
-		if errWant != nil || errGot != nil || string(got) != string(want) {
-			t.Errorf("%s: EncodeMessage = %s (%v)\nwant %s (%v)", name, got, errGot, want, errWant)
+		got, errGot := blocks.AppendMessage([]byte(held), m)
+		if errWant != nil || errGot != nil || string(got) != held+string(want) {
+			t.Errorf("%s: AppendMessage = %s (%v)\nwant %s%s (%v)", name, got, errGot, held, want, errWant)
 		}
 	}
 }
 
-// TestEncodeMessageGoldens: the same for every message in the goldens,
+// TestAppendMessageGoldens: the same for every message in the goldens,
 // decoded into slack-go's block types.
-func TestEncodeMessageGoldens(t *testing.T) {
+func TestAppendMessageGoldens(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.golden.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("goldens: %v (%d files)", err, len(files))
@@ -84,9 +86,9 @@ func TestEncodeMessageGoldens(t *testing.T) {
 		}
 		messages++
 		want, errWant := json.Marshal(m)
-		got, errGot := blocks.EncodeMessage(m)
+		got, errGot := blocks.AppendMessage(nil, m)
 		if errWant != nil || errGot != nil || string(got) != string(want) {
-			t.Errorf("%s: EncodeMessage = %s (%v)\nwant %s (%v)", file, got, errGot, want, errWant)
+			t.Errorf("%s: AppendMessage = %s (%v)\nwant %s (%v)", file, got, errGot, want, errWant)
 		}
 	}
 	if messages < 20 {
