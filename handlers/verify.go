@@ -2,11 +2,13 @@ package handlers
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/slack-go/slack"
@@ -73,11 +75,57 @@ func parseForm(r *http.Request, body []byte) {
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/x-www-form-urlencoded" {
 		return
 	}
-	form, err := url.ParseQuery(string(body))
+	form, err := parseQuery(string(body))
 	if err != nil {
 		return
 	}
 	r.PostForm, r.Form = form, form
+}
+
+// maxFormFields is net/url's own limit on a query's parameters.
+const maxFormFields = 10000
+
+// parseQuery is url.ParseQuery (FuzzParseQuery holds it to that) for the
+// dozen fields of every Slack request, allocating less: the map is sized
+// once instead of grown twice, and every value shares one backing array
+// instead of a slice each. Under load that was a tenth of what the server
+// allocated.
+func parseQuery(query string) (url.Values, error) {
+	fields := strings.Count(query, "&") + 1
+	if fields > maxFormFields {
+		return nil, errors.New("number of URL query parameters exceeded limit")
+	}
+	size := min(fields, 32) // what Slack sends; a longer form grows as net/url's does
+	form := make(url.Values, size)
+	shared := make([]string, 0, size)
+	var err error
+	for query != "" {
+		var field string
+		field, query, _ = strings.Cut(query, "&")
+		if strings.Contains(field, ";") {
+			err = errors.New("invalid semicolon separator in query")
+			continue
+		}
+		if field == "" {
+			continue
+		}
+		key, value, _ := strings.Cut(field, "=")
+		key, err1 := url.QueryUnescape(key)
+		if err1 == nil {
+			value, err1 = url.QueryUnescape(value)
+		}
+		if err1 != nil {
+			err = cmp.Or(err, err1)
+			continue
+		}
+		if values, ok := form[key]; ok || len(shared) == cap(shared) {
+			form[key] = append(values, value) // a repeated key copies out of shared
+			continue
+		}
+		shared = append(shared, value)
+		form[key] = shared[len(shared)-1 : len(shared) : len(shared)]
+	}
+	return form, err
 }
 
 // verify returns "" when the body is signed by Slack, or a short reason

@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -53,6 +55,29 @@ func TestSlackSigningVector(t *testing.T) {
 		time.Sleep(6 * time.Minute)
 		if reason := verify(header, body, fields["secret"]); reason != "expired_timestamp" {
 			t.Errorf("verify(vector, 6 minutes later) = %q, want expired_timestamp", reason)
+		}
+	})
+}
+
+// FuzzParseQuery holds parseQuery to url.ParseQuery: the same fields and
+// values, and an error exactly when net/url gives one. The seeds run with
+// every go test; go test -fuzz FuzzParseQuery ./handlers/ searches further.
+func FuzzParseQuery(f *testing.F) {
+	for _, seed := range []string{
+		"token=x&team_id=T1&command=%2Fcharlize&text=pick+%3Cprod-eu%3E+%26+more&response_url=https%3A%2F%2Fhooks.slack.com%2Fx",
+		"", "&", "a", "a=", "=b", "a=1&a=2&b=3&a=4", "a=1;b=2", "a=%zz&b=2", "a%20b=c%2", "text=%E2%9C%85&&x=y",
+		strings.Repeat("k=v&", 40) + "last=1",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		want, wantErr := url.ParseQuery(query)
+		got, gotErr := parseQuery(query)
+		if (gotErr != nil) != (wantErr != nil) {
+			t.Fatalf("parseQuery(%q) error = %v, url.ParseQuery's = %v", query, gotErr, wantErr)
+		}
+		if wantErr == nil && !reflect.DeepEqual(map[string][]string(got), map[string][]string(want)) {
+			t.Fatalf("parseQuery(%q) = %v, url.ParseQuery = %v", query, got, want)
 		}
 	})
 }
