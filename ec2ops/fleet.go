@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
 	"reflect"
 	"slices"
@@ -391,6 +392,22 @@ func (f *Fleet) Accounts() []Account {
 		out[i] = cloneAccount(a.Account)
 	}
 	return out
+}
+
+// AllAccounts yields the accounts of this moment, in Accounts' order,
+// without copying them: for the loops that only read (every /charlize
+// looks its accounts over, and an organization has hundreds). Their
+// slices are the fleet's own; whatever keeps or changes one takes
+// Accounts instead.
+func (f *Fleet) AllAccounts() iter.Seq[Account] {
+	set := f.set.Load()
+	return func(yield func(Account) bool) {
+		for _, a := range set.accounts {
+			if !yield(a.Account) {
+				return
+			}
+		}
+	}
 }
 
 // Failure is an account-region that could not be listed.

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -25,12 +24,18 @@ func (d *Dispatcher) visibleAccounts(team string) []string {
 }
 
 // visibleAccountsOf is visibleAccounts with each account whole (regions
-// and all), in the fleet's order.
+// and all, not to be changed), in the fleet's order.
 func (d *Dispatcher) visibleAccountsOf(team string) []ec2ops.Account {
 	if d.fleet == nil {
 		return nil
 	}
-	return slices.DeleteFunc(d.fleet.Accounts(), func(a ec2ops.Account) bool { return !d.accountVisible(a, team) })
+	var visible []ec2ops.Account // read only: their slices are the fleet's
+	for a := range d.fleet.AllAccounts() {
+		if d.accountVisible(a, team) {
+			visible = append(visible, a)
+		}
+	}
+	return visible
 }
 
 // accountsCommand answers `/charlize accounts [filter]` from configuration
@@ -70,7 +75,7 @@ func (d *Dispatcher) accountsPage(ctx context.Context, team slackclient.Team, us
 	v := d.viewerOf(ctx, team, user, channel)
 	var views []blocks.AccountView
 	seen := false
-	for _, a := range d.fleet.Accounts() {
+	for a := range d.fleet.AllAccounts() {
 		if !d.accountVisible(a, team.ID) ||
 			!d.policy.Decide(v.who, "list", policy.Target{Account: a.Name, AnyInstance: true}).Allowed {
 			continue

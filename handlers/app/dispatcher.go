@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"log/slog"
 	"net/http"
 	"os"
@@ -29,6 +30,7 @@ import (
 // Fleet is what the flows need of ec2ops.
 type Fleet interface {
 	Accounts() []ec2ops.Account
+	AllAccounts() iter.Seq[ec2ops.Account] // read only, not copied
 	List(ctx context.Context, q ec2ops.Query) (ec2ops.ListResult, error)
 	Describe(ctx context.Context, account, region, id string) (ec2ops.Detail, error)
 	Check(ctx context.Context, req ec2ops.ActionRequest) (ec2ops.Detail, error)

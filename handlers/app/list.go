@@ -76,7 +76,7 @@ func (d *Dispatcher) accountWords(q ec2ops.Query) ec2ops.Query {
 	var words []string
 	for _, w := range q.Words {
 		name := ""
-		for _, a := range d.fleet.Accounts() {
+		for a := range d.fleet.AllAccounts() {
 			if strings.EqualFold(a.Name, w) {
 				name = a.Name
 			}

@@ -596,7 +596,7 @@ func (s *scheduledAction) detail() string {
 // scheduleChannel is where the scheduler speaks of an account's instances.
 func (d *Dispatcher) scheduleChannel(account string) string {
 	if d.fleet != nil {
-		for _, a := range d.fleet.Accounts() {
+		for a := range d.fleet.AllAccounts() {
 			if a.Name == account && a.Channel != "" {
 				return a.Channel
 			}
@@ -610,7 +610,7 @@ func (d *Dispatcher) scheduleChannel(account string) string {
 // schedule's.
 func (d *Dispatcher) scheduleTeam(account, fallback string) string {
 	if d.fleet != nil {
-		for _, a := range d.fleet.Accounts() {
+		for a := range d.fleet.AllAccounts() {
 			if a.Name == account && len(a.Workspaces) > 0 {
 				return a.Workspaces[0]
 			}
