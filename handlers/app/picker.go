@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -104,7 +105,7 @@ func (d *Dispatcher) preparePicker(ctx context.Context, t pickerTarget) (open fu
 		return nil, err
 	}
 	return func(ctx context.Context, triggerID string) error {
-		if err := api.OpenViewJSON(ctx, triggerID, view); err != nil {
+		if err := api.OpenViewJSON(ctx, triggerID, view...); err != nil {
 			return d.viewsOpenError(ctx, "picker", err)
 		}
 		d.inventory.get(ctx, names, 0)
@@ -112,17 +113,22 @@ func (d *Dispatcher) preparePicker(ctx context.Context, t pickerTarget) (open fu
 	}, nil
 }
 
-// pickerView is the picker modal over the visible accounts, as JSON. All
-// but its metadata depends on the accounts alone, so it is built and
-// encoded once per set of accounts (per workspace, in effect) rather than
-// on every /charlize, and the metadata is spliced in.
-func (d *Dispatcher) pickerView(accounts []blocks.PickerAccount, metadata string) (json.RawMessage, error) {
-	var key strings.Builder
+// pickerView is the picker modal over the visible accounts, as JSON in
+// three pieces sent one after the other. All but its metadata depends on
+// the accounts alone, so it is built and encoded once per set of accounts
+// (per workspace, in effect) rather than on every /charlize, and goes out
+// around the metadata without being copied.
+func (d *Dispatcher) pickerView(accounts []blocks.PickerAccount, metadata string) ([][]byte, error) {
+	key := make([]byte, 0, 256)
 	for _, a := range accounts {
-		fmt.Fprintf(&key, "%q%q;", a.Name, a.Regions)
+		key = strconv.AppendQuote(key, a.Name)
+		for _, r := range a.Regions {
+			key = strconv.AppendQuote(key, r)
+		}
+		key = append(key, ';')
 	}
 	d.pickerMu.Lock()
-	view, ok := d.pickerViews[key.String()]
+	view, ok := d.pickerViews[string(key)]
 	if !ok {
 		var err error
 		if view, err = encodeView(blocks.Picker(blocks.PickerView{Accounts: accounts, PrivateMetadata: metadataMark})); err != nil {
@@ -132,7 +138,7 @@ func (d *Dispatcher) pickerView(accounts []blocks.PickerAccount, metadata string
 		if len(d.pickerViews) >= maxPickerViews {
 			clear(d.pickerViews) // accounts changed many times: start over
 		}
-		d.pickerViews[key.String()] = view
+		d.pickerViews[string(key)] = view
 	}
 	d.pickerMu.Unlock()
 	return view.with(metadata), nil
@@ -160,10 +166,10 @@ func encodeView(view slack.ModalViewRequest) (encodedView, error) {
 	return encodedView{before: before, after: after}, nil
 }
 
-func (v encodedView) with(metadata string) json.RawMessage {
+// with is the view with metadata in its place, in pieces.
+func (v encodedView) with(metadata string) [][]byte {
 	quoted, _ := json.Marshal(metadata) // a string always encodes
-	out := make([]byte, 0, len(v.before)+len(quoted)+len(v.after))
-	return append(append(append(out, v.before...), quoted...), v.after...)
+	return [][]byte{v.before, quoted, v.after}
 }
 
 // maxPickerViews bounds the frozen pickers kept: one per distinct set of

@@ -7,7 +7,6 @@ package slackclient
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/slack-go/slack"
@@ -17,8 +16,9 @@ import (
 // (slack-go's *slack.Client and one call of Charlize's own) satisfies it.
 type API interface {
 	OpenViewContext(ctx context.Context, triggerID string, view slack.ModalViewRequest) (*slack.ViewResponse, error)
-	// OpenViewJSON is views.open with a view already encoded (the picker's).
-	OpenViewJSON(ctx context.Context, triggerID string, view json.RawMessage) error
+	// OpenViewJSON is views.open with a view already encoded (the picker's),
+	// given in pieces that are sent one after the other.
+	OpenViewJSON(ctx context.Context, triggerID string, view ...[]byte) error
 	UpdateViewContext(ctx context.Context, view slack.ModalViewRequest, externalID, hash, viewID string) (*slack.ViewResponse, error)
 	PostMessageContext(ctx context.Context, channelID string, options ...slack.MsgOption) (string, string, error)
 	UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slack.MsgOption) (string, string, string, error)

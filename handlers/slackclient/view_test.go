@@ -25,8 +25,8 @@ func modalJSON(t *testing.T, v slack.ModalViewRequest) json.RawMessage {
 	return raw
 }
 
-// A view already encoded reaches Slack as slack-go's OpenViewContext
-// would send it: the same trigger_id and view.
+// A view already encoded, in pieces, reaches Slack as slack-go's
+// OpenViewContext would send it: the same trigger_id and view.
 func TestOpenViewJSONSendsWhatSlackGoWould(t *testing.T) {
 	api := slacktest.NewAPI(t)
 	c := slackclient.NewClient(slacktest.BotToken, api.APIURL(), nil)
@@ -34,7 +34,8 @@ func TestOpenViewJSONSendsWhatSlackGoWould(t *testing.T) {
 		Title:  slack.NewTextBlockObject(slack.PlainTextType, "Pick", false, false),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "*hi*", false, false), nil, nil)}}}
 	ctx := context.Background()
-	if err := c.OpenViewJSON(ctx, "trigger-1", modalJSON(t, view)); err != nil {
+	raw := modalJSON(t, view) // in pieces, as the picker sends it
+	if err := c.OpenViewJSON(ctx, "trigger-1", raw[:9], raw[9:len(raw)/2], raw[len(raw)/2:]); err != nil {
 		t.Fatalf("OpenViewJSON = %v", err)
 	}
 	if _, err := c.OpenViewContext(ctx, "trigger-2", view); err != nil {
