@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -225,7 +226,7 @@ func (c *Console) uiAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := c.blockAction(r.Context(), u, in); err != nil {
-		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": err.Error()})
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": pageText(err)})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
@@ -239,7 +240,7 @@ func (c *Console) uiSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	answer, err := c.submit(r.Context(), u, in)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": pageText(err)})
 		return
 	}
 	writeJSON(w, http.StatusOK, answer)
@@ -263,7 +264,7 @@ func (c *Console) uiSuggest(w http.ResponseWriter, r *http.Request) {
 	}
 	options, err := c.suggest(r.Context(), u, in)
 	if err != nil {
-		writeJSON(w, http.StatusOK, map[string]any{"options": []any{}, "error": err.Error()})
+		writeJSON(w, http.StatusOK, map[string]any{"options": []any{}, "error": pageText(err)})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -293,7 +294,8 @@ func (c *Console) uiReset(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.o.Reset != nil {
 		if err := c.o.Reset(); err != nil {
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "reset failed: " + err.Error()})
+			c.o.Log.Error("console: the demo could not be reset", "err", err)
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "The demo could not be reset. The terminal running it says why."})
 			return
 		}
 	}
@@ -301,4 +303,24 @@ func (c *Console) uiReset(w http.ResponseWriter, r *http.Request) {
 	c.clearLocked()
 	c.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// pageError is an error written for the person at the page.
+type pageError string
+
+func (e pageError) Error() string { return string(e) }
+
+var errViewGone = pageError("That window is no longer open.")
+
+// pageText is what the page shows for err, never an error's own text (it
+// may name addresses and files); the log has the rest.
+func pageText(err error) string {
+	var shown pageError
+	switch {
+	case errors.As(err, &shown):
+		return string(shown)
+	case errors.Is(err, errNoAnswer):
+		return "Charlize did not answer in time."
+	}
+	return "Something went wrong in the demo. The terminal running it says why."
 }

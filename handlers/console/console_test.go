@@ -463,3 +463,41 @@ func TestPageNamesTheTeamAndChannel(t *testing.T) {
 		}
 	}
 }
+
+// What the page shows when something fails is written for the person at
+// it, never an error's own text with addresses in it.
+func TestPageErrorsSayWhatHappened(t *testing.T) {
+	w := newWorld(t)
+	click := func(w *world, ts string) map[string]any {
+		return w.ui(t, "/console/action", map[string]any{"user": "U0ALICE", "message_ts": ts, "action": map[string]any{
+			"type": "button", "action_id": "act:stop:0", "block_id": "acts:0", "value": "opaque",
+		}})
+	}
+	if got := click(w, "1.000001"); got["ok"] != false || got["error"] != "That message is no longer in the channel." {
+		t.Errorf("a click on a message that is gone answers %v", got)
+	}
+	if got := w.ui(t, "/console/submit", map[string]any{"user": "U0ALICE", "view_id": "V0GONE"}); got["error"] != "That window is no longer open." {
+		t.Errorf("a submission of a closed window answers %v", got)
+	}
+
+	// Charlize is not there at all: the page says so, without the dial error.
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	con := console.New(console.Options{SigningSecret: secret, AppURL: gone.URL, BaseURL: srv.URL, Users: users})
+	mux.Handle("/", con.Handler())
+	down := &world{con: con, srv: srv, api: slack.New(console.BotToken, slack.OptionAPIURL(con.APIURL()))}
+	_, ts, err := down.api.PostMessageContext(context.Background(), console.ChannelID, slack.MsgOptionText("web-1", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := click(down, ts)
+	if got["ok"] != false || got["error"] != "Charlize did not answer in time." {
+		t.Errorf("a click Charlize cannot be reached for answers %v", got)
+	}
+	if raw, _ := json.Marshal(got); strings.Contains(string(raw), "127.0.0.1") || strings.Contains(string(raw), "dial") {
+		t.Errorf("the page is shown the transport's error: %s", raw)
+	}
+}

@@ -172,7 +172,7 @@ func (c *Console) blockAction(ctx context.Context, u User, in clicked) error {
 		}
 	}
 	if action["action_id"] == nil || action["type"] == nil {
-		return errors.New("action_id and type are required")
+		return pageError("The page sent a click without action_id and type.")
 	}
 	c.mu.Lock()
 	action["action_ts"] = c.tsLocked()
@@ -186,7 +186,7 @@ func (c *Console) blockAction(ctx context.Context, u User, in clicked) error {
 		v, found := c.views[in.ViewID]
 		if !found || v.User != u.ID {
 			c.mu.Unlock()
-			return errors.New("no such view")
+			return errViewGone
 		}
 		payload["container"] = map[string]any{"type": "view", "view_id": v.ID}
 		payload["view"] = c.viewPayloadLocked(v, in.State)
@@ -194,7 +194,7 @@ func (c *Console) blockAction(ctx context.Context, u User, in clicked) error {
 		m := c.findLocked(in.MessageTS)
 		if m == nil || (m.Ephemeral != "" && m.Ephemeral != u.ID) {
 			c.mu.Unlock()
-			return errors.New("no such message")
+			return pageError("That message is no longer in the channel.")
 		}
 		payload["container"] = map[string]any{"type": "message", "message_ts": m.TS, "channel_id": ChannelID, "is_ephemeral": m.Ephemeral != ""}
 		payload["channel"] = map[string]any{"id": ChannelID, "name": ChannelName}
@@ -209,7 +209,7 @@ func (c *Console) blockAction(ctx context.Context, u User, in clicked) error {
 		c.mu.Lock()
 		c.noteLocked(u.ID, "⚠️ Charlize did not answer that click in time (Slack shows a warning sign next to the button).")
 		c.mu.Unlock()
-		return err
+		return errNoAnswer
 	}
 	return nil
 }
@@ -257,7 +257,7 @@ func (c *Console) submit(ctx context.Context, u User, in submitted) (submitAnswe
 	v, found := c.views[in.ViewID]
 	if !found || v.User != u.ID {
 		c.mu.Unlock()
-		return submitAnswer{}, errors.New("no such view")
+		return submitAnswer{}, errViewGone
 	}
 	payload := map[string]any{
 		"type": "view_submission", "team": teamObject(), "user": c.userObject(u), "api_app_id": AppID,
@@ -375,14 +375,15 @@ func (c *Console) suggest(ctx context.Context, u User, in suggestion) (json.RawM
 	c.mu.Unlock()
 	a, err := c.sendPayload(ctx, "/slack/options", payload)
 	if err != nil {
-		return nil, err
+		c.o.Log.Warn("console: suggestion not answered", "err", err)
+		return nil, errNoAnswer
 	}
 	var probe struct {
 		Options      []json.RawMessage `json:"options"`
 		OptionGroups []json.RawMessage `json:"option_groups"`
 	}
 	if json.Unmarshal(a.body, &probe) != nil || len(probe.Options)+len(probe.OptionGroups) > 100 {
-		return nil, errors.New("Slack would refuse this options answer (at most 100 options)")
+		return nil, pageError("Slack would refuse this options answer (at most 100 options).")
 	}
 	return a.body, nil
 }

@@ -10,20 +10,28 @@ const state = { me: localStorage.getItem("charlize-demo-user") || "", snap: null
 
 // ---- talking to the console ----
 
+// reach is fetch with words for the person when the demo's server is gone
+// (the browser's own are "Failed to fetch").
+async function reach(path, init) {
+  try { return await fetch(path, init); } catch (e) {
+    throw new Error("The demo's server did not answer. Is charlize still running in its terminal?");
+  }
+}
+
 async function post(path, body) {
-  const resp = await fetch(path, {
+  const resp = await reach(path, {
     method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify(Object.assign({ user: state.me }, body)),
   });
   let data = {};
   try { data = await resp.json(); } catch (e) { /* an empty answer */ }
-  if (!resp.ok) throw new Error(data.error || ("HTTP " + resp.status));
+  if (!resp.ok) throw new Error(data.error || ("The demo's server answered HTTP " + resp.status + "."));
   return data;
 }
 
 async function refresh() {
   const mine = ++state.fetching;
-  const resp = await fetch("/console/state?user=" + encodeURIComponent(state.me), { cache: "no-store" });
+  const resp = await reach("/console/state?user=" + encodeURIComponent(state.me), { cache: "no-store" });
   if (!resp.ok || mine !== state.fetching) return;
   const snap = await resp.json();
   state.snap = snap;
@@ -38,6 +46,16 @@ function listen() {
 }
 
 function announce(text) { $("#status").textContent = text; }
+
+// showError puts what went wrong where everyone sees it, not only screen
+// readers (role=alert reads it out too). The next thing the person sends
+// clears it, as does its close button.
+function showError(text) {
+  $("#error-text").textContent = text;
+  $("#error").hidden = false;
+}
+
+function clearError() { $("#error").hidden = true; }
 
 // ---- mrkdwn ----
 
@@ -186,9 +204,10 @@ async function act(where, element, blockID, extra) {
   const body = { action };
   if (where.viewID) { body.view_id = where.viewID; body.state = collectState($("#modal-root")); }
   else body.message_ts = where.ts;
+  clearError();
   announce("Sent to Charlize");
   const answer = await post("/console/action", body);
-  if (answer.ok === false) announce("Charlize did not take that: " + answer.error);
+  if (answer.ok === false) showError("Charlize did not take that: " + answer.error);
   if (element.url) window.open(element.url, "_blank", "noopener");
 }
 
@@ -263,7 +282,7 @@ function renderElement(e, blockID, where) {
         plain(e.text));
       button.addEventListener("click", async () => {
         button.disabled = true;
-        try { await act(where, e, blockID); } catch (err) { announce(err.message); } finally { button.disabled = false; }
+        try { await act(where, e, blockID); } catch (err) { showError(err.message); } finally { button.disabled = false; }
       });
       return button;
     }
@@ -548,8 +567,9 @@ function renderModal() {
     ev.preventDefault();
     const submit = form.querySelector("button[type=submit]");
     if (submit) submit.disabled = true;
+    clearError();
     try { await post("/console/submit", { view_id: modal.id, state: collectState(root) }); }
-    catch (err) { announce(err.message); }
+    catch (err) { showError(err.message); }
     finally { if (submit) submit.disabled = false; }
   });
   form.addEventListener("keydown", (ev) => { if (ev.key === "Escape") { ev.preventDefault(); closeModal(modal.id); } });
@@ -608,7 +628,8 @@ function setup() {
     if (!(await confirmWith({ title: { type: "plain_text", text: "Reset the demo?" },
       text: { type: "plain_text", text: "The channel is cleared and the simulated fleet goes back to how it started." },
       confirm: { type: "plain_text", text: "Reset" }, deny: { type: "plain_text", text: "Cancel" }, style: "danger" }))) return;
-    await post("/console/reset", {});
+    clearError();
+    try { await post("/console/reset", {}); } catch (err) { showError(err.message); return; }
     announce("Demo reset");
   });
   const compose = $("#compose");
@@ -616,7 +637,8 @@ function setup() {
     const text = compose.value.trim();
     if (!text) return;
     compose.value = "";
-    try { await post("/console/command", { text }); } catch (err) { announce(err.message); }
+    clearError();
+    try { await post("/console/command", { text }); } catch (err) { showError(err.message); }
   };
   $("#composer").addEventListener("submit", (ev) => { ev.preventDefault(); send(); });
   compose.addEventListener("keydown", (ev) => { if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); send(); } });
@@ -626,7 +648,8 @@ function setup() {
       if (!menu.parentElement.contains(ev.target)) { menu.hidden = true; menu.previousElementSibling.setAttribute("aria-expanded", "false"); }
     });
   });
-  refresh().then(listen).catch((err) => announce(err.message));
+  $("#error-close").addEventListener("click", clearError);
+  refresh().then(listen).catch((err) => showError(err.message));
 }
 
 document.addEventListener("DOMContentLoaded", setup);

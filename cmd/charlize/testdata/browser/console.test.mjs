@@ -151,6 +151,22 @@ test("bob is refused in acme-prod", () => step("refused", async (p) => {
   assert.equal(await (await cardButton(p, "prod-web-1", "Stop")).count(), 0, "bob is not offered Stop in acme-prod");
 }));
 
+test("an error is shown on the page, not only read out, and the next command clears it", () => step("error", async (p) => {
+  await p.goto(DEMO_URL);
+  await actAs(p, "U0DEMOALICE");
+  // The demo's server stops answering (as when its terminal is closed).
+  await p.route("**/console/command", (route) => route.abort());
+  await type(p, "/charlize help");
+  const shown = p.getByRole("alert").filter({ hasText: "The demo's server did not answer" });
+  await shown.waitFor();
+  assert.ok(await shown.isVisible(), "the error is visible");
+  await p.screenshot({ path: `${SCREENSHOT_DIR}/console-error.png` });
+  await p.unroute("**/console/command");
+  await type(p, "/charlize help");
+  await shown.waitFor({ state: "hidden" });
+  await messages(p).getByText(/help/i).first().waitFor();
+}));
+
 test("the picker's type-ahead", () => step("picker", async (p) => {
   await p.goto(DEMO_URL);
   await actAs(p, "U0DEMOALICE");
