@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -82,7 +84,10 @@ type world struct {
 	api *slack.Client
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldWith(t, console.Options{}) }
+
+// newWorldWith is newWorld with more options (the rest are set here).
+func newWorldWith(t *testing.T, o console.Options) *world {
 	t.Helper()
 	app := &fakeApp{t: t, answers: map[string][]string{}}
 	appSrv := httptest.NewServer(app)
@@ -91,7 +96,8 @@ func newWorld(t *testing.T) *world {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	w.con = console.New(console.Options{SigningSecret: secret, AppURL: appSrv.URL, BaseURL: srv.URL, Users: users})
+	o.SigningSecret, o.AppURL, o.BaseURL, o.Users = secret, appSrv.URL, srv.URL, users
+	w.con = console.New(o)
 	mux.Handle("/", w.con.Handler())
 	w.srv = srv
 	w.api = slack.New(console.BotToken, slack.OptionAPIURL(w.con.APIURL()))
@@ -499,5 +505,51 @@ func TestPageErrorsSayWhatHappened(t *testing.T) {
 	}
 	if raw, _ := json.Marshal(got); strings.Contains(string(raw), "127.0.0.1") || strings.Contains(string(raw), "dial") {
 		t.Errorf("the page is shown the transport's error: %s", raw)
+	}
+}
+
+// --record keeps every message and view Charlize sends, among them the
+// view a submission answers with and the message a file is shared with.
+func TestRecordKeepsEveryMessageAndView(t *testing.T) {
+	dir := t.TempDir()
+	w := newWorldWith(t, console.Options{RecordDir: dir})
+	ctx := context.Background()
+	w.ui(t, "/console/command", map[string]any{"user": "U0ALICE", "text": "/charlize"})
+	_, form := w.app.last(t)
+	title := func(s string) *slack.TextBlockObject {
+		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+	}
+	opened, err := w.api.OpenViewContext(ctx, form.Get("trigger_id"), slack.ModalViewRequest{
+		Type: slack.VTModal, Title: title("Find"), Submit: title("Go"), CallbackID: "picker",
+		Blocks: slack.Blocks{BlockSet: []slack.Block{slack.NewSectionBlock(title("first"), nil, nil)}},
+	})
+	if err != nil {
+		t.Fatalf("views.open: %v", err)
+	}
+	w.app.answers["/slack/interactions"] = []string{`{"response_action":"update","view":{"type":"modal","title":{"type":"plain_text","text":"Found"},` +
+		`"blocks":[{"type":"section","text":{"type":"mrkdwn","text":"the answer's view"}}]}}`}
+	w.ui(t, "/console/submit", map[string]any{"user": "U0ALICE", "view_id": opened.ID})
+	png := []byte("\x89PNG\r\n\x1a\n" + strings.Repeat("x", 100))
+	if _, err := w.api.UploadFileContext(ctx, slack.UploadFileParameters{
+		Filename: "cpu.png", FileSize: len(png), Reader: bytes.NewReader(png), Channel: console.ChannelID,
+		Blocks: slack.Blocks{BlockSet: []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "the graph's message", false, false), nil, nil)}},
+	}); err != nil {
+		t.Fatalf("UploadFile: %v", err)
+	}
+
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []string
+	for _, e := range entries {
+		raw, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+		all = append(all, e.Name()+": "+string(raw))
+	}
+	recorded := strings.Join(all, "\n")
+	for _, want := range []string{"-view.json: ", "the answer's view", "-files.completeUploadExternal.json: ", "the graph's message"} {
+		if !strings.Contains(recorded, want) {
+			t.Errorf("the recording lacks %q:\n%s", want, recorded)
+		}
 	}
 }

@@ -292,6 +292,7 @@ func (c *Console) submit(ctx context.Context, u User, in submitted) (submitAnswe
 		if code != "" {
 			return submitAnswer{Errors: map[string]string{"": "Slack would refuse the view Charlize answered with (" + code + ")"}}, nil
 		}
+		c.recordLocked("view", body)
 		if answer.ResponseAction == "update" {
 			v.Body, v.Hash, v.Errors = body, c.hashLocked(), nil
 		} else {

@@ -465,6 +465,7 @@ func (c *Console) completeUpload(q apiRequest) map[string]any {
 		out = append(out, map[string]any{"id": f.ID, "title": f.Title})
 	}
 	if channel != "" {
+		c.recordLocked("files.completeUploadExternal", recordedMessage(q.param("initial_comment"), raw))
 		thread := q.param("thread_ts")
 		c.addLocked(&message{TS: c.tsLocked(), User: BotUserID, Text: q.param("initial_comment"), Blocks: raw, ThreadTS: thread, Files: files})
 	}
