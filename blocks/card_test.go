@@ -112,7 +112,7 @@ func TestConsoleModalGolden(t *testing.T) {
 		{"console_loading", blocks.ConsoleView{Instance: guard, Loading: true}},
 		{"console", blocks.ConsoleView{Instance: guard, Lines: boot, Captured: captured}},
 		{"console_empty", blocks.ConsoleView{Instance: guard, Captured: captured}},
-		{"console_error", blocks.ConsoleView{Instance: guard, ErrorText: "the role arn:aws:iam::111111111111:role/charlize lacks ec2:GetConsoleOutput in acme-prod (eu-west-1)"}},
+		{"console_error", blocks.ConsoleView{Instance: guard, ErrorText: blocks.Say("the role %s lacks ec2:GetConsoleOutput in %s (%s)", "arn:aws:iam::111111111111:role/charlize", "acme-prod", "eu-west-1")}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m := blocks.ConsoleModal(tt.v)

@@ -25,7 +25,7 @@ type ConsoleView struct {
 	// Captured is when AWS captured the output.
 	Captured time.Time
 	// ErrorText, when set, says why there is no output to show.
-	ErrorText string
+	ErrorText Text
 }
 
 // Bounds of the console modal: Slack's 3,000 characters per section, a
@@ -48,8 +48,8 @@ func ConsoleModal(v ConsoleView) slack.ModalViewRequest {
 	switch {
 	case v.Loading:
 		set = append(set, slack.NewSectionBlock(mrkdwn("⏳ Reading the console output from AWS…"), nil, nil, slack.SectionBlockOptionBlockID("console_loading")))
-	case v.ErrorText != "":
-		set = append(set, slack.NewSectionBlock(mrkdwn("❌ "+esc(v.ErrorText, maxMessage)), nil, nil, slack.SectionBlockOptionBlockID("console_error")))
+	case !v.ErrorText.IsZero():
+		set = append(set, slack.NewSectionBlock(mrkdwn("❌ "+Truncate(v.ErrorText.Mrkdwn(), maxMessage)), nil, nil, slack.SectionBlockOptionBlockID("console_error")))
 	case len(v.Lines) == 0:
 		set = append(set, slack.NewSectionBlock(mrkdwn(fmt.Sprintf("AWS has no console output for %s yet. EC2 captures it after the instance boots; try again in a minute.",
 			esc(displayName(inst), maxName))), nil, nil, slack.SectionBlockOptionBlockID("console_empty")))

@@ -168,7 +168,7 @@ func TestLimitsAbsurd(t *testing.T) {
 		"Picker(error)":           blocks.Picker(blocks.PickerView{Error: long(5000)}),
 		"Picker(loading)":         blocks.Picker(blocks.PickerView{Loading: true}),
 		"ConsoleModal":            blocks.ConsoleModal(blocks.ConsoleView{Instance: absurd, Lines: []string{long(5000), hostile, long(2999), long(3001)}, Captured: now}),
-		"ConsoleModal(error)":     blocks.ConsoleModal(blocks.ConsoleView{Instance: absurd, ErrorText: long(5000)}),
+		"ConsoleModal(error)":     blocks.ConsoleModal(blocks.ConsoleView{Instance: absurd, ErrorText: blocks.Say("%s", long(5000))}),
 		"TerminateModal":          blocks.TerminateModal(blocks.TerminateView{Instance: absurd, Now: now, ErrorText: blocks.Say("%s", long(5000))}),
 		"TerminateModal(unnamed)": blocks.TerminateModal(blocks.TerminateView{Instance: insts[2], Now: now}),
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/blocks/graph"
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/ec2sim"
 	"github.com/charlize-app/charlize/handlers/slacktest"
 )
 
@@ -366,18 +367,24 @@ func TestConsoleOutputModal(t *testing.T) {
 		fmt.Fprintf(&long, "[%8d.%06d] systemd[1]: Started unit %d & <friends>.\r\n", i, i, i)
 	}
 	for _, tt := range []struct {
-		name string
-		out  []byte
-		want []string
+		name  string
+		out   []byte
+		fault string // AWS's error code for GetConsoleOutput
+		want  []string
 	}{
-		{"long", []byte(long.String()), []string{"Started unit 2999 \\u0026amp; \\u0026lt;friends\\u0026gt;.", "of 3000 lines"}},
-		{"binary", []byte("ok\x00\x1b[31mred\x1b[0m \xff\xfe\x01 ``` <!channel>\r\nprompt# "), []string{"okred \uFFFD ˋˋˋ \\u0026lt;!channel\\u0026gt;", "prompt#"}},
-		{"empty", []byte{}, []string{"AWS has no console output for web-1 yet"}},
+		{"long", []byte(long.String()), "", []string{"Started unit 2999 \\u0026amp; \\u0026lt;friends\\u0026gt;.", "of 3000 lines"}},
+		{"binary", []byte("ok\x00\x1b[31mred\x1b[0m \xff\xfe\x01 ``` <!channel>\r\nprompt# "), "", []string{"okred \uFFFD ˋˋˋ \\u0026lt;!channel\\u0026gt;", "prompt#"}},
+		{"empty", []byte{}, "", []string{"AWS has no console output for web-1 yet"}},
+		// Why, in the same words as anywhere else, not "something went wrong".
+		{"refused", []byte("unseen"), "UnauthorizedOperation", []string{"❌", "lacks ec2:GetConsoleOutput in acme-prod (eu-west-1)"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t, worldOptions{})
 			w.sim.SetConsoleOutput(acctProd, "eu-west-1", "i-0000000000000a001", tt.out)
+			if tt.fault != "" {
+				w.sim.AddFault(ec2sim.Fault{Action: "GetConsoleOutput", Code: tt.fault})
+			}
 			console := mustButton(t, w.instanceCard("web-1", "card1"), "console:0", "Console output")
 			before := len(w.sim.CallLog())
 			if rep := w.clickFrom(alice, console, "click1", clickFrom{}); rep.status != http.StatusOK || len(rep.body) != 0 {

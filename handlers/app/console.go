@@ -41,7 +41,7 @@ func (d *Dispatcher) openConsole(ctx context.Context, cb slack.InteractionCallba
 		view.Loading = false
 		out, err := d.fleet.ConsoleOutput(ctx, inst)
 		if err != nil {
-			view.ErrorText = d.failureText(ctx, "console output", err).String()
+			view.ErrorText = d.failureText(ctx, "console output", err)
 		} else {
 			view.Lines, view.Captured = out.Lines, out.Captured
 		}
