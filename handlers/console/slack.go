@@ -288,7 +288,7 @@ func (c *Console) submit(ctx context.Context, u User, in submitted) (submitAnswe
 		c.changedLocked()
 		return submitAnswer{Errors: answer.Errors}, nil
 	case "update", "push":
-		body, code := c.decodeView(apiRequest{json: map[string]any{"view": json.RawMessage(answer.View)}})
+		body, code := c.decodeView(apiRequest{JSON: map[string]any{"view": json.RawMessage(answer.View)}})
 		if code != "" {
 			return submitAnswer{Errors: map[string]string{"": "Slack would refuse the view Charlize answered with (" + code + ")"}}, nil
 		}

@@ -6,16 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime"
 	"mime/multipart"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/slack-go/slack"
 
 	"github.com/charlize-app/charlize/blocks"
+	"github.com/charlize-app/charlize/handlers/slackreq"
 )
 
 // maxUpload bounds one file upload (Slack allows 1 GB; a demo needs less).
@@ -32,44 +30,8 @@ func (c *Console) webAPIRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /files/{id}", c.serveFile)
 }
 
-// apiRequest is a decoded Web API call: form fields or a JSON body, as
-// slack-go sends them.
-type apiRequest struct {
-	form url.Values
-	json map[string]any
-}
-
-func (q apiRequest) param(name string) string {
-	if q.json != nil {
-		switch v := q.json[name].(type) {
-		case string:
-			return v
-		case nil:
-			return ""
-		default:
-			raw, _ := json.Marshal(v)
-			return string(raw)
-		}
-	}
-	return q.form.Get(name)
-}
-
-// raw returns a JSON-valued parameter (a form field holding JSON, or a
-// member of a JSON body), nil when absent.
-func (q apiRequest) raw(name string) json.RawMessage {
-	if q.json != nil {
-		v, ok := q.json[name]
-		if !ok || v == nil {
-			return nil
-		}
-		raw, _ := json.Marshal(v)
-		return raw
-	}
-	if s := q.form.Get(name); s != "" {
-		return json.RawMessage(s)
-	}
-	return nil
-}
+// apiRequest is a decoded Web API call.
+type apiRequest = slackreq.Request
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -92,23 +54,12 @@ func (c *Console) serveMethod(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, slackError("invalid_request"))
 		return
 	}
-	var q apiRequest
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct == "application/json" {
-		if err := json.Unmarshal(body, &q.json); err != nil || q.json == nil {
-			writeJSON(w, http.StatusOK, slackError("invalid_json"))
-			return
-		}
-	} else {
-		q.form, _ = url.ParseQuery(string(body))
-		for k, vs := range r.URL.Query() {
-			q.form[k] = append(q.form[k], vs...)
-		}
+	q, parsed := slackreq.Parse(r, body)
+	if !parsed {
+		writeJSON(w, http.StatusOK, slackError("invalid_json"))
+		return
 	}
-	token := strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer"))
-	if token == "" {
-		token = q.param("token")
-	}
+	token := q.Token(r)
 	method := r.PathValue("method")
 	handlers := map[string]func(apiRequest) map[string]any{
 		"auth.test":                    c.authTest,
@@ -164,12 +115,12 @@ func checkBlocks(raw json.RawMessage) (json.RawMessage, string, error) {
 
 // messageFields reads text and blocks, refusing what Slack refuses.
 func (c *Console) messageFields(q apiRequest) (text string, raw json.RawMessage, code string) {
-	raw, code, err := checkBlocks(q.raw("blocks"))
+	raw, code, err := checkBlocks(q.Raw("blocks"))
 	if code != "" {
 		c.o.Log.Warn("console: refused blocks", "err", err)
 		return "", nil, code
 	}
-	text = q.param("text")
+	text = q.Param("text")
 	if text == "" && raw == nil {
 		return "", nil, "no_text"
 	}
@@ -189,7 +140,7 @@ func echo(m *message) map[string]any {
 }
 
 func (c *Console) postMessage(q apiRequest) map[string]any {
-	if q.param("channel") != ChannelID {
+	if q.Param("channel") != ChannelID {
 		return slackError("channel_not_found")
 	}
 	text, raw, code := c.messageFields(q)
@@ -198,7 +149,7 @@ func (c *Console) postMessage(q apiRequest) map[string]any {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	thread := q.param("thread_ts")
+	thread := q.Param("thread_ts")
 	if thread != "" && c.findLocked(thread) == nil {
 		return slackError("thread_not_found")
 	}
@@ -209,7 +160,7 @@ func (c *Console) postMessage(q apiRequest) map[string]any {
 }
 
 func (c *Console) updateMessage(q apiRequest) map[string]any {
-	if q.param("channel") != ChannelID {
+	if q.Param("channel") != ChannelID {
 		return slackError("channel_not_found")
 	}
 	text, raw, code := c.messageFields(q)
@@ -218,7 +169,7 @@ func (c *Console) updateMessage(q apiRequest) map[string]any {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m := c.findLocked(q.param("ts"))
+	m := c.findLocked(q.Param("ts"))
 	switch {
 	case m == nil || m.Ephemeral != "":
 		return slackError("message_not_found") // ephemeral messages cannot be updated
@@ -232,10 +183,10 @@ func (c *Console) updateMessage(q apiRequest) map[string]any {
 }
 
 func (c *Console) postEphemeral(q apiRequest) map[string]any {
-	if q.param("channel") != ChannelID {
+	if q.Param("channel") != ChannelID {
 		return slackError("channel_not_found")
 	}
-	if _, known := c.user(q.param("user")); !known {
+	if _, known := c.user(q.Param("user")); !known {
 		return slackError("user_not_in_channel")
 	}
 	text, raw, code := c.messageFields(q)
@@ -244,7 +195,7 @@ func (c *Console) postEphemeral(q apiRequest) map[string]any {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m := &message{TS: c.tsLocked(), User: BotUserID, Text: text, Blocks: raw, ThreadTS: q.param("thread_ts"), Ephemeral: q.param("user")}
+	m := &message{TS: c.tsLocked(), User: BotUserID, Text: text, Blocks: raw, ThreadTS: q.Param("thread_ts"), Ephemeral: q.Param("user")}
 	c.addLocked(m)
 	c.recordLocked("chat.postEphemeral", recordedMessage(text, raw))
 	return ok(map[string]any{"message_ts": m.TS})
@@ -252,7 +203,7 @@ func (c *Console) postEphemeral(q apiRequest) map[string]any {
 
 // decodeView reads and checks the view of a views.* call.
 func (c *Console) decodeView(q apiRequest) (map[string]any, string) {
-	raw := q.raw("view")
+	raw := q.Raw("view")
 	if raw == nil {
 		return nil, "invalid_arguments"
 	}
@@ -327,7 +278,7 @@ func (c *Console) showView(q apiRequest, push bool) map[string]any {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	user, code := c.useTriggerLocked(q.param("trigger_id"))
+	user, code := c.useTriggerLocked(q.Param("trigger_id"))
 	if code != "" {
 		return slackError(code)
 	}
@@ -355,9 +306,9 @@ func (c *Console) updateView(q apiRequest) map[string]any {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	id := q.param("view_id")
+	id := q.Param("view_id")
 	if id == "" {
-		id = c.external[q.param("external_id")]
+		id = c.external[q.Param("external_id")]
 	}
 	v, found := c.views[id]
 	switch {
@@ -365,7 +316,7 @@ func (c *Console) updateView(q apiRequest) map[string]any {
 		return slackError("invalid_arguments")
 	case !found:
 		return slackError("not_found")
-	case q.param("hash") != "" && q.param("hash") != v.Hash:
+	case q.Param("hash") != "" && q.Param("hash") != v.Hash:
 		return slackError("hash_conflict")
 	}
 	v.Body, v.Hash, v.Errors = body, c.hashLocked(), nil
@@ -374,7 +325,7 @@ func (c *Console) updateView(q apiRequest) map[string]any {
 }
 
 func (c *Console) userGroupMembers(q apiRequest) map[string]any {
-	users, found := demoGroups[q.param("usergroup")]
+	users, found := demoGroups[q.Param("usergroup")]
 	if !found {
 		return slackError("no_such_subteam")
 	}
@@ -382,8 +333,8 @@ func (c *Console) userGroupMembers(q apiRequest) map[string]any {
 }
 
 func (c *Console) uploadURL(q apiRequest) map[string]any {
-	length, err := strconv.Atoi(q.param("length"))
-	name := q.param("filename")
+	length, err := strconv.Atoi(q.Param("length"))
+	name := q.Param("filename")
 	switch {
 	case name == "":
 		return slackError("invalid_arguments")
@@ -434,17 +385,17 @@ func (c *Console) completeUpload(q apiRequest) map[string]any {
 		ID    string `json:"id"`
 		Title string `json:"title"`
 	}
-	if err := json.Unmarshal([]byte(q.param("files")), &summaries); err != nil || len(summaries) == 0 {
+	if err := json.Unmarshal([]byte(q.Param("files")), &summaries); err != nil || len(summaries) == 0 {
 		return slackError("invalid_arguments")
 	}
-	channel := q.param("channel_id")
+	channel := q.Param("channel_id")
 	if channel == "" {
-		channel = q.param("channels")
+		channel = q.Param("channels")
 	}
 	if channel != "" && channel != ChannelID {
 		return slackError("channel_not_found")
 	}
-	raw, code, _ := checkBlocks(q.raw("blocks"))
+	raw, code, _ := checkBlocks(q.Raw("blocks"))
 	if code != "" {
 		return slackError(code)
 	}
@@ -465,9 +416,9 @@ func (c *Console) completeUpload(q apiRequest) map[string]any {
 		out = append(out, map[string]any{"id": f.ID, "title": f.Title})
 	}
 	if channel != "" {
-		c.recordLocked("files.completeUploadExternal", recordedMessage(q.param("initial_comment"), raw))
-		thread := q.param("thread_ts")
-		c.addLocked(&message{TS: c.tsLocked(), User: BotUserID, Text: q.param("initial_comment"), Blocks: raw, ThreadTS: thread, Files: files})
+		c.recordLocked("files.completeUploadExternal", recordedMessage(q.Param("initial_comment"), raw))
+		thread := q.Param("thread_ts")
+		c.addLocked(&message{TS: c.tsLocked(), User: BotUserID, Text: q.Param("initial_comment"), Blocks: raw, ThreadTS: thread, Files: files})
 	}
 	return ok(map[string]any{"files": out})
 }

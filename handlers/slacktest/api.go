@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/handlers/slackreq"
 )
 
 // Identities the fake answers with. They match the oauth.v2.access fixture
@@ -392,10 +393,9 @@ func (a *API) popFaultLocked(method string) (fault, bool) {
 	return q[0], true
 }
 
-// request is a decoded Web API call.
+// request is a decoded Web API call, with what the fake checks of it.
 type request struct {
-	form      url.Values
-	json      map[string]any
+	slackreq.Request
 	rawBlocks json.RawMessage
 	blocksErr error
 	rawView   json.RawMessage
@@ -403,69 +403,21 @@ type request struct {
 	clientID  string // from HTTP Basic auth (oauth.v2.access)
 }
 
-// param returns a string parameter from the form or the JSON body.
-func (q *request) param(name string) string {
-	if q.json != nil {
-		switch v := q.json[name].(type) {
-		case string:
-			return v
-		case nil:
-			return ""
-		default:
-			raw, _ := json.Marshal(v)
-			return string(raw)
-		}
-	}
-	return q.form.Get(name)
-}
-
-// raw returns a JSON-valued parameter: a form field holding JSON, or a JSON
-// body member.
-func (q *request) raw(name string) json.RawMessage {
-	if q.json != nil {
-		v, ok := q.json[name]
-		if !ok || v == nil {
-			return nil
-		}
-		raw, _ := json.Marshal(v)
-		return raw
-	}
-	if s := q.form.Get(name); s != "" {
-		return json.RawMessage(s)
-	}
-	return nil
-}
-
 func (a *API) method(r *http.Request, method string, body []byte) answer {
 	c := Call{Method: method, Time: time.Now(), UserAgent: r.UserAgent()}
 	var q request
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	badJSON := false
-	if ct == "application/json" {
-		if err := json.Unmarshal(body, &q.json); err != nil || q.json == nil {
-			badJSON = true
-			q.json = nil
-		}
-		c.JSON = q.json
-	} else {
-		form, _ := url.ParseQuery(string(body))
-		for k, vs := range r.URL.Query() {
-			form[k] = append(form[k], vs...)
-		}
-		q.form = form
-		c.Form = form
-	}
-	c.Token = bearer(r)
-	if c.Token == "" {
-		c.Token = q.param("token")
-	}
-	if q.rawBlocks = q.raw("blocks"); q.rawBlocks != nil {
+	parsed, ok := slackreq.Parse(r, body)
+	badJSON := !ok
+	q.Request = parsed
+	c.JSON, c.Form = q.JSON, q.Form
+	c.Token = q.Token(r)
+	if q.rawBlocks = q.Raw("blocks"); q.rawBlocks != nil {
 		var bs slack.Blocks
 		if q.blocksErr = json.Unmarshal(q.rawBlocks, &bs); q.blocksErr == nil {
 			c.Blocks = bs.BlockSet
 		}
 	}
-	if q.rawView = q.raw("view"); q.rawView != nil {
+	if q.rawView = q.Raw("view"); q.rawView != nil {
 		var v slack.View
 		if q.viewErr = json.Unmarshal(q.rawView, &v); q.viewErr == nil {
 			c.View = &v
@@ -491,14 +443,6 @@ func (a *API) method(r *http.Request, method string, body []byte) answer {
 
 // bearer returns the token of an "Authorization: Bearer <token>" header.
 // slack-go sends "Bearer " with an empty token, which arrives as "Bearer".
-func bearer(r *http.Request) string {
-	scheme, tok, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return ""
-	}
-	return strings.TrimSpace(tok)
-}
-
 func ok(fields map[string]any) answer {
 	fields["ok"] = true
 	return answer{status: http.StatusOK, json: fields}
@@ -566,7 +510,7 @@ func (a *API) checkMessageLocked(q *request) (errCode string) {
 	if len(blocks) > maxMessageBlocks {
 		return "invalid_blocks"
 	}
-	if q.param("text") == "" && len(blocks) == 0 && q.raw("attachments") == nil {
+	if q.Param("text") == "" && len(blocks) == 0 && q.Raw("attachments") == nil {
 		return "no_text"
 	}
 	return ""
@@ -576,7 +520,7 @@ func (a *API) checkMessageLocked(q *request) (errCode string) {
 func message(q *request, ts string) map[string]any {
 	m := map[string]any{
 		"type":   "message",
-		"text":   q.param("text"),
+		"text":   q.Param("text"),
 		"user":   BotUserID,
 		"bot_id": BotID,
 		"app_id": AppID,
@@ -587,14 +531,14 @@ func message(q *request, ts string) map[string]any {
 	if q.rawBlocks != nil {
 		m["blocks"] = q.rawBlocks
 	}
-	if tts := q.param("thread_ts"); tts != "" {
+	if tts := q.Param("thread_ts"); tts != "" {
 		m["thread_ts"] = tts
 	}
 	return m
 }
 
 func (a *API) postMessageLocked(q *request) answer {
-	channel := q.param("channel")
+	channel := q.Param("channel")
 	if channel == "" {
 		return slackErr("channel_not_found")
 	}
@@ -610,7 +554,7 @@ func (a *API) postMessageLocked(q *request) answer {
 }
 
 func (a *API) updateMessageLocked(q *request) answer {
-	channel, ts := q.param("channel"), q.param("ts")
+	channel, ts := q.Param("channel"), q.Param("ts")
 	if channel == "" {
 		return slackErr("channel_not_found")
 	}
@@ -620,16 +564,16 @@ func (a *API) updateMessageLocked(q *request) answer {
 	if code := a.checkMessageLocked(q); code != "" {
 		return slackErr(code)
 	}
-	return ok(map[string]any{"channel": channel, "ts": ts, "text": q.param("text"), "message": message(q, ts)})
+	return ok(map[string]any{"channel": channel, "ts": ts, "text": q.Param("text"), "message": message(q, ts)})
 }
 
 // postEphemeralLocked answers chat.postEphemeral. Ephemeral messages are not
 // remembered: Slack cannot chat.update them (only their response_url can).
 func (a *API) postEphemeralLocked(q *request) answer {
-	if q.param("channel") == "" {
+	if q.Param("channel") == "" {
 		return slackErr("channel_not_found")
 	}
-	if q.param("user") == "" {
+	if q.Param("user") == "" {
 		return slackErr("user_not_found")
 	}
 	if code := a.checkMessageLocked(q); code != "" {
@@ -680,7 +624,7 @@ func (a *API) hashLocked() string {
 }
 
 func (a *API) openViewLocked(q *request) answer {
-	if q.param("trigger_id") == "" {
+	if q.Param("trigger_id") == "" {
 		return slackErr("invalid_arguments")
 	}
 	body, code := decodeView(q)
@@ -697,7 +641,7 @@ func (a *API) openViewLocked(q *request) answer {
 }
 
 func (a *API) updateViewLocked(q *request) answer {
-	id, ext := q.param("view_id"), q.param("external_id")
+	id, ext := q.Param("view_id"), q.Param("external_id")
 	if id == "" && ext == "" {
 		return slackErr("invalid_arguments")
 	}
@@ -708,7 +652,7 @@ func (a *API) updateViewLocked(q *request) answer {
 	if !found {
 		return slackErr("not_found")
 	}
-	if h := q.param("hash"); h != "" && h != v.hash {
+	if h := q.Param("hash"); h != "" && h != v.hash {
 		return slackErr("hash_conflict")
 	}
 	body, code := decodeView(q)
@@ -734,10 +678,10 @@ func authTest(*request) answer {
 }
 
 func (a *API) oauthAccessLocked(q *request) answer {
-	if q.param("client_id") == "" && q.clientID == "" {
+	if q.Param("client_id") == "" && q.clientID == "" {
 		return slackErr("invalid_client_id")
 	}
-	if q.param("code") == "" && q.param("refresh_token") == "" {
+	if q.Param("code") == "" && q.Param("refresh_token") == "" {
 		return slackErr("invalid_code")
 	}
 	var probe struct {
@@ -749,7 +693,7 @@ func (a *API) oauthAccessLocked(q *request) answer {
 }
 
 func (a *API) userGroupMembersLocked(q *request) answer {
-	users, found := a.groups[q.param("usergroup")]
+	users, found := a.groups[q.Param("usergroup")]
 	if !found {
 		return slackErr("no_such_subteam")
 	}

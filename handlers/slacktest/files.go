@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/charlize-app/charlize/handlers/slackreq"
 )
 
 // The external upload flow, as Slack runs it: files.getUploadURLExternal
@@ -68,7 +70,7 @@ func (a *API) CompletedFiles() int {
 }
 
 func (a *API) getUploadURLLocked(q *request) answer {
-	name, length := q.param("filename"), q.param("length")
+	name, length := q.Param("filename"), q.Param("length")
 	n, err := strconv.Atoi(length)
 	switch {
 	case name == "":
@@ -77,7 +79,7 @@ func (a *API) getUploadURLLocked(q *request) answer {
 		return slackErr("invalid_arguments")
 	}
 	id := fmt.Sprintf("F%010d", a.nextLocked())
-	a.files[id] = &upload{File: File{ID: id, Name: name, AltText: q.param("alt_txt"), Length: n}}
+	a.files[id] = &upload{File: File{ID: id, Name: name, AltText: q.Param("alt_txt"), Length: n}}
 	a.fileOrder = append(a.fileOrder, id)
 	return ok(map[string]any{"upload_url": a.srv.URL + "/upload/" + id, "file_id": id})
 }
@@ -87,7 +89,7 @@ func (a *API) completeUploadLocked(q *request) answer {
 		ID    string `json:"id"`
 		Title string `json:"title"`
 	}
-	if err := json.Unmarshal([]byte(q.param("files")), &files); err != nil || len(files) == 0 {
+	if err := json.Unmarshal([]byte(q.Param("files")), &files); err != nil || len(files) == 0 {
 		return slackErr("invalid_arguments")
 	}
 	var out []any
@@ -97,10 +99,10 @@ func (a *API) completeUploadLocked(q *request) answer {
 			return slackErr("file_not_found")
 		}
 		u.Completed, u.Title = true, f.Title
-		if ch := q.param("channel_id"); ch != "" {
+		if ch := q.Param("channel_id"); ch != "" {
 			u.Channels = append(u.Channels, ch)
 		}
-		for ch := range strings.SplitSeq(q.param("channels"), ",") {
+		for ch := range strings.SplitSeq(q.Param("channels"), ",") {
 			if ch != "" {
 				u.Channels = append(u.Channels, ch)
 			}
@@ -113,7 +115,7 @@ func (a *API) completeUploadLocked(q *request) answer {
 // uploadBytes answers the POST of a file's bytes to its upload URL: 200
 // "OK - <length>", as Slack's upload host does.
 func (a *API) uploadBytes(r *http.Request, id string, body []byte) answer {
-	c := Call{Method: MethodUpload, Time: time.Now(), Token: bearer(r)}
+	c := Call{Method: MethodUpload, Time: time.Now(), Token: slackreq.Bearer(r)}
 	data, perr := multipartFile(r, body)
 
 	a.mu.Lock()
