@@ -139,9 +139,10 @@ func diagnose(ctx context.Context, getenv func(string) string) []check {
 		}
 	}
 	checks := variableChecks(getenv, problems)
-	checks = append(checks, fileChecks(cfg)...)
+	pol, polErr := policy.Load(cfg.PolicyFile) // read once: its check, and the scopes it needs
+	checks = append(checks, fileChecks(cfg, pol, polErr)...)
 	checks = append(checks, storeCheck(ctx, cfg))
-	checks = append(checks, slackChecks(ctx, cfg)...)
+	checks = append(checks, slackChecks(ctx, cfg, pol)...)
 	checks = append(checks, awsChecks(ctx, cfg)...)
 	return checks
 }
@@ -192,7 +193,7 @@ func redactURL(raw string) string {
 	return u.Redacted()
 }
 
-func fileChecks(cfg config) []check {
+func fileChecks(cfg config, pol *policy.Policy, polErr error) []check {
 	var out []check
 	if cfg.AccountsFile != "" || len(cfg.Regions) > 0 {
 		c := check{Check: "accounts"}
@@ -212,9 +213,8 @@ func fileChecks(cfg config) []check {
 			Fix: "set CHARLIZE_ACCOUNTS_FILE, or AWS_REGION / CHARLIZE_REGIONS for the ambient credentials' account"})
 	}
 	c := check{Check: "policy"}
-	pol, err := policy.Load(cfg.PolicyFile)
-	if err != nil {
-		c.Fix = err.Error()
+	if polErr != nil {
+		c.Fix = polErr.Error()
 	} else {
 		c.OK = true
 		c.Detail = pol.Summary()
@@ -272,16 +272,17 @@ func storeCheck(ctx context.Context, cfg config) check {
 	return c
 }
 
-// neededScopes are the bot scopes the configured features call for.
-func neededScopes(cfg config) []string {
+// neededScopes are the bot scopes the configured features call for; pol
+// is nil when the policy could not be read (its own check says so).
+func neededScopes(pol *policy.Policy) []string {
 	need := append([]string{}, strings.Split(defaultScopes, ",")...)
-	if pol, err := policy.Load(cfg.PolicyFile); err == nil && len(pol.UserGroups()) > 0 {
+	if pol != nil && len(pol.UserGroups()) > 0 {
 		need = append(need, "usergroups:read")
 	}
 	return need
 }
 
-func slackChecks(ctx context.Context, cfg config) []check {
+func slackChecks(ctx context.Context, cfg config, pol *policy.Policy) []check {
 	if cfg.BotToken == "" {
 		if cfg.multiWorkspace() {
 			return []check{{Check: "slack auth", OK: true,
@@ -314,15 +315,16 @@ func slackChecks(ctx context.Context, cfg config) []check {
 	for _, s := range strings.Split(granted, ",") {
 		have[strings.TrimSpace(s)] = true
 	}
+	needed := neededScopes(pol)
 	var missing []string
-	for _, s := range neededScopes(cfg) {
+	for _, s := range needed {
 		if !have[s] {
 			missing = append(missing, s)
 		}
 	}
 	switch {
 	case granted == "":
-		scopes.OK, scopes.Detail = true, "Slack did not list the token's scopes; needed: "+strings.Join(neededScopes(cfg), ",")
+		scopes.OK, scopes.Detail = true, "Slack did not list the token's scopes; needed: "+strings.Join(needed, ",")
 	case len(missing) > 0:
 		scopes.Detail = "granted " + granted + "; missing " + strings.Join(missing, ",")
 		scopes.Fix = "add " + strings.Join(missing, ", ") + " under OAuth & Permissions → Bot Token Scopes (and in SLACK_SCOPES), then reinstall the app"
