@@ -41,7 +41,7 @@ type approvalRequest struct {
 // waitApprovalRequest waits for the n-th approval request posted (n from 1).
 func (w *world) waitApprovalRequest(n int) approvalRequest {
 	w.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(waitResult)
 	for {
 		var reqs []slacktest.Call
 		for _, c := range w.slack.Calls("chat.postMessage") {

@@ -79,7 +79,7 @@ func TestApprovedButRefusedSettles(t *testing.T) {
 		}
 		// bob, who clicked, hears it; so does alice, who asked.
 		w.waitForURLText("bob1", "already stopped", waitResult)
-		told := w.waitForText("chat.postEphemeral", "approved your request to stop web-1, but it was not done", 5*time.Second)
+		told := w.waitForText("chat.postEphemeral", "approved your request to stop web-1, but it was not done", waitResult)
 		if got := told.Form.Get("user"); got != alice {
 			t.Errorf("the not-done notice went to %q, want the requester %s", got, alice)
 		}
