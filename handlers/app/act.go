@@ -122,7 +122,6 @@ func (d *Dispatcher) claimedBy(ctx context.Context, rec *actionRecord, holder st
 	return c
 }
 
-// releaseClaim frees key if holder still holds it; "" is no claim.
 // claimWaiting claims key for holder, asking again every `every`, up to
 // `tries` more times, while another holds it: for short locks a person's
 // request may wait on. false means it stayed held.
@@ -138,6 +137,7 @@ func (d *Dispatcher) claimWaiting(ctx context.Context, key, holder string, ttl t
 	}
 }
 
+// releaseClaim frees key if holder still holds it; "" is no claim.
 func (d *Dispatcher) releaseClaim(ctx context.Context, key, holder string) {
 	if key == "" {
 		return

@@ -114,10 +114,10 @@ func (d *Dispatcher) preparePicker(ctx context.Context, t pickerTarget) (open fu
 }
 
 // pickerView is the picker modal over the visible accounts, as JSON in
-// three pieces sent one after the other. All but its metadata depends on
-// the accounts alone, so it is built and encoded once per set of accounts
-// (per workspace, in effect) rather than on every /charlize, and goes out
-// around the metadata without being copied.
+// three pieces: the encoded parts around its metadata. All but the
+// metadata depends on the accounts alone, so it is built and encoded once
+// per set of accounts (per workspace, in effect) rather than on every
+// /charlize; views.open copies the pieces once, into its request.
 func (d *Dispatcher) pickerView(accounts []blocks.PickerAccount, metadata string) ([][]byte, error) {
 	key := make([]byte, 0, 256)
 	for _, a := range accounts {

@@ -17,7 +17,7 @@ import (
 type API interface {
 	OpenViewContext(ctx context.Context, triggerID string, view slack.ModalViewRequest) (*slack.ViewResponse, error)
 	// OpenViewJSON is views.open with a view already encoded (the picker's),
-	// given in pieces that are sent one after the other.
+	// given in pieces that make it up one after the other.
 	OpenViewJSON(ctx context.Context, triggerID string, view ...[]byte) error
 	UpdateViewContext(ctx context.Context, view slack.ModalViewRequest, externalID, hash, viewID string) (*slack.ViewResponse, error)
 	PostMessageContext(ctx context.Context, channelID string, options ...slack.MsgOption) (string, string, error)
