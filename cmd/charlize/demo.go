@@ -306,15 +306,24 @@ func (a *demoApp) stopLocked() {
 }
 
 // restart replaces the running Charlize with a new one on an empty store
-// and removes the old store.
+// and removes the old store. A new one that cannot start ends the demo,
+// as the first one's failure does: the page would be left with nothing
+// behind it. The old store's folder is left when it cannot be removed
+// (the demo's temporary folder goes on exit).
 func (a *demoApp) restart() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.stopLocked()
-	if err := os.RemoveAll(a.data); err != nil {
-		return fmt.Errorf("demo: %w", err)
+	old := a.data
+	if err := a.startLocked(); err != nil {
+		select {
+		case a.failed <- err:
+		default:
+		}
+		return err
 	}
-	return a.startLocked()
+	_ = os.RemoveAll(old)
+	return nil
 }
 
 func demoRunner(state string) ec2sim.Instance {
