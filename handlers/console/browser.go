@@ -319,8 +319,8 @@ func pageText(err error) string {
 	switch {
 	case errors.As(err, &shown):
 		return string(shown)
-	case errors.Is(err, errNoAnswer):
-		return "Charlize did not answer in time."
+	case errors.Is(err, errNoAnswer): // late, or not a 200: Slack tells them apart no better
+		return "Charlize did not acknowledge that. The terminal running the demo says why."
 	}
 	return "Something went wrong in the demo. The terminal running it says why."
 }

@@ -500,7 +500,7 @@ func TestPageErrorsSayWhatHappened(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := click(down, ts)
-	if got["ok"] != false || got["error"] != "Charlize did not answer in time." {
+	if got["ok"] != false || got["error"] != "Charlize did not acknowledge that. The terminal running the demo says why." {
 		t.Errorf("a click Charlize cannot be reached for answers %v", got)
 	}
 	if raw, _ := json.Marshal(got); strings.Contains(string(raw), "127.0.0.1") || strings.Contains(string(raw), "dial") {

@@ -207,7 +207,7 @@ async function act(where, element, blockID, extra) {
   clearError();
   announce("Sent to Charlize");
   const answer = await post("/console/action", body);
-  if (answer.ok === false) showError("Charlize did not take that: " + answer.error);
+  if (answer.ok === false) showError(answer.error); // written for the person by the console
   if (element.url) window.open(element.url, "_blank", "noopener");
 }
 
