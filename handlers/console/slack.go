@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/charlize-app/charlize/handlers/slackreq"
 )
 
 // This file sends Charlize what Slack sends: signed slash commands,
@@ -288,7 +290,7 @@ func (c *Console) submit(ctx context.Context, u User, in submitted) (submitAnswe
 		c.changedLocked()
 		return submitAnswer{Errors: answer.Errors}, nil
 	case "update", "push":
-		body, code := c.decodeView(apiRequest{JSON: map[string]any{"view": json.RawMessage(answer.View)}})
+		body, code := c.decodeView(slackreq.Request{JSON: map[string]any{"view": json.RawMessage(answer.View)}})
 		if code != "" {
 			return submitAnswer{Errors: map[string]string{"": "Slack would refuse the view Charlize answered with (" + code + ")"}}, nil
 		}

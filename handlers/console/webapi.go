@@ -30,9 +30,6 @@ func (c *Console) webAPIRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /files/{id}", c.serveFile)
 }
 
-// apiRequest is a decoded Web API call.
-type apiRequest = slackreq.Request
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
@@ -61,7 +58,7 @@ func (c *Console) serveMethod(w http.ResponseWriter, r *http.Request) {
 	}
 	token := q.Token(r)
 	method := r.PathValue("method")
-	handlers := map[string]func(apiRequest) map[string]any{
+	handlers := map[string]func(slackreq.Request) map[string]any{
 		"auth.test":                    c.authTest,
 		"chat.postMessage":             c.postMessage,
 		"chat.update":                  c.updateMessage,
@@ -92,7 +89,7 @@ func (c *Console) serveMethod(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (c *Console) authTest(apiRequest) map[string]any {
+func (c *Console) authTest(slackreq.Request) map[string]any {
 	return ok(map[string]any{"url": "http://" + TeamDomain + ".localhost/", "team": TeamName, "user": "charlize",
 		"team_id": TeamID, "user_id": BotUserID, "bot_id": BotID})
 }
@@ -114,7 +111,7 @@ func checkBlocks(raw json.RawMessage) (json.RawMessage, string, error) {
 }
 
 // messageFields reads text and blocks, refusing what Slack refuses.
-func (c *Console) messageFields(q apiRequest) (text string, raw json.RawMessage, code string) {
+func (c *Console) messageFields(q slackreq.Request) (text string, raw json.RawMessage, code string) {
 	raw, code, err := checkBlocks(q.Raw("blocks"))
 	if code != "" {
 		c.o.Log.Warn("console: refused blocks", "err", err)
@@ -139,7 +136,7 @@ func echo(m *message) map[string]any {
 	return out
 }
 
-func (c *Console) postMessage(q apiRequest) map[string]any {
+func (c *Console) postMessage(q slackreq.Request) map[string]any {
 	if q.Param("channel") != ChannelID {
 		return slackError("channel_not_found")
 	}
@@ -159,7 +156,7 @@ func (c *Console) postMessage(q apiRequest) map[string]any {
 	return ok(map[string]any{"channel": ChannelID, "ts": m.TS, "message": echo(m)})
 }
 
-func (c *Console) updateMessage(q apiRequest) map[string]any {
+func (c *Console) updateMessage(q slackreq.Request) map[string]any {
 	if q.Param("channel") != ChannelID {
 		return slackError("channel_not_found")
 	}
@@ -182,7 +179,7 @@ func (c *Console) updateMessage(q apiRequest) map[string]any {
 	return ok(map[string]any{"channel": ChannelID, "ts": m.TS, "text": text, "message": echo(m)})
 }
 
-func (c *Console) postEphemeral(q apiRequest) map[string]any {
+func (c *Console) postEphemeral(q slackreq.Request) map[string]any {
 	if q.Param("channel") != ChannelID {
 		return slackError("channel_not_found")
 	}
@@ -202,7 +199,7 @@ func (c *Console) postEphemeral(q apiRequest) map[string]any {
 }
 
 // decodeView reads and checks the view of a views.* call.
-func (c *Console) decodeView(q apiRequest) (map[string]any, string) {
+func (c *Console) decodeView(q slackreq.Request) (map[string]any, string) {
 	raw := q.Raw("view")
 	if raw == nil {
 		return nil, "invalid_arguments"
@@ -265,13 +262,13 @@ func (c *Console) hashLocked() string {
 	return fmt.Sprintf("%d.%08x", c.o.Now().Unix(), c.nextLocked())
 }
 
-func (c *Console) openView(q apiRequest) map[string]any { return c.showView(q, false) }
+func (c *Console) openView(q slackreq.Request) map[string]any { return c.showView(q, false) }
 
-func (c *Console) pushView(q apiRequest) map[string]any { return c.showView(q, true) }
+func (c *Console) pushView(q slackreq.Request) map[string]any { return c.showView(q, true) }
 
 // showView opens a modal for the person whose trigger_id it is (views.open)
 // or pushes one onto their open modal (views.push, at most 3 deep).
-func (c *Console) showView(q apiRequest, push bool) map[string]any {
+func (c *Console) showView(q slackreq.Request, push bool) map[string]any {
 	body, code := c.decodeView(q)
 	if code != "" {
 		return slackError(code)
@@ -299,7 +296,7 @@ func (c *Console) showView(q apiRequest, push bool) map[string]any {
 	return c.viewAnswerLocked(v)
 }
 
-func (c *Console) updateView(q apiRequest) map[string]any {
+func (c *Console) updateView(q slackreq.Request) map[string]any {
 	body, code := c.decodeView(q)
 	if code != "" {
 		return slackError(code)
@@ -324,7 +321,7 @@ func (c *Console) updateView(q apiRequest) map[string]any {
 	return c.viewAnswerLocked(v)
 }
 
-func (c *Console) userGroupMembers(q apiRequest) map[string]any {
+func (c *Console) userGroupMembers(q slackreq.Request) map[string]any {
 	users, found := demoGroups[q.Param("usergroup")]
 	if !found {
 		return slackError("no_such_subteam")
@@ -332,7 +329,7 @@ func (c *Console) userGroupMembers(q apiRequest) map[string]any {
 	return ok(map[string]any{"users": users})
 }
 
-func (c *Console) uploadURL(q apiRequest) map[string]any {
+func (c *Console) uploadURL(q slackreq.Request) map[string]any {
 	length, err := strconv.Atoi(q.Param("length"))
 	name := q.Param("filename")
 	switch {
@@ -380,7 +377,7 @@ func (c *Console) serveUpload(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (c *Console) completeUpload(q apiRequest) map[string]any {
+func (c *Console) completeUpload(q slackreq.Request) map[string]any {
 	var summaries []struct {
 		ID    string `json:"id"`
 		Title string `json:"title"`
