@@ -15,7 +15,13 @@ type workers struct {
 	waiting chan struct{}
 	ctx     context.Context
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+
+	// Jobs may start more jobs while Close waits, so the count is ours,
+	// not a WaitGroup's (whose Add may not race its Wait from zero).
+	mu      sync.Mutex
+	running int
+	closing bool
+	idle    chan struct{} // closed once closing and nothing runs
 }
 
 // newWorkers builds a pool; onPanic hears of a job that panicked (the
@@ -28,23 +34,28 @@ func newWorkers(size, queue int, onPanic func(ctx context.Context, v any, stack 
 		waiting: make(chan struct{}, size+queue),
 		ctx:     ctx,
 		cancel:  cancel,
+		idle:    make(chan struct{}),
 	}
 }
 
 // Go schedules job without blocking the caller; reqCtx's values (the
 // request id) are kept, its cancellation is not.
 func (w *workers) Go(reqCtx context.Context, job func(ctx context.Context)) error {
-	if w.ctx.Err() != nil {
+	w.mu.Lock()
+	if w.ctx.Err() != nil || (w.closing && w.running == 0) {
+		w.mu.Unlock()
 		return ErrBusy // closed: nothing new starts
 	}
 	select {
 	case w.waiting <- struct{}{}:
 	default:
+		w.mu.Unlock()
 		return ErrBusy
 	}
-	w.wg.Add(1)
+	w.running++
+	w.mu.Unlock()
 	go func() {
-		defer w.wg.Done()
+		defer w.done()
 		defer func() { <-w.waiting }()
 		select {
 		case w.sem <- struct{}{}:
@@ -66,16 +77,32 @@ func (w *workers) Go(reqCtx context.Context, job func(ctx context.Context)) erro
 	return nil
 }
 
-// Close waits for running jobs until ctx ends, then cancels what is left.
+func (w *workers) done() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.running--
+	if w.closing && w.running == 0 {
+		close(w.idle)
+	}
+}
+
+// Close waits for running jobs (and the jobs they start) until ctx ends,
+// then cancels what is left. Once nothing runs, nothing new starts.
 func (w *workers) Close(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { w.wg.Wait(); close(done) }()
+	w.mu.Lock()
+	if !w.closing {
+		w.closing = true
+		if w.running == 0 {
+			close(w.idle)
+		}
+	}
+	w.mu.Unlock()
 	select {
-	case <-done:
+	case <-w.idle:
 		return nil
 	case <-ctx.Done():
 		w.cancel()
-		<-done
+		<-w.idle
 		return ctx.Err()
 	}
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -79,5 +80,43 @@ func TestWorkersSurvivePanics(t *testing.T) {
 	<-ran
 	if err := w.Close(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Close waits for the jobs that running jobs start (an approval's action,
+// an expiry's report) and, once nothing runs, nothing new starts. Jobs
+// offered from elsewhere while it closes (an expiry's timer) are taken or
+// refused without a race (checked under -race).
+func TestWorkersCloseWaitsForJobsTheJobsStart(t *testing.T) {
+	w := newWorkers(2, 2, nil)
+	release := make(chan struct{})
+	var second atomic.Bool
+	_ = w.Go(context.Background(), func(ctx context.Context) {
+		<-release
+		if err := w.Go(ctx, func(context.Context) { time.Sleep(20 * time.Millisecond); second.Store(true) }); err != nil {
+			t.Errorf("a job started while closing = %v, want it run", err)
+		}
+	})
+	var offered sync.WaitGroup
+	for range 20 {
+		offered.Go(func() { _ = w.Go(context.Background(), func(context.Context) {}) })
+	}
+	closed := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		closed <- w.Close(ctx)
+	}()
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	if err := <-closed; err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+	if !second.Load() {
+		t.Error("Close returned before the job a running job started had run")
+	}
+	offered.Wait()
+	if err := w.Go(context.Background(), func(context.Context) { t.Error("a job ran after Close") }); !errors.Is(err, ErrBusy) {
+		t.Errorf("Go after Close = %v, want ErrBusy", err)
 	}
 }
