@@ -71,6 +71,23 @@ func (w *world) waitAudit(desc string, match func(store.AuditEntry) bool) store.
 	}
 }
 
+// waitAuditCount waits until at least n entries match (entries are
+// written after the messages that tell of them) and returns how many do.
+func (w *world) waitAuditCount(desc string, match func(store.AuditEntry) bool, n int) int {
+	w.t.Helper()
+	deadline := time.Now().Add(waitResult)
+	for {
+		got := w.auditCount(match)
+		if got >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("%d audit entries %s, want %d; log:\n%s", got, desc, n, auditDump(w.audits()))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // auditCount counts the entries match accepts.
 func (w *world) auditCount(match func(store.AuditEntry) bool) int {
 	w.t.Helper()

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -38,6 +39,20 @@ func (r *run) requestApproval(ctx context.Context) {
 		return
 	}
 	rec.Instance = detail.Instance
+	// Until the request is posted and its record says where, nobody
+	// decides on it or expires it: they would not find the message to
+	// edit, and this flow's last save would undo what they did.
+	decisionKey := store.ApprovalDecisionKey(rec.ID)
+	if won, _, err := d.store.Claim(ctx, decisionKey, postingHolder, postingTTL); err != nil || !won {
+		r.settle(ctx, outcome{result: store.ResultRefused, err: cmp.Or(err, fmt.Errorf("approval request %s: claimed before it was posted: %w", rec.ID, ErrBusy))})
+		return
+	}
+	defer func() {
+		d.releaseClaim(ctx, decisionKey, postingHolder)
+		if rec.State == stateAwaitingApproval {
+			d.trackApproval(ctx, rec.ID, rec.ExpiresAt)
+		}
+	}()
 	rec.State, rec.ExpiresAt = stateAwaitingApproval, d.now().Add(d.approvalTTL)
 	r.save(ctx)
 	// Nobody runs an action while it waits for approval, and an approval
@@ -59,8 +74,17 @@ func (r *run) requestApproval(ctx context.Context) {
 		r.via.private(ctx, blocks.ApprovalPending(view))
 	}
 	r.settle(ctx, outcome{result: store.ResultPending, decision: store.DecisionApprovalRequested})
-	d.trackApproval(ctx, rec.ID, rec.ExpiresAt)
 }
+
+// postingHolder holds a request's decision claim while it is posted, for
+// at most postingTTL (a replica that dies meanwhile lets it go then).
+const (
+	postingHolder = "posting"
+	postingTTL    = 30 * time.Second
+	// A decision waits this long for the posting, which takes a Slack
+	// post or two, and still leaves the click time to be acknowledged.
+	postingWait, postingPoll = 1500 * time.Millisecond, 50 * time.Millisecond
+)
 
 func approvalView(rec *actionRecord) blocks.ApprovalView {
 	v := blocks.ApprovalView{Action: rec.Action, Instance: instanceView(rec.Instance, ""), Requester: rec.Requester,
@@ -114,15 +138,38 @@ func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCal
 	if !dec.Allowed && !withdraw {
 		return refuse(&deniedError{what: "decide on this request", reason: dec.Reason})
 	}
-	won, holder, err := d.store.Claim(ctx, store.ApprovalDecisionKey(value), cb.User.ID, d.approvalTTL+time.Hour)
+	decisionKey := store.ApprovalDecisionKey(value)
+	won, holder, err := d.store.Claim(ctx, decisionKey, cb.User.ID, d.approvalTTL+time.Hour)
+	waited := false
+	for wait := time.Duration(0); err == nil && !won && holder == postingHolder && wait < postingWait; wait += postingPoll {
+		if !sleepCtx(ctx, postingPoll) {
+			break
+		}
+		waited = true
+		won, holder, err = d.store.Claim(ctx, decisionKey, cb.User.ID, d.approvalTTL+time.Hour)
+	}
 	if err != nil {
 		return fmt.Errorf("claim approval: %w", err)
 	}
 	if !won {
-		if holder == expiredHolder {
+		switch holder {
+		case expiredHolder:
 			return errApprovalGone
+		case postingHolder:
+			return fmt.Errorf("decide on %s: %w", value, errApprovalPosting)
 		}
 		return &decidedError{by: holder}
+	}
+	if waited {
+		// The posting has saved where the request is and what it says.
+		if rec, err = d.loadRecord(ctx, value, cb.Team.ID); err != nil {
+			d.releaseClaim(ctx, decisionKey, cb.User.ID)
+			return err
+		}
+		if rec.State != stateAwaitingApproval { // its posting failed
+			d.releaseClaim(ctx, decisionKey, cb.User.ID)
+			return &decidedError{by: rec.DecidedBy}
+		}
 	}
 	d.untrackApproval(ctx, value)
 	if rec.Request.TS == "" {

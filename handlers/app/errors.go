@@ -33,7 +33,10 @@ var (
 	errNoFleet        = errors.New("no AWS accounts configured")
 	errNoAccountsHere = errors.New("no AWS account visible to this workspace")
 	errApprovalGone   = errors.New("approval request expired")
-	errLeaseHeld      = errors.New("another replica runs this action")
+	// errApprovalPosting: a decision came while its request was still
+	// being posted, and the posting outlasted the wait.
+	errApprovalPosting = errors.New("approval request still being posted")
+	errLeaseHeld       = errors.New("another replica runs this action")
 	// errNoScheduleChannel: neither the account nor CHARLIZE_SCHEDULE_CHANNEL
 	// names where the scheduler speaks (logged, not shown).
 	errNoScheduleChannel = errors.New("no channel for schedule messages")
@@ -185,6 +188,8 @@ func (d *Dispatcher) userText(err error) (blocks.Text, bool) {
 		return blocks.Say("No AWS account is shared with this workspace. An admin can add its team id to an account's `workspaces` list."), true
 	case errors.Is(err, store.ErrUnavailable):
 		return blocks.Say("Charlize can't reach its state store right now; nothing was done — try again in a minute."), true
+	case errors.Is(err, errApprovalPosting):
+		return blocks.Say("That request is still being posted — try again in a moment."), true
 	case errors.Is(err, errApprovalGone):
 		return blocks.Say("This approval request has expired; ask again if it is still needed."), true
 	case errors.As(err, &denied):

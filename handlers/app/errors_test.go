@@ -50,6 +50,7 @@ func TestEveryUserFacingErrorIsWorded(t *testing.T) {
 		{"no fleet", errNoFleet, []string{"No AWS accounts are configured"}},
 		{"no account here", errNoAccountsHere, []string{"An admin can add its team id"}},
 		{"approval gone", errApprovalGone, []string{"expired", "ask again"}},
+		{"approval being posted", fmt.Errorf("decide on x: %w", errApprovalPosting), []string{"still being posted", "try again"}},
 		{"policy", &deniedError{action: action.Terminate, target: name, reason: "no rule grants terminate on acme-prod to you"},
 			[]string{"You can't terminate &lt;!channel&gt; &amp; web-1: no rule grants terminate on acme-prod to you."}},
 		{"instance busy", &busyInstanceError{name: name, holder: "U0BOB"}, []string{"An action on &lt;!channel&gt; &amp; web-1 is already in progress (by <@U0BOB>)."}},
