@@ -42,9 +42,11 @@ func (r *run) requestApproval(ctx context.Context) {
 	// Until the request is posted and its record says where, nobody
 	// decides on it or expires it: they would not find the message to
 	// edit, and this flow's last save would undo what they did.
+	// A posting claim already there is a dead replica's, whose action
+	// this run has taken over.
 	decisionKey := store.ApprovalDecisionKey(rec.ID)
-	if won, _, err := d.store.Claim(ctx, decisionKey, postingHolder, postingTTL); err != nil || !won {
-		r.settle(ctx, outcome{result: store.ResultRefused, err: cmp.Or(err, fmt.Errorf("approval request %s: claimed before it was posted: %w", rec.ID, ErrBusy))})
+	if won, holder, err := d.store.Claim(ctx, decisionKey, postingHolder, postingTTL); err != nil || (!won && holder != postingHolder) {
+		r.settle(ctx, outcome{result: store.ResultRefused, err: cmp.Or(err, fmt.Errorf("approval request %s: decided before it was posted: %w", rec.ID, ErrBusy))})
 		return
 	}
 	defer func() {
