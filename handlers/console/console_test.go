@@ -506,6 +506,13 @@ func TestPageErrorsSayWhatHappened(t *testing.T) {
 	if raw, _ := json.Marshal(got); strings.Contains(string(raw), "127.0.0.1") || strings.Contains(string(raw), "dial") {
 		t.Errorf("the page is shown the transport's error: %s", raw)
 	}
+	// As in Slack, the click posts nothing: the error is said once.
+	if msgs, _ := down.state(t, "U0ALICE"); len(msgs) != 1 {
+		t.Errorf("after a click Charlize did not acknowledge the channel shows %d messages, want the one clicked: %+v", len(msgs), msgs)
+	}
+	if got := down.ui(t, "/console/suggest", map[string]any{"user": "U0ALICE", "message_ts": ts, "action_id": "pick:account", "block_id": "pick", "value": "acme"}); got["error"] != "Charlize did not acknowledge that. The terminal running the demo says why." {
+		t.Errorf("a suggestion Charlize cannot be reached for answers %v", got)
+	}
 }
 
 // --record keeps every message and view Charlize sends, among them the

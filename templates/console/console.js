@@ -385,8 +385,12 @@ function externalSelect(e, blockID, where, inInput, labelID) {
       const mine = ++asked;
       const body = { action_id: e.action_id, block_id: blockID, value: input.value };
       if (where.viewID) body.view_id = where.viewID; else body.message_ts = where.ts;
-      const answer = await post("/console/suggest", body);
+      clearError();
+      let answer;
+      try { answer = await post("/console/suggest", body); } catch (err) { answer = { error: err.message }; }
       if (mine !== asked) return;
+      // Slack says the options could not be loaded; here, why, too.
+      if (answer.error) { hide(); showError(answer.error); return; }
       const options = answer.options || (answer.option_groups || []).flatMap((g) => g.options || []);
       show(options);
     }, 250);

@@ -174,7 +174,16 @@ test("the picker's type-ahead", () => step("picker", async (p) => {
   const modal = p.getByRole("dialog", { name: "Find instances" });
   await modal.waitFor();
   const search = modal.getByRole("combobox").last();
+  // With the demo's server gone the type-ahead says so and lists nothing;
+  // the next search clears it.
+  await p.route("**/console/suggest", (route) => route.abort());
+  await search.fill("prod");
+  const shown = p.getByRole("alert").filter({ hasText: "The demo's server did not answer" });
+  await shown.waitFor();
+  assert.equal(await modal.locator("ul[role=listbox]:not([hidden]) li").count(), 0, "no matches are listed");
+  await p.unroute("**/console/suggest");
   await search.fill("prod-db");
+  await shown.waitFor({ state: "hidden" });
   await modal.getByRole("option", { name: /prod-db-1/ }).click();
   await modal.locator("button[type=submit]").click();
   await modal.waitFor({ state: "detached" });
