@@ -37,7 +37,8 @@ import (
 // Options tune a Fleet. Zero values take the defaults noted.
 type Options struct {
 	// Concurrency bounds how many account-regions List queries at once
-	// (64); a listing uses as many as it has account-regions, up to it.
+	// (DefaultConcurrency); a listing uses as many as it has
+	// account-regions, up to it.
 	Concurrency int
 	// PageSize is DescribeInstances' MaxResults, 5-1000 (1000).
 	PageSize int32
@@ -60,9 +61,15 @@ type Options struct {
 	Observe func(op, outcome string, d time.Duration)
 }
 
+// DefaultConcurrency covers a hundred accounts in one region, or 20 in
+// four, in one round of AWS latency; beyond it a listing takes rounds.
+// Throttling is per account and region, so a wide fan-out across accounts
+// does not spend any one account's rate.
+const DefaultConcurrency = 128
+
 func (o *Options) setDefaults() error {
 	if o.Concurrency == 0 {
-		o.Concurrency = 64
+		o.Concurrency = DefaultConcurrency
 	}
 	if o.PageSize == 0 {
 		o.PageSize = 1000

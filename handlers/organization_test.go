@@ -142,11 +142,12 @@ func TestAccountsPagesThroughTheOrganization(t *testing.T) {
 // BenchmarkList500 measures the issue's figures: a cold and a warm
 // `/charlize list running` over 500 discovered accounts x 2 regions at
 // 50 ms per AWS call, from the command to its first page, with the
-// default bound of 64 account-regions at once and with 256. Metrics:
+// previous default bound of 64 account-regions at once, the default (128)
+// and 256. Metrics:
 // ms-to-page, assumes/op, and heap-MB (live heap after the listing, the
 // simulator's and the fake Slack's included).
 func BenchmarkList500(b *testing.B) {
-	for _, pool := range []int{64, 256} {
+	for _, pool := range []int{64, ec2ops.DefaultConcurrency, 256} {
 		measure := func(b *testing.B, w func() *world) {
 			var took time.Duration
 			assumes := 0

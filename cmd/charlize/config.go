@@ -104,7 +104,7 @@ var envVars = []envVar{
 	{"CHARLIZE_AUDIT_CHANNEL", "channel id (C…) that receives a post for every mutating action"},
 	{"CHARLIZE_AUDIT_LIMIT", "how many audit entries are kept (default 100000)"},
 	{"CHARLIZE_APPROVAL_TTL", "how long a two-person approval request stays open (default 30m)"},
-	{"CHARLIZE_AWS_CONCURRENCY", "how many account-regions a listing asks at once, at most (default 64; a listing uses as many as it has)"},
+	{"CHARLIZE_AWS_CONCURRENCY", "how many account-regions a listing asks at once, at most (default 128; a listing uses as many as it has)"},
 	{"CHARLIZE_ACTION_LEASE", "how long an action stays with a replica that stopped renewing its lease (it died) before another replica takes it over (default 15s)"},
 	{"CHARLIZE_SCHEDULES_FILE", "YAML schedules kept in git (read-only in Slack), checked at start-up"},
 	{"CHARLIZE_SCHEDULE_CHANNEL", "channel id (C…) where schedules warn before stops and report what they did, for accounts without a channel of their own"},
@@ -191,7 +191,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.AuditChannel != "" && !validChannelID(c.AuditChannel) {
 		bad("CHARLIZE_AUDIT_CHANNEL", "must be a channel id such as C0123ABCD (channel details → About), not a name")
 	}
-	c.AWSConcurrency = 64
+	c.AWSConcurrency = ec2ops.DefaultConcurrency
 	if v := getenv("CHARLIZE_AWS_CONCURRENCY"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1024 {
