@@ -104,6 +104,21 @@ func (w *world) waitUpdate(ts, want string) {
 	}
 }
 
+// waitExpiredOnce waits for req to say it expired, without buttons, and
+// for its expiry to be audited, once.
+func (w *world) waitExpiredOnce(req approvalRequest) {
+	w.t.Helper()
+	w.waitUpdate(req.call.TS, "expired without approval")
+	if b := liveApprovalButtons(w.lastUpdateOf(req.call.TS)); len(b) != 0 {
+		w.t.Errorf("the expired request still has %d approval buttons", len(b))
+	}
+	w.waitAudit("expired", entry(alice, "stop", "expired", ""))
+	time.Sleep(200 * time.Millisecond)
+	if n := w.auditCount(entry("", "stop", "expired", "")); n != 1 {
+		w.t.Errorf("%d expiries audited, want 1", n)
+	}
+}
+
 // Two-person rule: the request is posted in the channel; the requester
 // cannot approve, nor can someone the policy does not allow; an allowed
 // second person approves and the action runs once, however often the
@@ -344,12 +359,7 @@ func TestApprovalExpiresAfterRestart(t *testing.T) {
 		w.waitForURLText("req1", "It expires", 5*time.Second)
 
 		w.restartDispatcher()
-		w.waitUpdate(req.call.TS, "expired without approval")
-		w.waitAudit("expired", entry(alice, "stop", "expired", ""))
-		time.Sleep(200 * time.Millisecond)
-		if n := w.auditCount(entry("", "stop", "expired", "")); n != 1 {
-			t.Errorf("%d expiries audited, want 1", n)
-		}
+		w.waitExpiredOnce(req)
 	})
 }
 
@@ -367,16 +377,7 @@ func TestApprovalExpiresWhileItIsPosted(t *testing.T) {
 		// plus the request's time.
 		w.slack.SetLatency(slacktest.MethodResponseURL, 2*time.Second)
 		w.clickAs(principal{alice, channel}, mustButton(t, card, "act:stop", ""), "req1")
-		req := w.waitApprovalRequest(1)
-		w.waitUpdate(req.call.TS, "expired without approval")
-		if b := liveApprovalButtons(w.lastUpdateOf(req.call.TS)); len(b) != 0 {
-			t.Errorf("the expired request still has %d approval buttons", len(b))
-		}
-		w.waitAudit("expired", entry(alice, "stop", "expired", ""))
-		time.Sleep(200 * time.Millisecond)
-		if n := w.auditCount(entry("", "stop", "expired", "")); n != 1 {
-			t.Errorf("%d expiries audited, want 1", n)
-		}
+		w.waitExpiredOnce(w.waitApprovalRequest(1))
 	})
 }
 
