@@ -181,6 +181,7 @@ test("the picker's type-ahead", () => step("picker", async (p) => {
   const shown = p.getByRole("alert").filter({ hasText: "The demo's server did not answer" });
   await shown.waitFor();
   assert.equal(await modal.locator("ul[role=listbox]:not([hidden]) li").count(), 0, "no matches are listed");
+  await p.screenshot({ path: `${SCREENSHOT_DIR}/console-suggest-error.png` });
   await p.unroute("**/console/suggest");
   await search.fill("prod-db");
   await shown.waitFor({ state: "hidden" });
