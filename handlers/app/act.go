@@ -123,16 +123,17 @@ func (d *Dispatcher) claimedBy(ctx context.Context, rec *actionRecord, holder st
 }
 
 // claimWaiting claims key for holder, asking again every `every`, up to
-// `tries` more times, while another holds it: for short locks a person's
-// request may wait on. false means it stayed held.
-func (d *Dispatcher) claimWaiting(ctx context.Context, key, holder string, ttl time.Duration, tries int, every time.Duration) (bool, error) {
+// `tries` more times, while another holds it and retry (nil: always) says
+// that holder lets go soon: for short locks a person's request may wait
+// on. Not won, current is who held it last.
+func (d *Dispatcher) claimWaiting(ctx context.Context, key, holder string, ttl time.Duration, tries int, every time.Duration, retry func(current string) bool) (won bool, current string, err error) {
 	for attempt := 0; ; attempt++ {
-		won, _, err := d.store.Claim(ctx, key, holder, ttl)
-		if err != nil || won {
-			return won, err
+		won, current, err = d.store.Claim(ctx, key, holder, ttl)
+		if err != nil || won || (retry != nil && !retry(current)) {
+			return won, current, err
 		}
 		if attempt == tries || !sleepCtx(ctx, every) {
-			return false, nil
+			return false, current, nil
 		}
 	}
 }

@@ -83,10 +83,21 @@ func (r *run) requestApproval(ctx context.Context) {
 const (
 	postingHolder = "posting"
 	postingTTL    = 30 * time.Second
-	// A decision waits this long for the posting, which takes a Slack
-	// post or two, and still leaves the click time to be acknowledged.
-	postingWait, postingPoll = 1500 * time.Millisecond, 50 * time.Millisecond
+	// A decision waits for the posting (a Slack post or two) up to 1.5 s,
+	// which still leaves the click time to be acknowledged.
+	postingTries, postingPoll = 30, 50 * time.Millisecond
 )
+
+// undecidable says why rec can no longer be decided on, or nil.
+func undecidable(rec *actionRecord) error {
+	switch {
+	case rec.Decision == store.DecisionExpired:
+		return errApprovalGone
+	case rec.State != stateAwaitingApproval:
+		return &decidedError{by: rec.DecidedBy}
+	}
+	return nil
+}
 
 func approvalView(rec *actionRecord) blocks.ApprovalView {
 	v := blocks.ApprovalView{Action: rec.Action, Instance: instanceView(rec.Instance, ""), Requester: rec.Requester,
@@ -121,11 +132,8 @@ func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCal
 		d.audit(ctx, e)
 		return err
 	}
-	switch {
-	case rec.Decision == store.DecisionExpired:
-		return errApprovalGone
-	case rec.State != stateAwaitingApproval:
-		return &decidedError{by: rec.DecidedBy}
+	if err := undecidable(rec); err != nil {
+		return err
 	}
 	if !d.now().Before(rec.ExpiresAt) {
 		d.expireApproval(ctx, value)
@@ -141,15 +149,8 @@ func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCal
 		return refuse(&deniedError{what: "decide on this request", reason: dec.Reason})
 	}
 	decisionKey := store.ApprovalDecisionKey(value)
-	won, holder, err := d.store.Claim(ctx, decisionKey, cb.User.ID, d.approvalTTL+time.Hour)
-	waited := false
-	for wait := time.Duration(0); err == nil && !won && holder == postingHolder && wait < postingWait; wait += postingPoll {
-		if !sleepCtx(ctx, postingPoll) {
-			break
-		}
-		waited = true
-		won, holder, err = d.store.Claim(ctx, decisionKey, cb.User.ID, d.approvalTTL+time.Hour)
-	}
+	won, holder, err := d.claimWaiting(ctx, decisionKey, cb.User.ID, d.approvalTTL+time.Hour, postingTries, postingPoll,
+		func(current string) bool { return current == postingHolder })
 	if err != nil {
 		return fmt.Errorf("claim approval: %w", err)
 	}
@@ -162,16 +163,14 @@ func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCal
 		}
 		return &decidedError{by: holder}
 	}
-	if waited {
-		// The posting has saved where the request is and what it says.
-		if rec, err = d.loadRecord(ctx, value, cb.Team.ID); err != nil {
-			d.releaseClaim(ctx, decisionKey, cb.User.ID)
-			return err
-		}
-		if rec.State != stateAwaitingApproval { // its posting failed
-			d.releaseClaim(ctx, decisionKey, cb.User.ID)
-			return &decidedError{by: rec.DecidedBy}
-		}
+	// The record as the posting left it, which may have ended after the
+	// first look: where the request is and what it says.
+	if rec, err = d.loadRecord(ctx, value, cb.Team.ID); err == nil {
+		err = undecidable(rec)
+	}
+	if err != nil {
+		d.releaseClaim(ctx, decisionKey, cb.User.ID)
+		return err
 	}
 	d.untrackApproval(ctx, value)
 	if rec.Request.TS == "" {

@@ -802,7 +802,7 @@ func (d *Dispatcher) acknowledge(ctx context.Context, cb slack.InteractionCallba
 // markAcknowledged edits the alarm's message to say who acknowledged it.
 func (d *Dispatcher) markAcknowledged(ctx context.Context, key, user string, via *reply) error {
 	holder := d.replica + "/ack/" + user
-	won, err := d.claimWaiting(ctx, store.NoticeLockKey(key), holder, noticeLockTTL, 20, 250*time.Millisecond)
+	won, _, err := d.claimWaiting(ctx, store.NoticeLockKey(key), holder, noticeLockTTL, 20, 250*time.Millisecond, nil)
 	if err != nil {
 		return err
 	}

@@ -146,7 +146,7 @@ func (d *Dispatcher) createSchedule(ctx context.Context, v viewer, s schedule.Sc
 	// The check and the save below are one step for each name: a second
 	// person creating it meanwhile waits, then finds it exists.
 	lock, holder := store.ScheduleLockKey(s.Name), d.replica+"/schedule/"+uuid.NewString()
-	won, err := d.claimWaiting(ctx, lock, holder, 30*time.Second, 20, 100*time.Millisecond)
+	won, _, err := d.claimWaiting(ctx, lock, holder, 30*time.Second, 20, 100*time.Millisecond, nil)
 	if err != nil {
 		return slack.WebhookMessage{}, err
 	}
