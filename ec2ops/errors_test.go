@@ -65,41 +65,34 @@ func TestUserMessage(t *testing.T) {
 	}
 }
 
-// closedPort is a loopback address nothing listens on: what an endpoint
-// that refuses connections looks like.
-func closedPort(t *testing.T, network string) string {
+// closedUDPPort is a loopback UDP address nothing reads: a DNS server that
+// is not there.
+func closedUDPPort(t *testing.T) string {
 	t.Helper()
-	var addr string
-	switch network {
-	case "udp":
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr = c.LocalAddr().String()
-		c.Close()
-	default:
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr = l.Addr().String()
-		l.Close()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
+	addr := c.LocalAddr().String()
+	c.Close()
 	return addr
 }
 
 // refusingEndpoint sends the fleet's AWS calls to a closed loopback port.
 func refusingEndpoint(t *testing.T) func(*aws.Config) {
-	addr := closedPort(t, "tcp")
-	return func(c *aws.Config) { c.BaseEndpoint = aws.String("http://" + addr) }
+	endpoint, closeEndpoint, err := ec2sim.RefusingEndpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeEndpoint() })
+	return func(c *aws.Config) { c.BaseEndpoint = aws.String(endpoint) }
 }
 
 // unresolvableEndpoint sends the fleet's AWS calls to a host name whose
 // lookup fails: its resolver asks a DNS server on a closed loopback port,
 // so no query leaves the machine.
 func unresolvableEndpoint(t *testing.T) func(*aws.Config) {
-	dns := closedPort(t, "udp")
+	dns := closedUDPPort(t)
 	resolver := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "udp", dns)

@@ -1,23 +1,22 @@
 package handlers_test
 
 import (
-	"net"
 	"strings"
 	"testing"
 
 	"github.com/charlize-app/charlize/ec2ops/ec2sim"
 )
 
-// closedLoopbackURL is an endpoint on a loopback port nothing listens on.
+// closedLoopbackURL is an endpoint on a loopback port that refuses every
+// connection for as long as the test runs.
 func closedLoopbackURL(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	endpoint, closeEndpoint, err := ec2sim.RefusingEndpoint()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr
+	t.Cleanup(func() { closeEndpoint() })
+	return endpoint
 }
 
 // wantAll checks that got says every one of wants.
