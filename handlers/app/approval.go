@@ -1,7 +1,6 @@
 package app
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -32,21 +31,21 @@ func (r *run) requestApproval(ctx context.Context) {
 		r.settle(ctx, outcome{result: store.ResultRefused, err: err})
 		return
 	}
-	detail, err := d.fleet.Check(ctx, ec2ops.ActionRequest{Action: rec.Action, Account: rec.Instance.Account,
-		Region: rec.Instance.Region, InstanceID: rec.Instance.ID, Actor: rec.Requester})
+	// Until the request is posted and its record says where, nobody
+	// decides on it or expires it: they would not find the message to
+	// edit, and this flow's last save would undo what they did. A posting
+	// claim already there is another run's: one that is still posting
+	// (whose record save did not land, so the action looked abandoned),
+	// or a dead replica's, which lapses within postingTTL. Either way the
+	// takeover loop looks again later.
+	decisionKey := store.ApprovalDecisionKey(rec.ID)
+	won, _, err := d.store.Claim(ctx, decisionKey, postingHolder, postingTTL)
 	if err != nil {
 		r.settle(ctx, outcome{result: store.ResultRefused, err: err})
 		return
 	}
-	rec.Instance = detail.Instance
-	// Until the request is posted and its record says where, nobody
-	// decides on it or expires it: they would not find the message to
-	// edit, and this flow's last save would undo what they did.
-	// A posting claim already there is a dead replica's, whose action
-	// this run has taken over.
-	decisionKey := store.ApprovalDecisionKey(rec.ID)
-	if won, holder, err := d.store.Claim(ctx, decisionKey, postingHolder, postingTTL); err != nil || (!won && holder != postingHolder) {
-		r.settle(ctx, outcome{result: store.ResultRefused, err: cmp.Or(err, fmt.Errorf("approval request %s: decided before it was posted: %w", rec.ID, ErrBusy))})
+	if !won {
+		r.dropLease(ctx)
 		return
 	}
 	defer func() {
@@ -55,6 +54,13 @@ func (r *run) requestApproval(ctx context.Context) {
 			d.trackApproval(ctx, rec.ID, rec.ExpiresAt)
 		}
 	}()
+	detail, err := d.fleet.Check(ctx, ec2ops.ActionRequest{Action: rec.Action, Account: rec.Instance.Account,
+		Region: rec.Instance.Region, InstanceID: rec.Instance.ID, Actor: rec.Requester})
+	if err != nil {
+		r.settle(ctx, outcome{result: store.ResultRefused, err: err})
+		return
+	}
+	rec.Instance = detail.Instance
 	rec.State, rec.ExpiresAt = stateAwaitingApproval, d.now().Add(d.approvalTTL)
 	r.save(ctx)
 	// Nobody runs an action while it waits for approval, and an approval

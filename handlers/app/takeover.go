@@ -95,7 +95,13 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 	d.leases.hold(key, d.replica, r.lostLease)
 	d.log.InfoContext(ctx, "taking over an action", "action_id", rec.ID, "action", rec.Action,
 		"instance", rec.Instance.ID, "state", rec.State, "phase", rec.Phase)
-	if err := d.workers.Go(ctx, r.execute); err != nil {
+	job := r.execute
+	if rec.Approval != nil && rec.Approver == "" {
+		// Accepted, but its replica died before asking for the second
+		// person's approval: ask now, never act without it.
+		job = r.requestApproval
+	}
+	if err := d.workers.Go(ctx, job); err != nil {
 		// Busy: give the lease back, the next look tries again.
 		r.dropLease(ctx)
 	}

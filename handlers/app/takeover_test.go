@@ -17,6 +17,7 @@ import (
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/ec2ops/ec2sim"
+	"github.com/charlize-app/charlize/handlers/policy"
 	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/handlers/slacktest"
 	"github.com/charlize-app/charlize/store"
@@ -117,8 +118,8 @@ func newTakeoverEnv(t *testing.T, redis bool, deadLease time.Duration) *takeover
 	return &takeoverEnv{store: st, sim: sim, slack: api, fleet: fleet, rec: rec, ts: ts, expire: expire}
 }
 
-// start runs a replica on env until the test ends.
-func (e *takeoverEnv) start(t *testing.T, singleProcess bool) *Dispatcher {
+// survivor is a replica on env that has not started its takeover loop.
+func (e *takeoverEnv) survivor(t *testing.T, singleProcess bool) *Dispatcher {
 	t.Helper()
 	d, err := New(Options{Log: testLog(), Store: e.store, Fleet: e.fleet, Replica: "survivor", LeaseTTL: 300 * time.Millisecond,
 		SingleProcess: singleProcess, ProgressInterval: time.Millisecond,
@@ -126,15 +127,24 @@ func (e *takeoverEnv) start(t *testing.T, singleProcess bool) *Dispatcher {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		closeCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+		defer stop()
+		_ = d.Close(closeCtx)
+	})
+	return d
+}
+
+// start runs a replica on env until the test ends.
+func (e *takeoverEnv) start(t *testing.T, singleProcess bool) *Dispatcher {
+	t.Helper()
+	d := e.survivor(t, singleProcess)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = d.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
-		closeCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
-		defer stop()
-		_ = d.Close(closeCtx)
 	})
 	return d
 }
@@ -225,4 +235,107 @@ func testLog() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+}
+
+// asksForApproval turns env's action into one a replica accepted and died
+// before asking the second person about: queued, the stop never sent.
+func (e *takeoverEnv) asksForApproval(t *testing.T) {
+	t.Helper()
+	inst, _ := e.sim.Get(prodAccount, "eu-west-1", web1)
+	inst.State = ec2sim.StateRunning
+	e.sim.Put(prodAccount, "eu-west-1", inst)
+	rec := *e.rec
+	rec.State, rec.Phase, rec.Progress = stateQueued, "", origin{}
+	rec.Instance.State = "running"
+	rec.Approval = &policy.Approval{ID: "approval[0]", Says: "stop on acme-prod needs a second person's approval"}
+	d, err := New(Options{Store: e.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close(context.Background())
+	if err := d.saveRecord(context.Background(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	e.rec = &rec
+}
+
+// approvalRequests are the requests for approval posted in the channel.
+func (e *takeoverEnv) approvalRequests() int {
+	n := 0
+	for _, c := range e.slack.Calls("chat.postMessage") {
+		if strings.Contains(c.Form.Get("blocks"), "approval:approve") {
+			n++
+		}
+	}
+	return n
+}
+
+// waitLeaseFree waits until nobody holds the action's lease: the run that
+// took it has given it back.
+func (e *takeoverEnv) waitLeaseFree(t *testing.T) {
+	t.Helper()
+	ctx, key := context.Background(), store.LeaseKey(e.rec.ID)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		won, _, err := e.store.Claim(ctx, key, "probe", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if won {
+			if err := e.store.ReleaseClaim(ctx, key, "probe"); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+	t.Fatal("the action's lease was never given back")
+}
+
+// Defect: an action that needed a second person's approval, accepted by a
+// replica that died before posting the request, was taken over and run
+// without anyone approving it. The replica that takes it over asks for
+// the approval; while another run holds the request's posting (still
+// posting, or dead and not yet lapsed) it waits, so the request is posted
+// once.
+func TestTakeoverAsksForAnApprovalNotYetAskedFor(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		redis bool
+	}{{"embedded", false}, {"redis", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			e := newTakeoverEnv(t, tc.redis, 500*time.Millisecond)
+			e.asksForApproval(t)
+			posting := store.ApprovalDecisionKey(e.rec.ID)
+			if won, _, err := e.store.Claim(ctx, posting, postingHolder, time.Hour); err != nil || !won {
+				t.Fatalf("Claim(posting) = %v, %v", won, err)
+			}
+			e.expire(600 * time.Millisecond)
+			d := e.survivor(t, false)
+
+			d.takeOver(ctx, false)
+			e.waitLeaseFree(t)
+			if n := e.approvalRequests(); n != 0 {
+				t.Errorf("requests posted while another run held the posting = %d, want 0", n)
+			}
+
+			if err := e.store.ReleaseClaim(ctx, posting, postingHolder); err != nil {
+				t.Fatal(err)
+			}
+			d.takeOver(ctx, false)
+			e.waitLeaseFree(t)
+			if n := e.approvalRequests(); n != 1 {
+				t.Errorf("requests posted = %d, want 1", n)
+			}
+			if n := e.sim.Calls("StopInstances"); n != 0 {
+				t.Errorf("StopInstances = %d before anyone approved, want 0", n)
+			}
+			if inst, _ := e.sim.Get(prodAccount, "eu-west-1", web1); inst.State != ec2sim.StateRunning {
+				t.Errorf("web-1 is %s before anyone approved, want running", inst.State)
+			}
+			a, err := e.store.Action(ctx, e.rec.ID)
+			if err != nil || !a.Open || !strings.Contains(string(a.Data), string(stateAwaitingApproval)) {
+				t.Errorf("the action after the takeover = %s, %v, want open and awaiting approval", a.Data, err)
+			}
+		})
+	}
 }
