@@ -146,6 +146,15 @@ type interruptedError struct {
 
 func (e *interruptedError) Error() string { return "interrupted while " + e.name + " was " + e.state }
 
+// notStartedError ends an action found queued whose click no longer
+// stands behind it, so it was never started.
+type notStartedError struct {
+	action action.Action
+	name   string
+}
+
+func (e *notStartedError) Error() string { return string(e.action) + " " + e.name + " was not started" }
+
 // userText words the errors a user can act on; ok is false for anything
 // unexpected. Names, tags, AWS's messages and what users typed go in as
 // values, which blocks escapes when it renders the text.
@@ -159,6 +168,7 @@ func (d *Dispatcher) userText(err error) (blocks.Text, bool) {
 		decided     *decidedError
 		notPosted   *approvalNotPostedError
 		interrupted *interruptedError
+		notStarted  *notStartedError
 		upload      *uploadError
 		notRead     *lookupFailedError
 		schedErr    *schedule.Error
@@ -222,6 +232,9 @@ func (d *Dispatcher) userText(err error) (blocks.Text, bool) {
 	case errors.As(err, &interrupted):
 		return blocks.Say("Charlize was interrupted (it is restarting) while %s was %s. Run %s to see where it got to.",
 			interrupted.name, interrupted.state, blocks.Inline(d.slashCommand+" status "+interrupted.name)), true
+	case errors.As(err, &notStarted):
+		return blocks.Say("%s %s was not done: Charlize could not start it when it was asked for. Ask again if it is still needed.",
+			notStarted.action.Label(), notStarted.name), true
 	case errors.As(err, &notRead):
 		return d.lookupFailedText(notRead), true
 	case errors.As(err, &upload):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/handlers/reqctx"
 	"github.com/charlize-app/charlize/store"
 )
@@ -91,8 +92,25 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 	}
 	rec = fresh
 	r := d.newRun(rec, nil)
-	r.saved, r.claimed, r.leased = true, true, true
+	r.saved, r.leased = true, true
 	d.leases.hold(key, d.replica, r.lostLease)
+	accepted, err := d.stillAsked(ctx, r)
+	if err != nil {
+		d.log.WarnContext(ctx, "could not read an action's click", "action_id", rec.ID, "err", err)
+		r.dropLease(ctx)
+		return
+	}
+	if !accepted {
+		d.log.InfoContext(ctx, "ending an action never started", "action_id", rec.ID, "action", rec.Action, "instance", rec.Instance.ID)
+		if err := d.workers.Go(ctx, func(ctx context.Context) {
+			o := outcome{result: store.ResultRefused, err: &notStartedError{action: rec.Action, name: displayName(rec.Instance)}}
+			r.settle(ctx, o)
+			d.tellPrivately(ctx, rec.team(), rec.Channel, rec.Requester, blocks.Refusal(d.failureText(ctx, "act "+string(rec.Action), o.err)))
+		}); err != nil {
+			r.dropLease(ctx)
+		}
+		return
+	}
 	d.log.InfoContext(ctx, "taking over an action", "action_id", rec.ID, "action", rec.Action,
 		"instance", rec.Instance.ID, "state", rec.State, "phase", rec.Phase)
 	job := r.execute
@@ -105,4 +123,26 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 		// Busy: give the lease back, the next look tries again.
 		r.dropLease(ctx)
 	}
+}
+
+// stillAsked says whether the click that asked for r's action still
+// stands behind it, and marks r as holding that click when it does. An
+// action queued from a click (not approved yet, not scheduled) holds the
+// click's claim from before its record is saved; a claim that is not its
+// own means it was never accepted: the click was told nothing was done
+// (its save seemed to fail but landed), the claim lapsed before anyone
+// started it, or the same button has started another action since.
+func (d *Dispatcher) stillAsked(ctx context.Context, r *run) (bool, error) {
+	rec := r.rec
+	if rec.State != stateQueued || rec.Approver != "" || rec.Scheduled != nil {
+		r.claimed = true
+		return true, nil
+	}
+	won, holder, err := d.store.Claim(ctx, rec.ClickKey, rec.holder(), d.sessionTTL)
+	if err != nil {
+		return false, err
+	}
+	// Won: the claim was free and is this run's now, to free when it ends.
+	r.claimed = won || holder == rec.holder()
+	return !won && holder == rec.holder(), nil
 }
