@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
+	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/handlers/schedule"
 	"github.com/charlize-app/charlize/store"
 )
 
@@ -62,4 +66,34 @@ func TestActionToldNotDoneIsNotDoneLater(t *testing.T) {
 		w.clickAs(principal{alice, channel}, mustButton(t, card, "act:stop", ""), "req2")
 		w.waitAudit("the stop asked again", entry(alice, "stop", "allowed", "done"))
 	})
+}
+
+// The same for a schedule's step: its occurrence's message says the stop
+// failed, so the record that landed anyway is ended, not carried out.
+func TestScheduledStepToldFailedIsNotDoneLater(t *testing.T) {
+	lost := &lostAnswer{}
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 6, 1, 18, 50, 0, 0, time.UTC))
+	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel, scheduleWarning: -1,
+		schedules: []schedule.Schedule{mustSchedule(t, "nightly", "daily -19:00 UTC")},
+		fixture:   scheduleFixture(tagged("i-0000000000000e001", "build-1", "running", "nightly")),
+		wrapStore: func(s store.Store) store.Store { lost.Store = s; return lost }})
+	lost.armed.Store(true)
+	advanceTo(t, clock, 1, time.Date(2026, 6, 1, 19, 0, 0, 0, time.UTC))
+	w.waitAudit("the step failed", func(e store.AuditEntry) bool {
+		return e.InstanceName == "build-1" && e.Result == store.ResultFailed
+	})
+	e := w.waitAudit("the step ended unstarted", func(e store.AuditEntry) bool {
+		return e.InstanceName == "build-1" && e.Result == store.ResultRefused
+	})
+	if !strings.Contains(e.Error, "not carried out") {
+		t.Errorf("audited as %+v, want it says the step was not carried out", e)
+	}
+	ts, _ := w.occurrenceMessage("nightly")
+	w.waitForEdit(ts, "stopped 0 of 1", "build-1* (`i-0000000000000e001`, eu-west-1) — ❌ not stopped: Charlize could not record this step when it was due")
+	if n := w.sim.Calls("StopInstances"); n != 0 {
+		t.Errorf("StopInstances = %d after the step was told it failed, want 0", n)
+	}
+	if got := w.state("acme-prod", "eu-west-1", "i-0000000000000e001"); got != ec2ops.StateRunning {
+		t.Errorf("build-1 is %s, want running", got)
+	}
 }

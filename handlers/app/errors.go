@@ -149,8 +149,9 @@ func (e *interruptedError) Error() string { return "interrupted while " + e.name
 // notStartedError ends an action found queued whose click no longer
 // stands behind it, so it was never started.
 type notStartedError struct {
-	action action.Action
-	name   string
+	action    action.Action
+	name      string
+	scheduled bool // a schedule's step, whose message names the instance
 }
 
 func (e *notStartedError) Error() string { return string(e.action) + " " + e.name + " was not started" }
@@ -233,6 +234,9 @@ func (d *Dispatcher) userText(err error) (blocks.Text, bool) {
 		return blocks.Say("Charlize was interrupted (it is restarting) while %s was %s. Run %s to see where it got to.",
 			interrupted.name, interrupted.state, blocks.Inline(d.slashCommand+" status "+interrupted.name)), true
 	case errors.As(err, &notStarted):
+		if notStarted.scheduled {
+			return blocks.Say("Charlize could not record this step when it was due, so it was not carried out."), true
+		}
 		return blocks.Say("%s %s was not done: Charlize could not start it when it was asked for. Ask again if it is still needed.",
 			notStarted.action.Label(), notStarted.name), true
 	case errors.As(err, &notRead):

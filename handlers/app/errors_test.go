@@ -62,6 +62,7 @@ func TestEveryUserFacingErrorIsWorded(t *testing.T) {
 		{"approval not posted", &approvalNotPostedError{cannotPost: true, err: errors.New("not_in_channel")}, []string{"/invite @Charlize"}},
 		{"interrupted", &interruptedError{name: name, state: "stopping"}, []string{"&lt;!channel&gt; &amp; web-1 was stopping", "Run `/charlize status &lt;!channel&gt; &amp; web-1`"}},
 		{"not started", &notStartedError{action: action.Stop, name: name}, []string{"Stop &lt;!channel&gt; &amp; web-1 was not done", "Ask again"}},
+		{"scheduled step not started", &notStartedError{action: action.Stop, name: name, scheduled: true}, []string{"could not record this step when it was due", "not carried out"}},
 		{"lookup failed", &lookupFailedError{query: "web-9", failures: []ec2ops.Failure{{Account: "acme-dev", Region: "us-east-1",
 			Err: &ec2ops.Error{Kind: ec2ops.KindThrottled, Account: "acme-dev", Region: "us-east-1", Err: errors.New("RequestID: 1234-5678")}}}},
 			[]string{"no instance matching `web-9`", "acme-dev (us-east-1)", "try again in a minute"}},

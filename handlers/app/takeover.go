@@ -103,9 +103,11 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 	if !accepted {
 		d.log.InfoContext(ctx, "ending an action never started", "action_id", rec.ID, "action", rec.Action, "instance", rec.Instance.ID)
 		if err := d.workers.Go(ctx, func(ctx context.Context) {
-			o := outcome{result: store.ResultRefused, err: &notStartedError{action: rec.Action, name: displayName(rec.Instance)}}
+			o := outcome{result: store.ResultRefused, err: &notStartedError{action: rec.Action, name: displayName(rec.Instance), scheduled: rec.Scheduled != nil}}
 			r.settle(ctx, o)
-			d.tellPrivately(ctx, rec.team(), rec.Channel, rec.Requester, blocks.Refusal(d.failureText(ctx, "act "+string(rec.Action), o.err)))
+			if rec.Scheduled == nil { // a schedule's own message says it
+				d.tellPrivately(ctx, rec.team(), rec.Channel, rec.Requester, blocks.Refusal(d.failureText(ctx, "act "+string(rec.Action), o.err)))
+			}
 		}); err != nil {
 			r.dropLease(ctx)
 		}
@@ -127,14 +129,15 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 
 // stillAsked says whether the click that asked for r's action still
 // stands behind it, and marks r as holding that click when it does. An
-// action queued from a click (not approved yet, not scheduled) holds the
-// click's claim from before its record is saved; a claim that is not its
-// own means it was never accepted: the click was told nothing was done
-// (its save seemed to fail but landed), the claim lapsed before anyone
-// started it, or the same button has started another action since.
+// action queued from a click or a schedule (and not approved since) holds
+// the claim of its click or schedule step from before its record is
+// saved; a claim that is not its own means it was never accepted: it was
+// told nothing was done (its save seemed to fail but landed), the claim
+// lapsed before anyone started it, or the same button or step has started
+// another action since.
 func (d *Dispatcher) stillAsked(ctx context.Context, r *run) (bool, error) {
 	rec := r.rec
-	if rec.State != stateQueued || rec.Approver != "" || rec.Scheduled != nil {
+	if rec.State != stateQueued || rec.Approver != "" {
 		r.claimed = true
 		return true, nil
 	}
