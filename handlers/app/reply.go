@@ -62,6 +62,14 @@ func (d *Dispatcher) replyToClick(cb slack.InteractionCallback) *reply {
 		fromChannel: !cb.Container.IsEphemeral && cb.Container.MessageTs != ""}
 }
 
+// replyToOrigin answers the click rec came from, through the response_url
+// its record kept (Slack takes posts on it for 30 minutes), for an action
+// taken over from a replica that died before answering.
+func (d *Dispatcher) replyToOrigin(rec *actionRecord) *reply {
+	return &reply{d: d, team: rec.team(), channel: rec.Channel, responseURL: rec.Origin.ResponseURL, mode: replaceClicked,
+		fromChannel: !rec.Origin.Ephemeral && rec.Origin.TS != ""}
+}
+
 // sharing is r answering for the channel instead.
 func (r *reply) sharing() *reply {
 	c := *r

@@ -118,8 +118,10 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 	job := r.execute
 	if rec.Approval != nil && rec.Approver == "" {
 		// Accepted, but its replica died before asking for the second
-		// person's approval: ask now, never act without it.
+		// person's approval: ask now, never act without it. The requester
+		// hears how it went where their click would have.
 		job = r.requestApproval
+		r.via = d.replyToOrigin(rec)
 	}
 	if err := d.workers.Go(ctx, job); err != nil {
 		// Busy: give the lease back, the next look tries again.
