@@ -92,6 +92,11 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 	}
 	rec = fresh
 	r := d.newRun(rec, nil)
+	if rec.State == stateQueued {
+		// Nothing has answered its click yet: the requester (or the
+		// approver) hears how it goes where that click would have.
+		r.via = d.replyToOrigin(rec)
+	}
 	r.saved, r.leased = true, true
 	d.leases.hold(key, d.replica, r.lostLease)
 	accepted, err := d.stillAsked(ctx, r)
@@ -118,10 +123,8 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 	job := r.execute
 	if rec.Approval != nil && rec.Approver == "" {
 		// Accepted, but its replica died before asking for the second
-		// person's approval: ask now, never act without it. The requester
-		// hears how it went where their click would have.
+		// person's approval: ask now, never act without it.
 		job = r.requestApproval
-		r.via = d.replyToOrigin(rec)
 	}
 	if err := d.workers.Go(ctx, job); err != nil {
 		// Busy: give the lease back, the next look tries again.

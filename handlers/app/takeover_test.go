@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -349,29 +350,40 @@ func TestTakeoverAsksForAnApprovalNotYetAskedFor(t *testing.T) {
 	}
 }
 
-// The requester of an approval taken over hears how it went through their
-// click's response_url: here the instance stopped meanwhile, so the
-// request is refused, as it would have been before the replica died.
-func TestTakeoverOfARefusedApprovalTellsTheRequester(t *testing.T) {
-	ctx := context.Background()
-	e := newTakeoverEnv(t, false, 500*time.Millisecond)
-	e.asksForApproval(t)
-	e.rec.Origin.ResponseURL = e.slack.ResponseURL("req1")
-	d := e.survivor(t, false)
-	if err := d.saveRecord(ctx, e.rec); err != nil {
-		t.Fatal(err)
-	}
-	inst, _ := e.sim.Get(prodAccount, "eu-west-1", web1)
-	inst.State = ec2sim.StateStopped
-	e.sim.Put(prodAccount, "eu-west-1", inst)
-	e.expire(600 * time.Millisecond)
+// The requester of an action taken over before it started hears how it
+// went through their click's response_url: here the instance stopped
+// meanwhile, so the stop is refused, as it would have been before the
+// replica died (with or without a second person's approval to ask for).
+func TestTakeoverOfARefusedActionTellsTheRequester(t *testing.T) {
+	for _, approval := range []bool{false, true} {
+		t.Run(fmt.Sprintf("approval=%t", approval), func(t *testing.T) {
+			ctx := context.Background()
+			e := newTakeoverEnv(t, false, 500*time.Millisecond)
+			e.asksForApproval(t)
+			if !approval {
+				e.rec.Approval = nil
+			}
+			e.rec.Origin.ResponseURL = e.slack.ResponseURL("req1")
+			d := e.survivor(t, false)
+			if err := d.saveRecord(ctx, e.rec); err != nil {
+				t.Fatal(err)
+			}
+			inst, _ := e.sim.Get(prodAccount, "eu-west-1", web1)
+			inst.State = ec2sim.StateStopped
+			e.sim.Put(prodAccount, "eu-west-1", inst)
+			e.expire(600 * time.Millisecond)
 
-	d.takeOver(ctx, false)
-	told := e.slack.WaitFor(t, slacktest.MethodResponseURL, 1, 10*time.Second)
-	if got := told[0].Message.Text; !strings.Contains(got, "already stopped") || told[0].ResponseURLID != "req1" {
-		t.Errorf("the requester was told %q on %s, want the stop refused (web-1 is already stopped) on req1", got, told[0].ResponseURLID)
-	}
-	if n := e.approvalRequests(); n != 0 {
-		t.Errorf("requests posted = %d for a refused stop, want 0", n)
+			d.takeOver(ctx, false)
+			told := e.slack.WaitFor(t, slacktest.MethodResponseURL, 1, 10*time.Second)
+			if got := told[0].Message.Text; !strings.Contains(got, "already stopped") || told[0].ResponseURLID != "req1" {
+				t.Errorf("the requester was told %q on %s, want the stop refused (web-1 is already stopped) on req1", got, told[0].ResponseURLID)
+			}
+			if n := e.approvalRequests(); n != 0 {
+				t.Errorf("requests posted = %d for a refused stop, want 0", n)
+			}
+			if n := e.sim.Calls("StopInstances"); n != 0 {
+				t.Errorf("StopInstances = %d, want 0", n)
+			}
+		})
 	}
 }
