@@ -390,7 +390,9 @@ func TestApprovalPressedWhileItIsPosted(t *testing.T) {
 	eachStore(t, func(t *testing.T, redis bool) {
 		w := newWorld(t, worldOptions{redis: redis, policy: approvalPolicy})
 		card := w.cardFor(principal{alice, channel}, "web-1", "card1")
-		w.slack.SetLatency(slacktest.MethodResponseURL, 700*time.Millisecond)
+		// Long enough to press within, short enough to leave the press's
+		// 1.5 s wait a margin on a loaded machine.
+		w.slack.SetLatency(slacktest.MethodResponseURL, 400*time.Millisecond)
 		w.clickAs(principal{alice, channel}, mustButton(t, card, "act:stop", ""), "req1")
 		req := w.waitApprovalRequest(1)
 		w.clickFrom(bob, req.approve, "bob1", clickFrom{messageTS: req.call.TS})
