@@ -170,32 +170,27 @@ func (e *takeoverEnv) waitFinished(t *testing.T) string {
 // takes the action over, sends nothing again (the stop was sent), finishes
 // the message, and frees the instance.
 func TestTakeoverAfterTheLeaseRunsOut(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		redis bool
-	}{{"embedded", false}, {"redis", true}} {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newTakeoverEnv(t, tc.redis, 500*time.Millisecond)
-			e.start(t, false)
-			e.expire(600 * time.Millisecond)
-			e.waitFinished(t)
-			if n := e.sim.Calls("StopInstances"); n != 0 {
-				t.Errorf("StopInstances after the takeover = %d, want 0 (the dead replica had sent it)", n)
-			}
-			a, err := e.store.Action(context.Background(), e.rec.ID)
-			if err != nil || a.Open {
-				t.Errorf("the action after the takeover = %+v, %v, want settled", a, err)
-			}
-			lock := store.InstanceLockKey("acme-prod", "eu-west-1", web1)
-			if won, holder, err := e.store.Claim(context.Background(), lock, "next-action", time.Minute); err != nil || !won {
-				t.Errorf("the instance is still locked (by %q, %v) after the action ended", holder, err)
-			}
-			entries, _ := e.store.RecentAudit(context.Background(), 5)
-			if len(entries) == 0 || entries[0].Result != store.ResultDone || entries[0].UserID != "U0ALICE" {
-				t.Errorf("audit after the takeover = %+v, want alice's stop done", entries)
-			}
-		})
-	}
+	eachStore(t, func(t *testing.T, redis bool) {
+		e := newTakeoverEnv(t, redis, 500*time.Millisecond)
+		e.start(t, false)
+		e.expire(600 * time.Millisecond)
+		e.waitFinished(t)
+		if n := e.sim.Calls("StopInstances"); n != 0 {
+			t.Errorf("StopInstances after the takeover = %d, want 0 (the dead replica had sent it)", n)
+		}
+		a, err := e.store.Action(context.Background(), e.rec.ID)
+		if err != nil || a.Open {
+			t.Errorf("the action after the takeover = %+v, %v, want settled", a, err)
+		}
+		lock := store.InstanceLockKey("acme-prod", "eu-west-1", web1)
+		if won, holder, err := e.store.Claim(context.Background(), lock, "next-action", time.Minute); err != nil || !won {
+			t.Errorf("the instance is still locked (by %q, %v) after the action ended", holder, err)
+		}
+		entries, _ := e.store.RecentAudit(context.Background(), 5)
+		if len(entries) == 0 || entries[0].Result != store.ResultDone || entries[0].UserID != "U0ALICE" {
+			t.Errorf("audit after the takeover = %+v, want alice's stop done", entries)
+		}
+	})
 }
 
 // On a single-process store the survivor is the dead process restarted: it
@@ -298,56 +293,51 @@ func (e *takeoverEnv) waitLeaseFree(t *testing.T) {
 // posting, or dead and not yet lapsed) it waits, so the request is posted
 // once.
 func TestTakeoverAsksForAnApprovalNotYetAskedFor(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		redis bool
-	}{{"embedded", false}, {"redis", true}} {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
-			e := newTakeoverEnv(t, tc.redis, 500*time.Millisecond)
-			e.asksForApproval(t)
-			posting := store.ApprovalDecisionKey(e.rec.ID)
-			if won, _, err := e.store.Claim(ctx, posting, postingHolder, time.Hour); err != nil || !won {
-				t.Fatalf("Claim(posting) = %v, %v", won, err)
-			}
-			e.expire(600 * time.Millisecond)
-			d := e.survivor(t, false)
+	eachStore(t, func(t *testing.T, redis bool) {
+		ctx := context.Background()
+		e := newTakeoverEnv(t, redis, 500*time.Millisecond)
+		e.asksForApproval(t)
+		posting := store.ApprovalDecisionKey(e.rec.ID)
+		if won, _, err := e.store.Claim(ctx, posting, postingHolder, time.Hour); err != nil || !won {
+			t.Fatalf("Claim(posting) = %v, %v", won, err)
+		}
+		e.expire(600 * time.Millisecond)
+		d := e.survivor(t, false)
 
-			d.takeOver(ctx, false)
-			e.waitLeaseFree(t)
-			if n := e.approvalRequests(); n != 0 {
-				t.Errorf("requests posted while another run held the posting = %d, want 0", n)
-			}
+		d.takeOver(ctx, false)
+		e.waitLeaseFree(t)
+		if n := e.approvalRequests(); n != 0 {
+			t.Errorf("requests posted while another run held the posting = %d, want 0", n)
+		}
 
-			if err := e.store.ReleaseClaim(ctx, posting, postingHolder); err != nil {
-				t.Fatal(err)
-			}
-			d.takeOver(ctx, false)
-			// The run frees the lease before it posts: wait for the post,
-			// then for the run to end.
-			for deadline := time.Now().Add(10 * time.Second); e.approvalRequests() == 0 && time.Now().Before(deadline); {
-				time.Sleep(10 * time.Millisecond)
-			}
-			closeCtx, stop := context.WithTimeout(ctx, 10*time.Second)
-			defer stop()
-			if err := d.Close(closeCtx); err != nil {
-				t.Fatal(err)
-			}
-			if n := e.approvalRequests(); n != 1 {
-				t.Errorf("requests posted = %d, want 1", n)
-			}
-			if n := e.sim.Calls("StopInstances"); n != 0 {
-				t.Errorf("StopInstances = %d before anyone approved, want 0", n)
-			}
-			if inst, _ := e.sim.Get(prodAccount, "eu-west-1", web1); inst.State != ec2sim.StateRunning {
-				t.Errorf("web-1 is %s before anyone approved, want running", inst.State)
-			}
-			a, err := e.store.Action(ctx, e.rec.ID)
-			if err != nil || !a.Open || !strings.Contains(string(a.Data), string(stateAwaitingApproval)) {
-				t.Errorf("the action after the takeover = %s, %v, want open and awaiting approval", a.Data, err)
-			}
-		})
-	}
+		if err := e.store.ReleaseClaim(ctx, posting, postingHolder); err != nil {
+			t.Fatal(err)
+		}
+		d.takeOver(ctx, false)
+		// The run frees the lease before it posts: wait for the post,
+		// then for the run to end.
+		for deadline := time.Now().Add(10 * time.Second); e.approvalRequests() == 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		closeCtx, stop := context.WithTimeout(ctx, 10*time.Second)
+		defer stop()
+		if err := d.Close(closeCtx); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.approvalRequests(); n != 1 {
+			t.Errorf("requests posted = %d, want 1", n)
+		}
+		if n := e.sim.Calls("StopInstances"); n != 0 {
+			t.Errorf("StopInstances = %d before anyone approved, want 0", n)
+		}
+		if inst, _ := e.sim.Get(prodAccount, "eu-west-1", web1); inst.State != ec2sim.StateRunning {
+			t.Errorf("web-1 is %s before anyone approved, want running", inst.State)
+		}
+		a, err := e.store.Action(ctx, e.rec.ID)
+		if err != nil || !a.Open || !strings.Contains(string(a.Data), string(stateAwaitingApproval)) {
+			t.Errorf("the action after the takeover = %s, %v, want open and awaiting approval", a.Data, err)
+		}
+	})
 }
 
 // The requester of an action taken over before it started hears how it
@@ -385,5 +375,15 @@ func TestTakeoverOfARefusedActionTellsTheRequester(t *testing.T) {
 				t.Errorf("StopInstances = %d, want 0", n)
 			}
 		})
+	}
+}
+
+// eachStore runs f on the embedded store and on Redis (miniredis).
+func eachStore(t *testing.T, f func(t *testing.T, redis bool)) {
+	for _, tc := range []struct {
+		name  string
+		redis bool
+	}{{"embedded", false}, {"redis", true}} {
+		t.Run(tc.name, func(t *testing.T) { f(t, tc.redis) })
 	}
 }
