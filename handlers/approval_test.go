@@ -90,7 +90,14 @@ func (w *world) updatesOf(ts string) []string {
 // waitUpdate waits for an edit of message ts containing want.
 func (w *world) waitUpdate(ts, want string) {
 	w.t.Helper()
-	deadline := time.Now().Add(waitResult)
+	w.waitUpdateWithin(ts, want, waitResult)
+}
+
+// waitUpdateWithin waits up to within for an edit of message ts
+// containing want.
+func (w *world) waitUpdateWithin(ts, want string, within time.Duration) {
+	w.t.Helper()
+	deadline := time.Now().Add(within)
 	for {
 		for _, u := range w.updatesOf(ts) {
 			if strings.Contains(u, want) {

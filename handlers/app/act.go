@@ -72,6 +72,12 @@ func (d *Dispatcher) newRecord(a action.Action, inst ec2ops.Instance, v viewer, 
 // so an accepted action survives this process.
 func (d *Dispatcher) startAction(ctx context.Context, rec *actionRecord, via *reply) error {
 	won, holder, err := d.store.Claim(ctx, rec.ClickKey, rec.holder(), d.sessionTTL)
+	if err == nil && !won && d.endedUndone(ctx, holder) {
+		// Its claim outlived an action that did nothing (the store
+		// would not free it then): the button may be pressed again.
+		d.releaseClaim(ctx, rec.ClickKey, holder)
+		won, holder, err = d.store.Claim(ctx, rec.ClickKey, rec.holder(), d.sessionTTL)
+	}
 	if err != nil {
 		return fmt.Errorf("claim click: %w", err)
 	}
@@ -93,8 +99,17 @@ func (d *Dispatcher) startAction(ctx context.Context, rec *actionRecord, via *re
 		job = r.requestApproval
 	}
 	if err := d.saveRecord(ctx, rec); err != nil {
+		// The save may have landed though its answer did not come. The
+		// click's claim goes first, so that whoever finds the record sees
+		// it was never accepted (stillAsked); if the store will not free
+		// it either, the record is marked ended, if that lands.
+		if rerr := d.store.ReleaseClaim(context.WithoutCancel(ctx), rec.ClickKey, rec.holder()); rerr != nil {
+			rec.State, rec.Result, rec.SettledAt = stateSettled, store.ResultRefused, d.now()
+			if serr := d.saveRecord(context.WithoutCancel(ctx), rec); serr != nil {
+				d.log.WarnContext(ctx, "could not end an action not accepted", "request_id", reqctx.ID(ctx), "action_id", rec.ID, "err", serr)
+			}
+		}
 		r.dropLease(ctx)
-		d.releaseClaim(ctx, rec.ClickKey, rec.holder())
 		return err
 	}
 	r.saved = true
@@ -105,6 +120,17 @@ func (d *Dispatcher) startAction(ctx context.Context, rec *actionRecord, via *re
 		r.settle(ctx, outcome{result: store.ResultRefused, err: err})
 	}
 	return nil
+}
+
+// endedUndone reports whether the click claim's holder is an action that
+// ended with nothing done (refused, or failed).
+func (d *Dispatcher) endedUndone(ctx context.Context, holder string) bool {
+	id, _ := parseHolder(holder)
+	if id == "" {
+		return false
+	}
+	held, err := d.loadRecord(ctx, id, "")
+	return err == nil && held.State == stateSettled && (held.Result == store.ResultRefused || held.Result == store.ResultFailed)
 }
 
 // claimedBy explains a lost click claim: the action the holder's record
@@ -268,22 +294,6 @@ func (r *run) execute(ctx context.Context) {
 		r.settle(ctx, outcome{result: store.ResultRefused, err: err})
 		return
 	}
-	lockKey := store.InstanceLockKey(rec.Instance.Account, rec.Instance.Region, rec.Instance.ID)
-	won, holder, err := d.store.Claim(ctx, lockKey, rec.holder(), d.leaseTTL)
-	if err != nil {
-		r.settle(ctx, outcome{result: store.ResultRefused, err: err})
-		return
-	}
-	// A lock that names this record is this action's own, left by the
-	// replica it is taken over from.
-	if !won && holder != rec.holder() {
-		_, user := parseHolder(holder)
-		r.settle(ctx, outcome{result: store.ResultRefused, err: &busyInstanceError{name: displayName(rec.Instance), holder: user}})
-		return
-	}
-	r.locked = true
-	d.leases.hold(lockKey, rec.holder(), nil)
-
 	if resumed {
 		// Whatever happens next is reported where the action's progress
 		// already shows, even a refusal.
@@ -292,6 +302,29 @@ func (r *run) execute(ctx context.Context) {
 			r.rep = nil
 		}
 	}
+	lockKey := store.InstanceLockKey(rec.Instance.Account, rec.Instance.Region, rec.Instance.ID)
+	lockTTL := 2 * d.leaseTTL
+	won, holder, err := d.store.Claim(ctx, lockKey, rec.holder(), lockTTL)
+	// A lock that names this record is this action's own, left by the
+	// replica it is taken over from.
+	if resumed && (err != nil || (!won && holder != rec.holder())) {
+		// Its AWS call may be out, so it is not refused: the next look
+		// carries it on once the store answers and the lock is free.
+		r.rep = nil
+		r.dropLease(ctx)
+		return
+	}
+	if err != nil {
+		r.settle(ctx, outcome{result: store.ResultRefused, err: err})
+		return
+	}
+	if !won && holder != rec.holder() {
+		_, user := parseHolder(holder)
+		r.settle(ctx, outcome{result: store.ResultRefused, err: &busyInstanceError{name: displayName(rec.Instance), holder: user}})
+		return
+	}
+	r.locked = true
+	d.leases.holdFor(lockKey, rec.holder(), lockTTL, nil)
 	decider := rec.Requester
 	if rec.Approver != "" {
 		decider = rec.Approver

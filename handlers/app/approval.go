@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -86,9 +87,14 @@ func (r *run) requestApproval(ctx context.Context) {
 
 // postingHolder holds a request's decision claim while it is posted, for
 // at most postingTTL (a replica that dies meanwhile lets it go then).
+// A decision or the expiry holds it for decisionTTL: only while it writes
+// the decision into the record, which from then on refuses any other
+// (undecidable). A decider that dies, or a claim that landed though its
+// answer timed out, so blocks the request for moments, not for good.
 const (
 	postingHolder = "posting"
 	postingTTL    = 30 * time.Second
+	decisionTTL   = 15 * time.Second
 	// A decision waits for the posting (a Slack post or two) up to 1.5 s,
 	// which still leaves the click time to be acknowledged.
 	postingTries, postingPoll = 30, 50 * time.Millisecond
@@ -155,16 +161,16 @@ func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCal
 		return refuse(&deniedError{what: "decide on this request", reason: dec.Reason})
 	}
 	decisionKey := store.ApprovalDecisionKey(value)
-	won, holder, err := d.claimWaiting(ctx, decisionKey, cb.User.ID, d.approvalTTL+time.Hour, postingTries, postingPoll,
+	won, holder, err := d.claimWaiting(ctx, decisionKey, cb.User.ID, decisionTTL, postingTries, postingPoll,
 		func(current string) bool { return current == postingHolder })
 	if err != nil {
 		return fmt.Errorf("claim approval: %w", err)
 	}
 	if !won {
-		switch holder {
-		case expiredHolder:
+		switch {
+		case strings.HasPrefix(holder, expiredHolder):
 			return errApprovalGone
-		case postingHolder:
+		case holder == postingHolder:
 			return fmt.Errorf("decide on %s: %w", value, errApprovalPosting)
 		}
 		return &decidedError{by: holder}
@@ -186,9 +192,15 @@ func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCal
 	r.saved, r.claimed = true, true
 	rec.DecidedBy = cb.User.ID
 	if !approve {
-		return d.workers.Go(ctx, func(ctx context.Context) {
+		err := d.workers.Go(ctx, func(ctx context.Context) {
 			r.settle(ctx, outcome{result: store.ResultRefused, decision: store.DecisionDenied})
 		})
+		if err != nil {
+			// Nothing was denied: the request stays open to be decided.
+			d.releaseClaim(ctx, decisionKey, cb.User.ID)
+			d.trackApproval(ctx, rec.ID, rec.ExpiresAt)
+		}
+		return err
 	}
 	// Like the action's own entry: the requester's action, approved by the
 	// second person, so filtering on either finds it. The request message
@@ -214,19 +226,28 @@ func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCal
 	return nil
 }
 
-// expiredHolder marks an approval claim taken by its expiry.
+// expiredHolder begins the holder of an approval claim taken by its
+// expiry; the replica's name follows, so that a replica whose claim landed
+// though its answer timed out carries on, and no other expires it twice.
 const expiredHolder = "expired"
 
-// expireApproval closes an undecided request and says so, once.
+// expireApproval closes an undecided request and says so, once. When the
+// store cannot answer, the takeover loop's next look arms it again.
 func (d *Dispatcher) expireApproval(ctx context.Context, id string) {
-	won, _, err := d.store.Claim(ctx, store.ApprovalDecisionKey(id), expiredHolder, d.approvalTTL+time.Hour)
-	if err != nil || !won {
+	key, holder := store.ApprovalDecisionKey(id), expiredHolder+"/"+d.replica
+	won, current, err := d.store.Claim(ctx, key, holder, decisionTTL)
+	if err != nil || (!won && current != holder) {
 		return
 	}
 	d.untrackApproval(ctx, id)
 	rec, err := d.loadRecord(ctx, id, "")
 	if err != nil {
 		d.log.WarnContext(ctx, "expired approval request has no record", "request_id", reqctx.ID(ctx), "action_id", id, "err", err)
+		return
+	}
+	if undecidable(rec) != nil {
+		// Decided (or expired) by whoever held the claim before.
+		d.releaseClaim(ctx, key, holder)
 		return
 	}
 	r := d.newRun(rec, nil)

@@ -11,8 +11,10 @@ import (
 // leases keeps alive the claims this replica holds for as long as it
 // works on them: the lease of each action it runs and the instance lock of
 // that action. A replica that dies stops renewing, so its leases expire
-// and another replica (or this one, restarted) takes its actions over; a
-// lock never outlives its action's lease by more than one TTL.
+// and another replica (or this one, restarted) takes its actions over. An
+// instance lock lives twice as long as a lease, so that the replica that
+// takes a dead one's action over finds the instance still locked for it,
+// not taken by another action in between.
 type leases struct {
 	store store.Store
 	ttl   time.Duration
@@ -27,6 +29,7 @@ type leases struct {
 
 type heldClaim struct {
 	holder string
+	ttl    time.Duration
 	lost   func() // called (once) when a renewal finds the claim gone
 }
 
@@ -37,11 +40,15 @@ func newLeases(s store.Store, ttl time.Duration, warn func(string, ...any)) *lea
 	return l
 }
 
-// hold renews key for holder until drop; lost may be nil.
-func (l *leases) hold(key, holder string, lost func()) {
+// hold renews key for holder, a lease TTL at a time, until drop; lost may
+// be nil.
+func (l *leases) hold(key, holder string, lost func()) { l.holdFor(key, holder, l.ttl, lost) }
+
+// holdFor renews key for holder, ttl (at least a lease TTL) at a time.
+func (l *leases) holdFor(key, holder string, ttl time.Duration, lost func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.held[key] = heldClaim{holder: holder, lost: lost}
+	l.held[key] = heldClaim{holder: holder, ttl: ttl, lost: lost}
 }
 
 // drop stops renewing key and releases it.
@@ -101,12 +108,12 @@ func (l *leases) renew() {
 	l.mu.Unlock()
 	for key, c := range keys {
 		ctx, cancel := context.WithTimeout(context.Background(), l.ttl/2)
-		ok, err := l.store.RenewClaim(ctx, key, c.holder, l.ttl)
+		ok, err := l.store.RenewClaim(ctx, key, c.holder, c.ttl)
 		if err == nil && !ok {
 			// Lapsed (a slow renewal) rather than taken: if nobody has
 			// claimed it meanwhile, it is still ours.
 			var current string
-			ok, current, err = l.store.Claim(ctx, key, c.holder, l.ttl)
+			ok, current, err = l.store.Claim(ctx, key, c.holder, c.ttl)
 			ok = ok || current == c.holder
 		}
 		cancel()

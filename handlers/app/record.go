@@ -81,6 +81,12 @@ const recordKind = "action"
 // that whoever loses a claim can say by whom without reading the record.
 func (r *actionRecord) holder() string { return r.ID + "/" + r.Requester }
 
+// unposted reports whether r waits for an approval whose request was
+// never posted (its replica died in between).
+func (r *actionRecord) unposted() bool {
+	return r.State == stateAwaitingApproval && r.Request.TS == ""
+}
+
 // parseHolder splits a claim holder into the record id and the requester;
 // a claim taken before records existed holds the user alone.
 func parseHolder(holder string) (id, user string) {

@@ -475,9 +475,22 @@ func (d *Dispatcher) act(ctx context.Context, o occurrence, now time.Time) error
 			Action: o.Action, Decision: store.DecisionAllowed, Rule: "schedule " + o.Schedule, Result: store.ResultSkipped}
 		switch {
 		case it.RecordID != "":
-			// Started by an earlier run of this step that died: start it
-			// again, which its claim turns into nothing if it did start.
-			starts = append(starts, start{i, d.scheduledRecord(o, st, inst, it.RecordID)})
+			// Named by an earlier run of this step that died or failed:
+			// one whose record exists has started (the takeover loop
+			// carries it on) or ended; one without is started now, unless
+			// its time has passed.
+			_, err := d.loadRecord(ctx, it.RecordID, "")
+			switch {
+			case err == nil:
+			case !errors.Is(err, errExpired):
+				return err
+			case missed:
+				it.Outcome = blocks.OutcomeMissed
+				base.Detail = fmt.Sprintf("missed: Charlize could not start it at %s (grace %s)", o.At.UTC().Format(time.RFC3339), d.sched.grace)
+				d.audit(ctx, base)
+			default:
+				starts = append(starts, start{i, d.scheduledRecord(o, st, inst, it.RecordID)})
+			}
 		case missed:
 			it.Outcome = blocks.OutcomeMissed
 			base.Detail = fmt.Sprintf("missed: Charlize was not running at %s (grace %s)", o.At.UTC().Format(time.RFC3339), d.sched.grace)
@@ -507,8 +520,17 @@ func (d *Dispatcher) act(ctx context.Context, o occurrence, now time.Time) error
 	if err := d.saveOccurrence(ctx, st); err != nil {
 		return err
 	}
+	var failed error
 	for _, s := range starts {
-		d.startScheduled(ctx, s.rec)
+		if err := d.startScheduled(ctx, s.rec); err != nil && failed == nil {
+			failed = err
+		}
+	}
+	if failed != nil {
+		// The step is taken again at the next tick, which starts only
+		// what has no record yet.
+		d.showOccurrence(ctx, st.ID)
+		return failed
 	}
 	if o.snooze != nil {
 		d.endSnooze(ctx, o.snooze)
@@ -528,34 +550,41 @@ func (d *Dispatcher) scheduledRecord(o occurrence, st *occurrenceState, inst ec2
 }
 
 // startScheduled claims rec's (schedule, instance, occurrence) once, takes
-// its lease, records it and queues it, as a click does.
-func (d *Dispatcher) startScheduled(ctx context.Context, rec *actionRecord) {
-	won, _, err := d.store.Claim(ctx, rec.ClickKey, rec.holder(), scheduleStepTTL)
-	if err != nil || !won {
-		if err != nil {
-			d.log.WarnContext(ctx, "scheduler: could not claim an instance", "action_id", rec.ID, "err", err)
-		}
-		return
+// its lease, records it and queues it, as a click does. A claim or a save
+// the store did not answer is an error, for the step to be taken again: a
+// claim already rec's own is one that landed, or a run that died before
+// the record; a record that landed anyway is carried on by the takeover
+// loop (it holds the claim) and not started again by the step.
+func (d *Dispatcher) startScheduled(ctx context.Context, rec *actionRecord) error {
+	won, holder, err := d.store.Claim(ctx, rec.ClickKey, rec.holder(), scheduleStepTTL)
+	if err != nil {
+		return fmt.Errorf("scheduler: claim %s: %w", rec.ClickKey, err)
+	}
+	if !won && holder != rec.holder() {
+		return nil // another record acts on this instance for this occurrence
 	}
 	r := d.newRun(rec, nil)
 	r.claimed = true
 	if err := r.takeLease(ctx); err != nil {
-		r.settle(ctx, outcome{result: store.ResultFailed, err: err})
-		return
+		if errors.Is(err, errLeaseHeld) {
+			return nil // running on another replica
+		}
+		return err
 	}
 	if err := d.saveRecord(ctx, rec); err != nil {
-		r.settle(ctx, outcome{result: store.ResultFailed, err: err})
-		return
+		r.dropLease(ctx)
+		return err
 	}
 	r.saved = true
 	if err := d.workers.Go(ctx, r.execute); err != nil {
 		if d.closing() {
 			// Shutting down: the record stays open for the next replica.
 			r.dropLease(ctx)
-			return
+			return nil
 		}
 		r.settle(ctx, outcome{result: store.ResultFailed, err: err})
 	}
+	return nil
 }
 
 // scheduledAction is what an action record keeps of the schedule that

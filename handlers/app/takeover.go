@@ -53,10 +53,10 @@ func (d *Dispatcher) takeOver(ctx context.Context, atStart bool) {
 			d.log.WarnContext(ctx, "unreadable action record", "action_id", a.ID, "err", err)
 			continue
 		}
-		switch rec.State {
-		case stateAwaitingApproval:
+		switch {
+		case rec.State == stateAwaitingApproval && !rec.unposted():
 			d.trackApproval(ctx, rec.ID, rec.ExpiresAt)
-		case stateQueued, stateActing, stateWaiting:
+		case rec.State == stateAwaitingApproval, rec.State == stateQueued, rec.State == stateActing, rec.State == stateWaiting:
 			d.resume(ctx, rec, atStart)
 		}
 	}
@@ -86,20 +86,20 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 	// replica that ran the action may have settled it and freed its lease
 	// in between. Carry on only what the store still says is open.
 	fresh, err := d.loadRecord(ctx, rec.ID, "")
-	if err != nil || fresh.State == stateSettled || fresh.State == stateAwaitingApproval {
+	if err != nil || fresh.State == stateSettled || (fresh.State == stateAwaitingApproval && !fresh.unposted()) {
 		d.releaseClaim(ctx, key, d.replica)
 		return
 	}
 	rec = fresh
 	r := d.newRun(rec, nil)
-	if rec.State == stateQueued {
+	if rec.State == stateQueued || rec.unposted() {
 		// Nothing has answered its click yet: the requester (or the
 		// approver) hears how it goes where that click would have.
 		r.via = d.replyToOrigin(rec)
 	}
 	r.saved, r.leased = true, true
 	d.leases.hold(key, d.replica, r.lostLease)
-	accepted, err := d.stillAsked(ctx, r)
+	accepted, heldAs, err := d.stillAsked(ctx, r)
 	if err != nil {
 		d.log.WarnContext(ctx, "could not read an action's click", "action_id", rec.ID, "err", err)
 		r.dropLease(ctx)
@@ -110,6 +110,7 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 		if err := d.workers.Go(ctx, func(ctx context.Context) {
 			o := outcome{result: store.ResultRefused, err: &notStartedError{action: rec.Action, name: displayName(rec.Instance), scheduled: rec.Scheduled != nil}}
 			r.settle(ctx, o)
+			d.releaseClaim(ctx, rec.ClickKey, heldAs)
 			if rec.Scheduled == nil { // a schedule's own message says it
 				d.tellPrivately(ctx, rec.team(), rec.Channel, rec.Requester, blocks.Refusal(d.failureText(ctx, "act "+string(rec.Action), o.err)))
 			}
@@ -123,7 +124,8 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 	job := r.execute
 	if rec.Approval != nil && rec.Approver == "" {
 		// Accepted, but its replica died before asking for the second
-		// person's approval: ask now, never act without it.
+		// person's approval, or before posting the request it had
+		// recorded: ask now, never act without it.
 		job = r.requestApproval
 	}
 	if err := d.workers.Go(ctx, job); err != nil {
@@ -139,18 +141,26 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 // saved; a claim that is not its own means it was never accepted: it was
 // told nothing was done (its save seemed to fail but landed), the claim
 // lapsed before anyone started it, or the same button or step has started
-// another action since.
-func (d *Dispatcher) stillAsked(ctx context.Context, r *run) (bool, error) {
+// another action since. A free claim is taken, as heldAs, until the
+// action is ended: under a name of the look's own, so that a claim of
+// this look's that lands after its answer timed out is not taken for the
+// click's at the next look.
+func (d *Dispatcher) stillAsked(ctx context.Context, r *run) (accepted bool, heldAs string, err error) {
 	rec := r.rec
 	if rec.State != stateQueued || rec.Approver != "" {
 		r.claimed = true
-		return true, nil
+		return true, "", nil
 	}
-	won, holder, err := d.store.Claim(ctx, rec.ClickKey, rec.holder(), d.sessionTTL)
-	if err != nil {
-		return false, err
+	ending := "ending/" + rec.holder()
+	won, holder, err := d.store.Claim(ctx, rec.ClickKey, ending, d.sessionTTL)
+	switch {
+	case err != nil:
+		return false, "", err
+	case holder == rec.holder():
+		r.claimed = true
+		return true, "", nil
+	case won || holder == ending:
+		return false, ending, nil
 	}
-	// Won: the claim was free and is this run's now, to free when it ends.
-	r.claimed = won || holder == rec.holder()
-	return !won && holder == rec.holder(), nil
+	return false, "", nil
 }
