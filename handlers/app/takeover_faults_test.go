@@ -1,0 +1,144 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/charlize-app/charlize/ec2ops/ec2sim"
+	"github.com/charlize-app/charlize/handlers/policy"
+	"github.com/charlize-app/charlize/handlers/slackclient"
+	"github.com/charlize-app/charlize/handlers/slacktest"
+	"github.com/charlize-app/charlize/store"
+)
+
+const operatorsWithApproval = `rules:
+  - name: operators
+    who: {users: [U0ALICE, U0BOB]}
+    actions: [list, status, stop]
+approval:
+  - actions: [stop]
+    accounts: ["*-prod"]
+`
+
+// waitSettled waits for env's action to end, and returns its record.
+func (e *takeoverEnv) waitSettled(t *testing.T, within time.Duration) store.ActionRecord {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(within)
+	for {
+		a, err := e.store.Action(ctx, e.rec.ID)
+		if err == nil && !a.Open {
+			return a
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the action is still open after %s: %s, %v", within, a.Data, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Defect: a Deny that found the job queue full was answered "busy, try
+// again" but kept the decision claim, so the request could be neither
+// decided again nor expire. Nothing was denied: the request stays open,
+// and the Deny pressed again ends it.
+func TestDenyWhenBusyLeavesTheRequestOpen(t *testing.T) {
+	ctx := context.Background()
+	e := newTakeoverEnv(t, false, time.Millisecond)
+	e.asksForApproval(t)
+	pol, err := policy.Parse([]byte(operatorsWithApproval))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(Options{Log: testLog(), Store: e.store, Fleet: e.fleet, Replica: "r1", LeaseTTL: 300 * time.Millisecond,
+		Policy: pol, Workers: 1, Queue: 1, ProgressInterval: time.Millisecond,
+		Clients: slackclient.SingleWorkspace{API: slackclient.NewClient(slacktest.BotToken, e.slack.APIURL(), nil)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close(ctx) })
+	rec := *e.rec
+	rec.State, rec.ExpiresAt = stateAwaitingApproval, time.Now().Add(time.Hour)
+	rec.Request = origin{ChannelID: testChannel, TS: e.ts}
+	if err := d.saveRecord(ctx, &rec); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	for range 2 { // the worker and the queue
+		if err := d.workers.Go(ctx, func(context.Context) { <-release }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cb := slack.InteractionCallback{User: slack.User{ID: "U0BOB"}, ResponseURL: e.slack.ResponseURL("bob1")}
+	cb.Team.ID = slacktest.TeamID
+	cb.Container.ChannelID, cb.Container.MessageTs = testChannel, e.ts
+	if err := d.decideApproval(ctx, cb, pressed{sub: "deny", value: rec.ID}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Deny with a full queue = %v, want ErrBusy (bob is told to try again)", err)
+	}
+	close(release)
+
+	cb.ResponseURL = e.slack.ResponseURL("bob2")
+	if err := d.decideApproval(ctx, cb, pressed{sub: "deny", value: rec.ID}); err != nil {
+		t.Fatalf("Deny pressed again = %v, want it denied", err)
+	}
+	a := e.waitSettled(t, 10*time.Second)
+	if got, err := decodeRecord(a); err != nil || got.Decision != store.DecisionDenied {
+		t.Errorf("the request ended as %s, %v, want denied", a.Data, err)
+	}
+}
+
+// Defect: a request recorded as waiting for approval whose replica died
+// before posting it was only given its expiry: nobody could approve it,
+// and the requester heard nothing for half an hour. The takeover posts it.
+func TestTakeoverPostsARequestRecordedButNotPosted(t *testing.T) {
+	ctx := context.Background()
+	e := newTakeoverEnv(t, false, 500*time.Millisecond)
+	e.asksForApproval(t)
+	e.rec.State, e.rec.ExpiresAt = stateAwaitingApproval, time.Now().Add(30*time.Minute)
+	d := e.survivor(t, false)
+	if err := d.saveRecord(ctx, e.rec); err != nil {
+		t.Fatal(err)
+	}
+	e.expire(600 * time.Millisecond)
+	d.takeOver(ctx, false)
+	e.slack.WaitFor(t, "chat.postMessage", 2, 10*time.Second) // the fixture's progress message, then the request
+	closeCtx, stop := context.WithTimeout(ctx, 10*time.Second)
+	defer stop()
+	if err := d.Close(closeCtx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.approvalRequests(); n != 1 {
+		t.Errorf("approval requests posted = %d, want 1", n)
+	}
+	a, err := e.store.Action(ctx, e.rec.ID)
+	if got, derr := decodeRecord(a); err != nil || derr != nil || got.Request.TS == "" || got.State != stateAwaitingApproval {
+		t.Errorf("the request after the takeover = %s, %v, want awaiting approval, its message recorded", a.Data, err)
+	}
+}
+
+// Defect: when another action took the instance lock of a replica that
+// died mid-wait (the lock lapsed with the lease), the takeover refused the
+// stop AWS was carrying out, and its message said "Stopping…" for ever.
+// It is carried on once the lock is free again, and finishes its message.
+// (A lock now lives twice a lease, so this takes a replica dead for long.)
+func TestTakeoverWaitsForALockAnotherActionTook(t *testing.T) {
+	ctx := context.Background()
+	e := newTakeoverEnv(t, false, 500*time.Millisecond)
+	e.expire(600 * time.Millisecond)
+	lock := store.InstanceLockKey("acme-prod", "eu-west-1", web1)
+	if won, _, err := e.store.Claim(ctx, lock, "0b0b0b0b-0000-4000-8000-000000000002/U0BOB", time.Second); err != nil || !won {
+		t.Fatalf("another action's lock claim = %v, %v", won, err)
+	}
+	e.start(t, false)
+	e.waitFinished(t)
+	entries, _ := e.store.RecentAudit(ctx, 5)
+	if len(entries) == 0 || entries[0].Result != store.ResultDone {
+		t.Errorf("audit = %+v, want alice's stop done", entries)
+	}
+	if inst, _ := e.sim.Get(prodAccount, "eu-west-1", web1); inst.State != ec2sim.StateStopped {
+		t.Errorf("web-1 is %s, want stopped", inst.State)
+	}
+}
