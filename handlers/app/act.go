@@ -243,7 +243,15 @@ func (r *run) leaseGone(ctx context.Context) bool {
 	if !r.leased {
 		return false
 	}
-	ok, err := r.d.store.RenewClaim(ctx, store.LeaseKey(r.rec.ID), r.d.replica, r.d.leaseTTL)
+	key := store.LeaseKey(r.rec.ID)
+	ok, err := r.d.store.RenewClaim(ctx, key, r.d.replica, r.d.leaseTTL)
+	if err == nil && !ok {
+		// Lapsed (slow renewals) rather than taken: if nobody has claimed
+		// it meanwhile, it is still this run's, and this run reports.
+		var current string
+		ok, current, err = r.d.store.Claim(ctx, key, r.d.replica, r.d.leaseTTL)
+		ok = ok || current == r.d.replica
+	}
 	return err == nil && !ok
 }
 

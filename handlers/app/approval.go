@@ -49,8 +49,10 @@ func (r *run) requestApproval(ctx context.Context) {
 		r.dropLease(ctx)
 		return
 	}
+	// Renewed while it posts, however long AWS and Slack take.
+	d.leases.holdFor(decisionKey, postingHolder, postingTTL, nil)
 	defer func() {
-		d.releaseClaim(ctx, decisionKey, postingHolder)
+		d.leases.drop(ctx, decisionKey)
 		if rec.State == stateAwaitingApproval {
 			d.trackApproval(ctx, rec.ID, rec.ExpiresAt)
 		}
