@@ -193,6 +193,22 @@ func (d *Dispatcher) deleteSchedule(ctx context.Context, v viewer, name string) 
 	if s.ReadOnly {
 		return slack.WebhookMessage{}, &scheduleExistsError{name: name, readOnly: true}
 	}
+	// Deleting a schedule stops its enforcement on every instance that
+	// follows it, in any account: only someone who may schedule in each
+	// account this workspace sees, in the workspace that created it.
+	refuse := func(reason string) (slack.WebhookMessage, error) {
+		d.audit(ctx, store.AuditEntry{Time: d.now(), RequestID: reqctx.ID(ctx), TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user,
+			Action: action.Schedule, Decision: store.DecisionRefused, Result: store.ResultRefused, Detail: "delete " + name + ": " + reason})
+		return slack.WebhookMessage{}, &deniedError{action: action.Schedule, what: "delete schedule " + name, reason: reason}
+	}
+	if s.TeamID != "" && s.TeamID != v.team.ID {
+		return refuse("it was created in another workspace")
+	}
+	for _, a := range d.visibleAccounts(v.team.ID) {
+		if !d.policy.Decide(v.who, action.Schedule, policy.Target{Account: a, AnyInstance: true}).Allowed {
+			return refuse("instances in every account may follow it, and no rule grants schedule on " + a + " to you")
+		}
+	}
 	if err := d.store.DeleteSchedule(ctx, name); err != nil {
 		return slack.WebhookMessage{}, fmt.Errorf("delete schedule: %w", err)
 	}
@@ -407,12 +423,15 @@ func (d *Dispatcher) snooze(ctx context.Context, cb slack.InteractionCallback, p
 		return err
 	case !found:
 		return errExpired
-	case st.TeamID != "" && st.TeamID != cb.Team.ID:
-		return errForeignTeam
 	case n >= len(st.Items):
 		return errBadValue
 	}
 	inst := st.Items[n].Instance
+	// The warning goes to the workspace its account is shared with, which
+	// need not be the one that created the schedule.
+	if !slices.Contains(d.visibleAccounts(cb.Team.ID), inst.Account) {
+		return errForeignTeam
+	}
 	v := d.viewerOfCallback(ctx, cb)
 	dec := d.decide(v, action.Schedule, inst)
 	if !dec.Allowed {

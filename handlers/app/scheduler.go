@@ -192,10 +192,14 @@ func (d *Dispatcher) scheduleTick(ctx context.Context) time.Time {
 		if sn.Skip || sn.Until.IsZero() {
 			continue
 		}
-		sc := appSchedule{Schedule: schedule.Schedule{Name: sn.Schedule}, TeamID: sn.TeamID}
-		if i := slices.IndexFunc(scheds, func(a appSchedule) bool { return a.Name == sn.Schedule }); i >= 0 {
-			sc = scheds[i]
+		i := slices.IndexFunc(scheds, func(a appSchedule) bool { return a.Name == sn.Schedule })
+		if i < 0 {
+			// Its schedule was deleted: instances that followed it are
+			// left alone, snoozed ones too.
+			d.endSnooze(ctx, sn)
+			continue
 		}
+		sc := scheds[i]
 		o := occurrence{Occurrence: schedule.Occurrence{Schedule: sn.Schedule, Action: action.Stop, At: sn.Until,
 			Local: sn.Until.UTC().Format("2006-01-02 15:04")}, sched: sc, snooze: sn}
 		if !now.Before(sn.Until.Add(-s.warning)) {

@@ -1,0 +1,97 @@
+package handlers_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/action"
+	"github.com/charlize-app/charlize/store"
+)
+
+// officeHoursOnWeb1 creates office-hours and attaches web-1 (acme-prod) to
+// it, as alice, and returns once the warning before the stop is posted.
+func officeHoursOnWeb1(t *testing.T, w *world, clock *clockwork.FakeClock) (ts string, warning []button) {
+	t.Helper()
+	w.mustCommandSays(alice, officeHours, "Schedule *office-hours* created")
+	w.mustCommandSays(alice, "schedule web-1 office-hours", "web-1 now follows *office-hours*")
+	advanceTo(t, clock, 1, stopUTC.Add(-15*time.Minute))
+	ts, bs := w.occurrenceMessage("acme-prod")
+	return ts, []button{snoozeButton(t, bs, "web-1", "Snooze 1h")}
+}
+
+// Defect: a snooze outlived its schedule's deletion and, when it ended,
+// warned and stopped the instance, which the deletion had said would be
+// left alone.
+func TestSnoozeOfADeletedScheduleStopsNothing(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(scheduleStart)
+	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel})
+	ts, warning := officeHoursOnWeb1(t, w, clock)
+	w.clickFrom(bob, warning[0], "snooze-web-1", clickFrom{messageTS: ts})
+	w.waitForEdit(ts, "snoozed by <@U0BOB>")
+	w.mustCommandSays(alice, "schedule delete office-hours", "Schedule *office-hours* deleted")
+	advanceTo(t, clock, 1, stopUTC)
+	advanceTo(t, clock, 1, stopUTC.Add(45*time.Minute)) // the snooze's warning would be posted now
+	advanceTo(t, clock, 1, stopUTC.Add(time.Hour))      // and its stop made
+	for _, c := range w.slack.Calls("chat.postMessage") {
+		if strings.Contains(c.Form.Get("text"), "The snooze of") {
+			t.Errorf("a snooze of the deleted schedule warned: %s", c.Form.Get("text"))
+		}
+	}
+	if got := stops(w.sim, "StopInstances"); len(got) != 0 {
+		t.Errorf("StopInstances = %v after the schedule was deleted, want none", got)
+	}
+	if got := w.state("acme-prod", "eu-west-1", "i-0000000000000a001"); got != ec2ops.StateRunning {
+		t.Errorf("web-1 is %s, want running (left alone)", got)
+	}
+}
+
+// Defect: when an account is shared with another workspace than the one
+// that created the schedule, its warning goes there, and every Snooze
+// pressed there was refused as another workspace's button.
+func TestSnoozeInTheWorkspaceTheWarningWentTo(t *testing.T) {
+	const t2 = "T0002"
+	clock := clockwork.NewFakeClockAt(scheduleStart)
+	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel, workspaces: map[string][]string{"acme-prod": {t2}}})
+	w.mustCommandSays(alice, officeHours, "Schedule *office-hours* created")
+	w.commandIn(t2, alice, channel, "schedule web-1 office-hours", "tag-t2")
+	w.waitForURLText("tag-t2", "web-1 now follows *office-hours*", waitResult)
+	advanceTo(t, clock, 1, stopUTC.Add(-15*time.Minute))
+	ts, bs := w.occurrenceMessage("acme-prod")
+	w.clickFrom(bob, snoozeButton(t, bs, "web-1", "Snooze 1h"), "snooze-t2", clickFrom{team: t2, messageTS: ts})
+	w.waitForEdit(ts, "snoozed by <@U0BOB>")
+	if !auditHas(mustAudit(t, w.store), func(e store.AuditEntry) bool {
+		return e.Action == action.Snooze && e.UserID == bob && e.Result == store.ResultDone
+	}) {
+		t.Errorf("bob's snooze in %s, where the warning was posted, was not audited as done", t2)
+	}
+	// A workspace the account is not shared with may not.
+	w.clickFrom(bob, snoozeButton(t, bs, "web-1", "Snooze 1h"), "snooze-t1", clickFrom{messageTS: ts})
+	w.waitForURLText("snooze-t1", "another workspace", waitResult)
+}
+
+// Defect: anyone allowed to schedule in one account could delete any
+// schedule, ending its stops in accounts they may not schedule.
+func TestDeletingAScheduleNeedsScheduleEverywhere(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(scheduleStart)
+	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel, policy: `rules:
+  - name: alice-all
+    who: {users: [U0ALICE]}
+    actions: [list, status, start, stop, schedule]
+  - name: bob-dev
+    who: {users: [U0BOB]}
+    accounts: [acme-dev]
+    actions: [list, status, schedule]
+`})
+	w.mustCommandSays(alice, officeHours, "Schedule *office-hours* created")
+	_, ack := w.command(bob, "schedule delete office-hours", "bob-delete")
+	if got := messageText(ack); !strings.Contains(got, "You can't delete schedule office-hours") || !strings.Contains(got, "no rule grants schedule on acme-prod to you") {
+		t.Errorf("bob, who may schedule only in acme-dev, deleting office-hours was told %s", got)
+	}
+	w.waitAudit("the refused delete", entry(bob, "schedule", "refused", "refused"))
+	w.mustCommandSays(alice, "schedules", "office-hours")
+	w.mustCommandSays(alice, "schedule delete office-hours", "Schedule *office-hours* deleted")
+}
