@@ -11,6 +11,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/action"
 	"github.com/charlize-app/charlize/handlers/schedule"
 	"github.com/charlize-app/charlize/store"
 )
@@ -26,7 +27,7 @@ type faultStore struct {
 }
 
 type fault struct {
-	op    string // "Claim", "ReleaseClaim", "RenewClaim" or "SaveAction"
+	op    string // "Claim", "ReleaseClaim", "RenewClaim", "SaveAction" or "SaveSnooze"
 	match func(key, holder string, ttl time.Duration) bool
 	land  bool
 	skip  int // matching calls let through first
@@ -114,6 +115,16 @@ func (s *faultStore) SaveAction(ctx context.Context, a store.ActionRecord, ttl t
 		return unavailable("save", a.ID)
 	}
 	return s.Store.SaveAction(ctx, a, ttl)
+}
+
+func (s *faultStore) SaveSnooze(ctx context.Context, sn store.Snooze, ttl time.Duration) error {
+	if fail, land := s.hit("SaveSnooze", sn.Instance, "", ttl); fail {
+		if land {
+			_ = s.Store.SaveSnooze(ctx, sn, ttl)
+		}
+		return unavailable("save snooze", sn.Instance)
+	}
+	return s.Store.SaveSnooze(ctx, sn, ttl)
 }
 
 // keyPrefix matches the calls on keys beginning with p.
@@ -349,5 +360,30 @@ func TestApprovalStrandedByALandedClaimExpires(t *testing.T) {
 				t.Errorf("StopInstances = %d, want 0", n)
 			}
 		})
+	}
+}
+
+// Defect: a Snooze whose save landed though the store's answer timed out
+// was answered "nothing was done" and never audited, yet the stop honoured
+// it. It is done, said and audited as done.
+func TestSnoozeWhoseSaveTimedOutIsDone(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(scheduleStart)
+	w, fs := faultyWorld(t, worldOptions{clock: clock, scheduleChannel: channel})
+	ts, warning := officeHoursOnWeb1(t, w, clock)
+	fs.arm("SaveSnooze", true, 0, 1, func(string, string, time.Duration) bool { return true })
+	w.clickFrom(bob, warning[0], "snooze-web-1", clickFrom{messageTS: ts})
+	w.waitForEdit(ts, "snoozed by <@U0BOB>")
+	w.waitAudit("bob's snooze", func(e store.AuditEntry) bool {
+		return e.Action == action.Snooze && e.UserID == bob && e.Result == store.ResultDone
+	})
+	for _, m := range w.urlPosts("snooze-web-1") {
+		if strings.Contains(messageText(m), "nothing was done") {
+			t.Errorf("bob was told %s", messageText(m))
+		}
+	}
+	advanceTo(t, clock, 1, stopUTC)
+	w.waitForEdit(ts, "stopped 0 of 1")
+	if got := w.state("acme-prod", "eu-west-1", "i-0000000000000a001"); got != ec2ops.StateRunning {
+		t.Errorf("web-1 is %s, want running (snoozed)", got)
 	}
 }

@@ -398,6 +398,18 @@ func (d *Dispatcher) endSnooze(ctx context.Context, sn *snoozeRecord) {
 	}
 }
 
+// snoozeLanded reports whether sn is in the store after all: a save whose
+// answer timed out may have landed, and the stop would honour it, so the
+// person is told it is done (and it is audited) rather than not.
+func (d *Dispatcher) snoozeLanded(ctx context.Context, sn snoozeRecord) bool {
+	cur, err := d.snoozes(ctx)
+	if err != nil {
+		return false
+	}
+	got := cur[instanceKey(sn.Instance)]
+	return got != nil && got.By == sn.By && got.Occurrence == sn.Occurrence && got.Skip == sn.Skip && got.Until.Equal(sn.Until)
+}
+
 // snooze handles Snooze 1h, Snooze 4h and Skip tonight on a warning. It
 // needs schedule or start on the instance. Its action_id is
 // "snooze:<1h|4h|skip>:<n>", its value "<occurrence id>.<n>".
@@ -463,7 +475,7 @@ func (d *Dispatcher) snooze(ctx context.Context, cb slack.InteractionCallback, p
 	if err != nil {
 		return fmt.Errorf("encode snooze: %w", err)
 	}
-	if err := d.store.SaveSnooze(ctx, store.Snooze{Instance: instanceKey(inst), Data: data}, ttl); err != nil {
+	if err := d.store.SaveSnooze(ctx, store.Snooze{Instance: instanceKey(inst), Data: data}, ttl); err != nil && !d.snoozeLanded(ctx, sn) {
 		return fmt.Errorf("save snooze: %w", err)
 	}
 	e := auditEntry(ctx, d.now(), v, inst, action.Snooze, store.DecisionAllowed, store.ResultDone, "")
