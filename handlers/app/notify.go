@@ -102,6 +102,12 @@ func (d *Dispatcher) Notify(ctx context.Context, m awsevents.Message) (string, e
 	if !acct.Notifies(string(ev.Kind)) {
 		return outcomeFiltered, nil
 	}
+	if ev.Region != "" && !slices.Contains(acct.Regions, ev.Region) {
+		// Configuration, not a passing failure: Charlize does not look at
+		// that region of the account, so it cannot show the instance.
+		d.log.InfoContext(ctx, "event from a region the account is not configured for", "event_id", ev.ID, "account", acct.Name, "region", ev.Region)
+		return outcomeIgnored, nil
+	}
 	channel := cmp.Or(acct.Channel, d.eventsChannel)
 	if channel == "" {
 		d.log.WarnContext(ctx, "no channel for the account's events: set its channel in the accounts file or CHARLIZE_EVENTS_CHANNEL",
@@ -122,8 +128,14 @@ func (d *Dispatcher) Notify(ctx context.Context, m awsevents.Message) (string, e
 	}
 	// The claim makes one replica post it; if that replica dies the claim
 	// lapses and the queue's redelivery finds the event unposted.
-	won, _, err := d.store.Claim(ctx, store.NotifyKey(ev.ID), d.replica+"/"+m.MessageID, notifyLease)
+	// Each delivery claims under a name of its own: a claim of its that
+	// landed though the store's answer timed out can then be freed, and
+	// SQS handing the message out again while it is still being handled
+	// is not taken for the same delivery.
+	holder := fmt.Sprintf("%s/%s/%d", d.replica, m.MessageID, m.Receives)
+	won, _, err := d.store.Claim(ctx, store.NotifyKey(ev.ID), holder, notifyLease)
 	if err != nil {
+		d.releaseClaim(ctx, store.NotifyKey(ev.ID), holder)
 		return "", fmt.Errorf("claim event %s: %w", ev.ID, err)
 	}
 	if !won {
@@ -133,7 +145,7 @@ func (d *Dispatcher) Notify(ctx context.Context, m awsevents.Message) (string, e
 	}
 	team, err := d.notifyTeam(ctx, acct)
 	if err != nil {
-		d.releaseClaim(ctx, store.NotifyKey(ev.ID), d.replica+"/"+m.MessageID)
+		d.releaseClaim(ctx, store.NotifyKey(ev.ID), holder)
 		return "", err
 	}
 	n := &notification{d: d, ev: ev, receives: m.Receives, acct: acct, channel: channel, team: team}
@@ -147,7 +159,7 @@ func (d *Dispatcher) Notify(ctx context.Context, m awsevents.Message) (string, e
 		outcome, err = n.health(ctx)
 	}
 	if err != nil {
-		d.releaseClaim(ctx, store.NotifyKey(ev.ID), d.replica+"/"+m.MessageID)
+		d.releaseClaim(ctx, store.NotifyKey(ev.ID), holder)
 		return "", err
 	}
 	// Remembered, so that a redelivery only deletes the message; if this
@@ -352,32 +364,55 @@ func (r *run) markOwnChange(ctx context.Context) {
 
 // ownChange reports whether an action of Charlize's caused instance id to
 // reach state at: the action record the instance's own-change notice names
-// passes through that state, and was under way or had just settled.
-func (d *Dispatcher) ownChange(ctx context.Context, account, region, id, state string, at time.Time) bool {
+// passes through that state, and was under way or had just settled. A
+// store that cannot say is an error, for the event to come back, rather
+// than a post besides the action's own message.
+func (d *Dispatcher) ownChange(ctx context.Context, account, region, id, state string, at time.Time) (bool, error) {
 	n, err := d.store.Notice(ctx, store.OwnChangeKey(account, region, id))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
 	if err != nil {
-		return false
+		return false, fmt.Errorf("look up own change: %w", err)
 	}
 	rec, err := d.loadRecord(ctx, string(n.Data), "")
+	if errors.Is(err, errExpired) {
+		return false, nil
+	}
 	if err != nil {
-		return false
+		return false, fmt.Errorf("look up own change: %w", err)
 	}
 	own := false
 	for _, s := range ownStates[rec.Action] {
 		own = own || s == state
 	}
 	if !own || at.Before(rec.RequestedAt.Add(-time.Minute)) {
-		return false
+		return false, nil
 	}
-	return rec.State != stateSettled || !at.After(rec.SettledAt.Add(ownChangeGrace))
+	return rec.State != stateSettled || !at.After(rec.SettledAt.Add(ownChangeGrace)), nil
 }
 
 // stateChange posts "web-3 is now stopped", or counts the change into the
 // account's summary when many come at once.
 func (n *notification) stateChange(ctx context.Context) (string, error) {
 	d, sc := n.d, n.ev.StateChange
-	if d.ownChange(ctx, n.acct.Name, n.ev.Region, sc.InstanceID, sc.State, n.ev.Time) {
-		return outcomeOwn, nil
+	if own, err := d.ownChange(ctx, n.acct.Name, n.ev.Region, sc.InstanceID, sc.State, n.ev.Time); err != nil || own {
+		return outcomeOwn, err
+	}
+	// Whether a managed-tag account's instance may be shown at all is
+	// known only from AWS, and decided before the change counts into a
+	// summary, which would show it.
+	var inst ec2ops.Instance
+	described, found := false, false
+	if n.acct.ManagedTag != nil {
+		var err error
+		if inst, found, err = n.instance(ctx, sc.InstanceID, sc.State); err != nil {
+			return "", err
+		}
+		if !found {
+			return outcomeIgnored, nil // not one of the instances Charlize may show
+		}
+		described = true
 	}
 	// A window opens with the first change after the last one closed, and
 	// lasts BurstWindow; its group outlives it, so its summary can still be
@@ -395,14 +430,19 @@ func (n *notification) stateChange(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("count state change: %w", err)
 	}
 	if pos > d.burstSize {
+		// A redelivered event was appended again: it counts where it came
+		// first, so a lone change retried is still a card of its own.
+		if pos, err = distinctPosition(ctx, d.store, key, n.ev.ID); err != nil {
+			return "", err
+		}
+	}
+	if pos > d.burstSize {
 		return n.summarize(ctx, key, pos, windowStart(window, now))
 	}
-	inst, found, err := n.instance(ctx, sc.InstanceID, sc.State)
-	if err != nil {
-		return "", err
-	}
-	if !found && n.acct.ManagedTag != nil {
-		return outcomeIgnored, nil // not one of the instances Charlize may show
+	if !described {
+		if inst, found, err = n.instance(ctx, sc.InstanceID, sc.State); err != nil {
+			return "", err
+		}
 	}
 	view := instanceView(inst, "")
 	if found {
@@ -416,6 +456,27 @@ func (n *notification) stateChange(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return outcomePosted, nil
+}
+
+// distinctPosition is the place of event among the distinct events of the
+// group key, counting from 1.
+func distinctPosition(ctx context.Context, st store.Store, key, event string) (int, error) {
+	raw, err := st.Group(ctx, key)
+	if err != nil {
+		return 0, fmt.Errorf("count state change: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, r := range raw {
+		var it burstItem
+		if json.Unmarshal(r, &it) != nil || seen[it.Event] {
+			continue
+		}
+		seen[it.Event] = true
+		if it.Event == event {
+			return len(seen), nil
+		}
+	}
+	return len(seen) + 1, nil
 }
 
 // windowStart reads when a window opened from its name.
@@ -676,7 +737,17 @@ func (n *notification) alarm(ctx context.Context) (string, error) {
 		d.savePosted(ctx, key, an, noticeMemory)
 		return outcomePosted, nil
 	case !open:
-		return outcomeIgnored, nil // an OK with nothing to resolve
+		// An OK with nothing to resolve: remembered, so that an older
+		// ALARM delivered after it (SQS keeps no order) is stale, not
+		// posted as firing for good.
+		if !exists {
+			an = alarmNotice{TeamID: n.team.ID, Channel: n.channel, Since: at, Alarm: *a, Account: n.acct.Name, Region: n.ev.Region, Resolved: true}
+		}
+		an.LastAt = at
+		if err := d.saveNotice(ctx, key, an, noticeMemory); err != nil {
+			return "", err
+		}
+		return outcomeIgnored, nil
 	}
 	an.LastAt, an.Alarm.State, an.Alarm.Reason = at, a.State, a.Reason
 	if a.State == awsevents.AlarmStateOK {

@@ -1,0 +1,195 @@
+package handlers_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charlize-app/charlize/ec2ops"
+	"github.com/charlize-app/charlize/ec2ops/awsevents"
+	"github.com/charlize-app/charlize/ec2ops/ec2sim"
+	"github.com/charlize-app/charlize/handlers/app"
+	"github.com/charlize-app/charlize/store"
+)
+
+// These tests hand events to the dispatcher as the poller does, one
+// delivery at a time, to order them and count their receives by hand.
+
+// notifyWorld is a world whose events go to the test channel.
+func notifyWorld(t *testing.T, o worldOptions, tune func(*app.Options)) *world {
+	o.tune = func(opts *app.Options) {
+		opts.EventsChannel = channel
+		if tune != nil {
+			tune(opts)
+		}
+	}
+	return newWorld(t, o)
+}
+
+// deliver hands body to the dispatcher as delivery number receives of
+// queue message msgID.
+func deliver(t *testing.T, w *world, body, msgID string, receives int) (string, error) {
+	t.Helper()
+	ev, err := awsevents.Decode([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w.dispatcher.Notify(context.Background(), awsevents.Message{Queue: "central", MessageID: msgID, Receives: receives, Event: ev})
+}
+
+// postsSaying are the texts of the posts containing text.
+func postsSaying(w *world, text string) []string {
+	var out []string
+	for _, c := range w.slack.Calls("chat.postMessage") {
+		if strings.Contains(c.Form.Get("text"), text) {
+			out = append(out, c.Form.Get("text"))
+		}
+	}
+	return out
+}
+
+// Defect: an OK handled before the older ALARM it resolves (SQS keeps no
+// order) found nothing to resolve and was forgotten, so the ALARM was then
+// posted as firing, for good. The OK is remembered; the older ALARM is
+// stale.
+func TestAlarmOKBeforeItsLateALARM(t *testing.T) {
+	t.Parallel()
+	w := notifyWorld(t, worldOptions{}, nil)
+	t0 := time.Now().Add(-10 * time.Minute).Truncate(time.Second)
+	if _, err := deliver(t, w, alarmEvent("ok-1", "web-1-cpu-high", "OK", "ALARM", "i-0000000000000a001", "Threshold Crossed: 12 < 80", t0.Add(time.Minute)), "m-ok", 1); err != nil {
+		t.Fatal(err)
+	}
+	out, err := deliver(t, w, alarmEvent("alarm-1", "web-1-cpu-high", "ALARM", "OK", "i-0000000000000a001", "Threshold Crossed: 93 > 80", t0), "m-alarm", 1)
+	if err != nil || out != "stale" {
+		t.Errorf("the older ALARM after its OK = %q, %v, want stale", out, err)
+	}
+	if p := postsSaying(w, "web-1-cpu-high is in ALARM"); len(p) != 0 {
+		t.Errorf("an alarm already back to OK was posted as firing: %q", p)
+	}
+	// A newer firing is posted.
+	if out, err := deliver(t, w, alarmEvent("alarm-2", "web-1-cpu-high", "ALARM", "OK", "i-0000000000000a001", "Threshold Crossed: 95 > 80", t0.Add(2*time.Minute)), "m-alarm-2", 1); err != nil || out != "posted" {
+		t.Errorf("a newer ALARM = %q, %v, want posted", out, err)
+	}
+}
+
+// Defect: in an account with a managed tag, changes of instances outside
+// it were each ignored on their own, but counted into the burst, whose
+// summary listed them all.
+func TestSummaryShowsOnlyManagedInstances(t *testing.T) {
+	t.Parallel()
+	w := notifyWorld(t, worldOptions{managedTag: &ec2ops.Tag{Key: "Name", Value: "old-1"}}, func(o *app.Options) {
+		o.SummaryEvery = 50 * time.Millisecond
+		o.NotifyPace = 10 * time.Millisecond
+	})
+	now := time.Now()
+	for i, id := range []string{"i-0000000000000a001", "i-0000000000000a002", "i-0000000000000d001", "i-0000000000000a001"} {
+		out, err := deliver(t, w, stateChangeEvent("mt-"+string(rune('a'+i)), acctProd, id, "stopped", now), "m-mt-"+string(rune('a'+i)), 1)
+		if err != nil || out != "ignored" {
+			t.Errorf("a change of %s, outside the managed tag = %q, %v, want ignored", id, out, err)
+		}
+	}
+	if calls := w.slack.Calls("chat.postMessage"); len(calls) != 0 {
+		t.Errorf("posted for instances outside the managed tag: %s", callText(calls[0]))
+	}
+}
+
+// Defect: every failed delivery of an event counted into the burst, so a
+// lone change retried until AWS answered came out as a summary of one,
+// without its buttons. It is the card it would have been.
+func TestRetriedLoneChangeIsItsCard(t *testing.T) {
+	t.Parallel()
+	w := notifyWorld(t, worldOptions{managedTag: &ec2ops.Tag{Key: "Name", Value: "old-1"}}, func(o *app.Options) {
+		o.SummaryEvery = 50 * time.Millisecond
+		o.NotifyPace = 10 * time.Millisecond
+	})
+	w.sim.AddFault(ec2sim.Fault{Action: "DescribeInstances", Code: "UnauthorizedOperation", Times: 3})
+	body := stateChangeEvent("retried", acctProd, "i-0000000000000b001", "stopped", time.Now())
+	for r := 1; r <= 5; r++ {
+		if _, err := deliver(t, w, body, "m-retried", r); err == nil {
+			break
+		}
+	}
+	if n := len(postsSaying(w, "old-1 (acme-prod, eu-west-1) is now stopped")); n != 1 {
+		var got []string
+		for _, c := range w.slack.Calls("chat.postMessage") {
+			got = append(got, c.Form.Get("text"))
+		}
+		t.Errorf("one change of old-1, retried until AWS answered, posted as %q; want its card", got)
+	}
+}
+
+// Defect: an event from a region the account is not configured for was
+// retried as a passing failure and, in a managed-tag account, posted as a
+// summary for an instance Charlize cannot see. It is set aside at once.
+func TestEventFromAnUnconfiguredRegion(t *testing.T) {
+	t.Parallel()
+	w := notifyWorld(t, worldOptions{managedTag: &ec2ops.Tag{Key: "Name", Value: "old-1"}}, nil)
+	body := strings.ReplaceAll(stateChangeEvent("region", acctProd, "i-0000000000000a001", "stopped", time.Now()), "eu-west-1", "ap-south-1")
+	if out, err := deliver(t, w, body, "m-region", 1); err != nil || out != "ignored" {
+		t.Errorf("an event from ap-south-1, not configured = %q, %v, want ignored at once", out, err)
+	}
+	if calls := w.slack.Calls("chat.postMessage"); len(calls) != 0 {
+		t.Errorf("posted for a region not configured: %s", callText(calls[0]))
+	}
+}
+
+// ownChangeUnreadable is a store that cannot read own-change notes while on.
+type ownChangeUnreadable struct {
+	store.Store
+	on *bool
+}
+
+func (s ownChangeUnreadable) Notice(ctx context.Context, key string) (store.Notice, error) {
+	if *s.on && strings.HasPrefix(key, "own-change:") {
+		return store.Notice{}, errors.Join(store.ErrUnavailable, context.DeadlineExceeded)
+	}
+	return s.Store.Notice(ctx, key)
+}
+
+// Defect: when the store could not say whether a state change was
+// Charlize's own, it was taken for someone else's and announced besides
+// the action's own message. The event comes back later instead.
+func TestOwnChangeUnreadableIsRetried(t *testing.T) {
+	t.Parallel()
+	var failing bool
+	w := notifyWorld(t, worldOptions{wrapStore: func(s store.Store) store.Store { return ownChangeUnreadable{Store: s, on: &failing} }}, nil)
+	card := w.instanceCard("web-1", "card1")
+	if r := w.click(alice, mustButton(t, card, "act:stop", ""), "stop1"); r != http.StatusOK {
+		t.Fatalf("Stop click = %d", r)
+	}
+	w.waitForText("chat.update", "stopped", waitResult)
+	failing = true
+	body := stateChangeEvent("own", acctProd, "i-0000000000000a001", "stopped", time.Now())
+	if _, err := deliver(t, w, body, "m-own", 1); err == nil {
+		t.Errorf("the change handled while the store could not say whose it was, want it back later")
+	}
+	failing = false
+	if out, err := deliver(t, w, body, "m-own", 2); err != nil || out != "own_change" {
+		t.Errorf("the change delivered again = %q, %v, want own_change", out, err)
+	}
+	if p := postsSaying(w, "web-1 (acme-prod, eu-west-1) is now stopped"); len(p) != 0 {
+		t.Errorf("Charlize's own stop of web-1 announced besides its action message: %q", p)
+	}
+}
+
+// Defect: an event claim that landed though the store's answer timed out
+// held the event for the claim's two minutes: its next deliveries were put
+// back, spending the receives the queue allows before dead-lettering it.
+func TestLandedEventClaimDoesNotHoldTheEvent(t *testing.T) {
+	t.Parallel()
+	w, fs := faultyWorld(t, worldOptions{tune: func(o *app.Options) { o.EventsChannel = channel }})
+	fs.arm("Claim", true, 0, 1, keyPrefix("notify:"))
+	body := stateChangeEvent("claimed", acctProd, "i-0000000000000b001", "stopped", time.Now())
+	if _, err := deliver(t, w, body, "m-claimed", 1); err == nil {
+		t.Fatal("the first delivery, whose claim went unanswered, succeeded")
+	}
+	if out, err := deliver(t, w, body, "m-claimed", 2); err != nil || out != "posted" {
+		t.Errorf("the next delivery = %q, %v, want posted", out, err)
+	}
+	if n := len(postsSaying(w, "is now stopped")); n != 1 {
+		t.Errorf("the change posted %d times, want 1", n)
+	}
+}
