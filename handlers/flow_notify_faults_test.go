@@ -193,3 +193,26 @@ func TestLandedEventClaimDoesNotHoldTheEvent(t *testing.T) {
 		t.Errorf("the change posted %d times, want 1", n)
 	}
 }
+
+// Defect: once an alarm's message was gone (deleted in Slack, its channel
+// archived), every later event of the alarm failed its edit until it was
+// dead-lettered, and the alarm firing again was never posted for the 14
+// days its note lasts. A resolution is remembered; a firing is posted anew.
+func TestAlarmWhoseMessageIsGone(t *testing.T) {
+	t.Parallel()
+	w := notifyWorld(t, worldOptions{}, nil)
+	t0 := time.Now().Add(-30 * time.Minute).Truncate(time.Second)
+	if out, err := deliver(t, w, alarmEvent("gone-1", "web-1-cpu-high", "ALARM", "OK", "", "93 > 80", t0), "m-g1", 1); err != nil || out != "posted" {
+		t.Fatalf("first ALARM = %q, %v", out, err)
+	}
+	w.slack.Fail("chat.update", "message_not_found", 100) // someone deleted it
+	if out, err := deliver(t, w, alarmEvent("gone-2", "web-1-cpu-high", "OK", "ALARM", "", "12 < 80", t0.Add(time.Minute)), "m-g2", 1); err != nil {
+		t.Errorf("the OK of an alarm whose message is gone = %q, %v, want it handled", out, err)
+	}
+	if out, err := deliver(t, w, alarmEvent("gone-3", "web-1-cpu-high", "ALARM", "OK", "", "99 > 80", t0.Add(10*time.Minute)), "m-g3", 1); err != nil || out != "posted" {
+		t.Errorf("the alarm firing again = %q, %v, want posted", out, err)
+	}
+	if n := len(postsSaying(w, "web-1-cpu-high is in ALARM")); n != 2 {
+		t.Errorf("the alarm posted %d times in all, want 2", n)
+	}
+}

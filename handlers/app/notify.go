@@ -754,15 +754,45 @@ func (n *notification) alarm(ctx context.Context) (string, error) {
 		an.Resolved = true
 	}
 	// The message stays where it was posted, whatever the account says now.
+	account := n.channel
 	n.channel, n.team = an.Channel, slackclient.Team{ID: an.TeamID}
 	msg, err := n.alarmMessage(ctx, key, &an)
 	if err != nil {
 		return "", err
 	}
 	if err := n.edit(ctx, an.TS, msg); err != nil {
-		return "", err
+		if !messageGone(err) {
+			return "", err
+		}
+		// Deleted in Slack, or its channel archived: retrying cannot help.
+		// A resolution is only remembered; a firing is posted anew, where
+		// the account's events go now.
+		if an.Resolved {
+			return outcomeEdited, d.saveNotice(ctx, key, an, noticeMemory)
+		}
+		n.channel = account
+		n.team, err = d.notifyTeam(ctx, n.acct)
+		if err != nil {
+			return "", err
+		}
+		an.Channel, an.TeamID = n.channel, n.team.ID
+		if an.TS, err = n.post(ctx, msg); err != nil {
+			return "", err
+		}
+		d.savePosted(ctx, key, an, noticeMemory)
+		return outcomePosted, nil
 	}
 	return outcomeEdited, d.saveNotice(ctx, key, an, noticeMemory)
+}
+
+// messageGone reports whether an edit failed because its message can no
+// longer be edited: deleted, or its channel gone or archived.
+func messageGone(err error) bool {
+	switch slackclient.ErrorCode(err) {
+	case "message_not_found", "cant_update_message", "channel_not_found", "is_archived":
+		return true
+	}
+	return false
 }
 
 // alarmMessage renders an alarm's notice, with a fresh session for its
