@@ -216,3 +216,56 @@ func TestAlarmWhoseMessageIsGone(t *testing.T) {
 		t.Errorf("the alarm posted %d times in all, want 2", n)
 	}
 }
+
+// Defect: a state change older than one already posted (SQS keeps no
+// order) was posted after it, so the channel's last word on old-1 was
+// "running" while it was stopped. It is stale.
+func TestOlderStateChangeAfterANewerOne(t *testing.T) {
+	t.Parallel()
+	w := notifyWorld(t, worldOptions{}, func(o *app.Options) { o.NotifyPace = 10 * time.Millisecond })
+	t0 := time.Now().Add(-5 * time.Minute).Truncate(time.Second)
+	if out, err := deliver(t, w, stateChangeEvent("newer", acctProd, "i-0000000000000b001", "stopped", t0.Add(time.Minute)), "m-newer", 1); err != nil || out != "posted" {
+		t.Fatalf("the newer change = %q, %v", out, err)
+	}
+	if out, err := deliver(t, w, stateChangeEvent("older", acctProd, "i-0000000000000b001", "running", t0), "m-older", 1); err != nil || out != "stale" {
+		t.Errorf("the older change after it = %q, %v, want stale", out, err)
+	}
+	if p := postsSaying(w, "old-1 (acme-prod, eu-west-1) is now running"); len(p) != 0 {
+		t.Errorf("a change older than one already posted was posted after it: %q", p)
+	}
+}
+
+// Defect: a summary showed each instance at the change that arrived last,
+// not its latest one.
+func TestSummaryShowsEachInstanceAtItsLatestChange(t *testing.T) {
+	t.Parallel()
+	w := notifyWorld(t, worldOptions{}, func(o *app.Options) {
+		o.BurstSize = 1
+		o.SummaryEvery = 50 * time.Millisecond
+		o.NotifyPace = 10 * time.Millisecond
+	})
+	t0 := time.Now().Add(-5 * time.Minute).Truncate(time.Second)
+	for _, s := range []struct {
+		id, inst, state string
+		at              time.Time
+	}{
+		{"s1", "i-0000000000000a002", "stopped", t0},
+		{"s2", "i-0000000000000a001", "stopped", t0.Add(2 * time.Minute)}, // web-1's latest
+		{"s3", "i-0000000000000a001", "running", t0.Add(time.Minute)},     // older, arrives last
+	} {
+		if _, err := deliver(t, w, stateChangeEvent(s.id, acctProd, s.inst, s.state, s.at), "m-"+s.id, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var last string
+	for _, m := range []string{"chat.postMessage", "chat.update"} {
+		for _, c := range w.slack.Calls(m) {
+			if strings.Contains(c.Form.Get("text"), "changed state") {
+				last = callText(c)
+			}
+		}
+	}
+	if !strings.Contains(last, "🔴 2 stopped") || strings.Contains(last, "running") {
+		t.Errorf("the summary = %s, want web-1 and web-2 stopped (web-1's latest change)", last)
+	}
+}

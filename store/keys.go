@@ -64,6 +64,12 @@ func ScheduleMessageLockKey(message string) string { return "lock:schedule-messa
 // the queue redelivers the event to another.
 func NotifyKey(eventID string) string { return "notify:" + eventID }
 
+// StateSeenKey is the notice holding when the latest state change of an
+// instance that Charlize handled happened.
+func StateSeenKey(account, region, id string) string {
+	return "state-seen:" + account + "/" + region + "/" + id
+}
+
 // OwnChangeKey is the notice naming the record of the action that is
 // changing (or has just changed) an instance, so that the state-change
 // events the action causes are not posted besides its own message.

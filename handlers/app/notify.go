@@ -399,6 +399,9 @@ func (n *notification) stateChange(ctx context.Context) (string, error) {
 	if own, err := d.ownChange(ctx, n.acct.Name, n.ev.Region, sc.InstanceID, sc.State, n.ev.Time); err != nil || own {
 		return outcomeOwn, err
 	}
+	if stale, err := n.olderThanSeen(ctx, sc.InstanceID); err != nil || stale {
+		return outcomeStale, err
+	}
 	// Whether a managed-tag account's instance may be shown at all is
 	// known only from AWS, and decided before the change counts into a
 	// summary, which would show it.
@@ -424,7 +427,7 @@ func (n *notification) stateChange(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("open burst window: %w", err)
 	}
 	key := store.BurstKey(n.channel, n.acct.Name, window)
-	item, _ := json.Marshal(burstItem{Event: n.ev.ID, ID: sc.InstanceID, Region: n.ev.Region, State: sc.State})
+	item, _ := json.Marshal(burstItem{Event: n.ev.ID, ID: sc.InstanceID, Region: n.ev.Region, State: sc.State, At: n.ev.Time})
 	pos, err := d.store.AppendGroup(ctx, key, item, 2*d.burstWindow+time.Minute)
 	if err != nil {
 		return "", fmt.Errorf("count state change: %w", err)
@@ -456,6 +459,21 @@ func (n *notification) stateChange(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return outcomePosted, nil
+}
+
+// olderThanSeen reports whether a newer change of instance id has been
+// handled already (SQS keeps no order: "running" may come after the
+// "stopped" that followed it), and otherwise remembers this one's time.
+func (n *notification) olderThanSeen(ctx context.Context, id string) (bool, error) {
+	d, key := n.d, store.StateSeenKey(n.acct.Name, n.ev.Region, id)
+	var seen time.Time
+	if _, err := d.loadNotice(ctx, key, &seen); err != nil {
+		return false, err
+	}
+	if n.ev.Time.Before(seen) {
+		return true, nil
+	}
+	return false, d.saveNotice(ctx, key, n.ev.Time, 2*d.burstWindow+time.Hour)
 }
 
 // distinctPosition is the place of event among the distinct events of the
@@ -490,10 +508,11 @@ func windowStart(window string, fallback time.Time) time.Time {
 
 // burstItem is one state change in a window's group.
 type burstItem struct {
-	Event  string `json:"event"`
-	ID     string `json:"id"`
-	Region string `json:"region"`
-	State  string `json:"state"`
+	Event  string    `json:"event"`
+	ID     string    `json:"id"`
+	Region string    `json:"region"`
+	State  string    `json:"state"`
+	At     time.Time `json:"at,omitzero"` // when the change happened
 }
 
 // summaryNotice is the summary message of a window's changes.
@@ -567,13 +586,26 @@ func (n *notification) editSummary(ctx context.Context, key string, window time.
 	}
 	seen := map[string]bool{}
 	var lines []blocks.ChangeLine
+	latest := map[string]int{}       // instance → its line
+	lineAt := map[string]time.Time{} // instance → when its line's change happened
 	for _, r := range raw {
 		var it burstItem
 		if json.Unmarshal(r, &it) != nil || seen[it.Event] {
 			continue // a redelivered event counts once
 		}
 		seen[it.Event] = true
-		lines = append(lines, blocks.ChangeLine{ID: it.ID, Name: names[it.Region+"/"+it.ID], Region: it.Region, State: it.State})
+		line := blocks.ChangeLine{ID: it.ID, Name: names[it.Region+"/"+it.ID], Region: it.Region, State: it.State}
+		inst := it.Region + "/" + it.ID
+		i, ok := latest[inst]
+		switch {
+		case !ok:
+			latest[inst], lineAt[inst] = len(lines), it.At
+			lines = append(lines, line)
+		case !it.At.Before(lineAt[inst]):
+			// SQS keeps no order: an instance shows its latest change,
+			// not the last to arrive.
+			lines[i], lineAt[inst] = line, it.At
+		}
 	}
 	msg := blocks.ChangeSummary(blocks.ChangeSummaryView{Account: n.acct.Name, Changes: lines, Since: window,
 		ListCommand: d.slashCommand + " list account:" + n.acct.Name})
