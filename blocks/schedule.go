@@ -178,7 +178,10 @@ type OccurrenceView struct {
 	Late     time.Duration // acted this long after its time (Charlize was down)
 	Grace    time.Duration // for the missed wording
 	Snoozed  bool          // a snooze's own stop, for one instance
-	Items    []OccurrenceItem
+	// DeletedBy: the schedule was deleted (by this user) before its time,
+	// so nothing is done.
+	DeletedBy string
+	Items     []OccurrenceItem
 	Failures []string // account-regions that could not be listed
 }
 
@@ -199,6 +202,9 @@ func Occurrence(v OccurrenceView) slack.WebhookMessage {
 	switch {
 	case v.Warning && v.Snoozed:
 		head = fmt.Sprintf("⏰ The snooze of *%s* ends: it will stop %s (schedule *%s*, %s).", esc(firstName(v.Items), maxName), when, name, acct)
+	case v.DeletedBy != "":
+		head = fmt.Sprintf("🗑 Schedule *%s* was deleted by %s before its time (%s): it will not %s %s in %s.",
+			name, userSubjectLower(v.DeletedBy), when, verb, plural(len(v.Items), "instance"), acct)
 	case v.Warning:
 		head = fmt.Sprintf("⏰ Schedule *%s* will %s %s in %s %s.", name, verb, plural(counts[OutcomeDue]+counts[OutcomeSnoozed]+counts[OutcomeSkipped], "instance"), acct, when)
 	case counts[OutcomeMissed] > 0:

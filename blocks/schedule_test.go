@@ -79,6 +79,13 @@ func TestScheduleResultGolden(t *testing.T) {
 		Grace: 30 * time.Minute, Items: []blocks.OccurrenceItem{{Instance: occurrenceInst(1, "web-1"), Outcome: blocks.OutcomeMissed}}})
 	mustPassMessage(t, "schedule_missed", missed)
 	mustMatchGolden(t, "schedule_missed", missed)
+	deleted := blocks.Occurrence(blocks.OccurrenceView{Schedule: "office-hours", Action: action.Stop, At: stopAt, Account: "acme-dev", DeletedBy: "U0ALICE",
+		Items: []blocks.OccurrenceItem{{Instance: occurrenceInst(1, "web-1"), Outcome: blocks.OutcomeSkipped, By: "U0ALICE"}}})
+	mustPassMessage(t, "schedule_deleted", deleted)
+	mustMatchGolden(t, "schedule_deleted", deleted)
+	if text := messageJSON(t, deleted); !strings.Contains(text, "was deleted by <@U0ALICE> before its time") || strings.Contains(text, "snooze:") {
+		t.Errorf("a deleted schedule's warning = %s", text)
+	}
 	started := blocks.Occurrence(blocks.OccurrenceView{Schedule: "office-hours", Action: action.Start, At: stopAt, Account: "acme-dev",
 		Items: []blocks.OccurrenceItem{{Instance: occurrenceInst(1, "web-1"), Outcome: blocks.OutcomeDone}}})
 	if text := messageJSON(t, started); !strings.Contains(text, "started 1 of 1 instance") {

@@ -95,3 +95,21 @@ func TestDeletingAScheduleNeedsScheduleEverywhere(t *testing.T) {
 	w.mustCommandSays(alice, "schedules", "office-hours")
 	w.mustCommandSays(alice, "schedule delete office-hours", "Schedule *office-hours* deleted")
 }
+
+// Defect: a schedule deleted between its warning and its stop left the
+// warning up for good, saying it would stop the instance, with live Snooze
+// buttons. The warning says the instance is left alone, without buttons.
+func TestDeletedSchedulesWarningEnds(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(scheduleStart)
+	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel})
+	ts, _ := officeHoursOnWeb1(t, w, clock)
+	w.mustCommandSays(alice, "schedule delete office-hours", "Schedule *office-hours* deleted")
+	last := w.waitForEdit(ts, "was deleted by <@U0ALICE> before its time", "it will not stop 1 instance", "skipped this time by <@U0ALICE>")
+	if strings.Contains(last, "will stop") || strings.Contains(last, "snooze:") {
+		t.Errorf("the deleted schedule's warning still says it will stop, or has buttons:\n%s", last)
+	}
+	advanceTo(t, clock, 1, stopUTC)
+	if got := stops(w.sim, "StopInstances"); len(got) != 0 {
+		t.Errorf("StopInstances = %v after the schedule was deleted, want none", got)
+	}
+}

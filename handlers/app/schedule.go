@@ -212,9 +212,44 @@ func (d *Dispatcher) deleteSchedule(ctx context.Context, v viewer, name string) 
 	if err := d.store.DeleteSchedule(ctx, name); err != nil {
 		return slack.WebhookMessage{}, fmt.Errorf("delete schedule: %w", err)
 	}
+	if err := d.workers.Go(ctx, func(ctx context.Context) { d.cancelWarnings(ctx, s, v.user) }); err != nil {
+		d.log.WarnContext(ctx, "could not end a deleted schedule's warnings", "schedule", name, "err", err)
+	}
 	d.audit(ctx, store.AuditEntry{Time: d.now(), RequestID: reqctx.ID(ctx), TeamID: v.team.ID, ChannelID: v.channel, UserID: v.user,
 		Action: action.Schedule, Decision: store.DecisionAllowed, Result: store.ResultDone, Detail: "deleted " + name})
 	return ephemeral(fmt.Sprintf("🗑 Schedule *%s* deleted. Instances still tagged with it are left alone.", blocks.Escape(name))), nil
+}
+
+// cancelWarnings ends the warnings of s's coming stops once s is deleted:
+// its instances are left alone now, so each reads as skipped by whoever
+// deleted it, and the Snooze buttons go.
+func (d *Dispatcher) cancelWarnings(ctx context.Context, s appSchedule, by string) {
+	now := d.sched.clock.Now()
+	for _, o := range s.Between(now, now.Add(d.sched.warning)) {
+		if o.Action != action.Stop {
+			continue
+		}
+		id := occurrenceID(occurrence{Occurrence: o, sched: s}.key())
+		unlock := d.lockMessage(ctx, id)
+		st, found, err := d.loadOccurrence(ctx, id)
+		if err == nil && found && st.Phase == "warned" {
+			st.Phase, st.DeletedBy = "cancelled", by
+			for i := range st.Items {
+				if it := &st.Items[i]; it.Outcome == blocks.OutcomeDue {
+					it.Outcome, it.By = blocks.OutcomeSkipped, by
+				}
+			}
+			err = d.saveOccurrence(ctx, st)
+		}
+		unlock()
+		if err != nil {
+			d.log.WarnContext(ctx, "could not end a deleted schedule's warning", "schedule", s.Name, "occurrence", id, "err", err)
+			continue
+		}
+		if found {
+			d.showOccurrence(ctx, id)
+		}
+	}
 }
 
 func (d *Dispatcher) findSchedule(ctx context.Context, name string) (appSchedule, error) {

@@ -314,12 +314,14 @@ type occurrenceState struct {
 	At       time.Time     `json:"at"`
 	TeamID   string        `json:"team_id"`
 	Snooze   bool          `json:"snooze,omitempty"` // the stop of one snoozed instance
-	// Phase is "warned" (buttons work), "acted" or "missed".
-	Phase    string              `json:"phase"`
-	Late     time.Duration       `json:"late,omitempty"`
-	Items    []occurrenceItem    `json:"items"`
-	Messages []occurrenceMessage `json:"messages,omitempty"`
-	Failures []string            `json:"failures,omitempty"`
+	// Phase is "warned" (buttons work), "acted", "missed" or "cancelled"
+	// (its schedule deleted, by DeletedBy, before its time).
+	Phase     string              `json:"phase"`
+	DeletedBy string              `json:"deleted_by,omitempty"`
+	Late      time.Duration       `json:"late,omitempty"`
+	Items     []occurrenceItem    `json:"items"`
+	Messages  []occurrenceMessage `json:"messages,omitempty"`
+	Failures  []string            `json:"failures,omitempty"`
 }
 
 const occurrenceKind = "schedule-occurrence"
@@ -737,7 +739,7 @@ func (d *Dispatcher) showOccurrence(ctx context.Context, id string) {
 // occurrenceView is the view of st's message in account.
 func (d *Dispatcher) occurrenceView(st *occurrenceState, account string, texts map[string]string) blocks.OccurrenceView {
 	v := blocks.OccurrenceView{Schedule: st.Schedule, Action: st.Action, At: st.At, Account: account,
-		Warning: st.Phase == "warned", Late: st.Late, Grace: d.sched.grace, Snoozed: st.Snooze, Failures: st.Failures}
+		Warning: st.Phase == "warned", Late: st.Late, Grace: d.sched.grace, Snoozed: st.Snooze, Failures: st.Failures, DeletedBy: st.DeletedBy}
 	for n, it := range st.Items {
 		if it.Instance.Account != account {
 			continue
