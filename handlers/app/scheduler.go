@@ -429,8 +429,29 @@ func (d *Dispatcher) warn(ctx context.Context, o occurrence) error {
 		return err
 	}
 	if fresh {
-		st.Phase = "warned"
-		if err := d.saveOccurrence(ctx, st); err != nil {
+		// The listing may have taken long: meanwhile the stop's own step
+		// (another replica) may have acted and saved its state, which this
+		// warning must not replace; and past the stop, a warning is news
+		// of nothing.
+		unlock := d.lockMessage(ctx, st.ID)
+		cur, found, err := d.loadOccurrence(ctx, st.ID)
+		switch {
+		case err != nil:
+		case found && cur.Phase != "warned":
+			unlock()
+			return nil // acted on already: its own step shows it
+		case found:
+			// An earlier run of this step saved it and may have died
+			// before posting: posting (or editing) it is all that is left.
+		case !d.sched.clock.Now().Before(o.At):
+			unlock()
+			return nil
+		default:
+			st.Phase = "warned"
+			err = d.saveOccurrence(ctx, st)
+		}
+		unlock()
+		if err != nil {
 			return err
 		}
 	}
