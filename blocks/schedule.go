@@ -182,7 +182,7 @@ type OccurrenceView struct {
 	// so nothing is done.
 	DeletedBy string
 	Items     []OccurrenceItem
-	Failures []string // account-regions that could not be listed
+	Failures  []string // account-regions that could not be listed
 }
 
 // Occurrence renders a schedule's warning or result.
