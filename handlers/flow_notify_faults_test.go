@@ -142,11 +142,11 @@ type ownChangeUnreadable struct {
 	on *bool
 }
 
-func (s ownChangeUnreadable) Notice(ctx context.Context, key string) (store.Notice, error) {
-	if *s.on && strings.HasPrefix(key, "own-change:") {
-		return store.Notice{}, errors.Join(store.ErrUnavailable, context.DeadlineExceeded)
+func (s ownChangeUnreadable) Group(ctx context.Context, key string) ([][]byte, error) {
+	if *s.on && strings.HasPrefix(key, "own-changes:") {
+		return nil, errors.Join(store.ErrUnavailable, context.DeadlineExceeded)
 	}
-	return s.Store.Notice(ctx, key)
+	return s.Store.Group(ctx, key)
 }
 
 // Defect: when the store could not say whether a state change was
@@ -267,5 +267,31 @@ func TestSummaryShowsEachInstanceAtItsLatestChange(t *testing.T) {
 	}
 	if !strings.Contains(last, "🔴 2 stopped") || strings.Contains(last, "running") {
 		t.Errorf("the summary = %s, want web-1 and web-2 stopped (web-1's latest change)", last)
+	}
+}
+
+// Defect: the note of an instance's own changes named one action, so a
+// later action on it (a Start after a Stop) hid that a late "stopped" was
+// the Stop's, and it was announced besides the Stop's own message.
+func TestOwnStopStaysOwnAfterALaterStart(t *testing.T) {
+	t.Parallel()
+	w := notifyWorld(t, worldOptions{}, nil)
+	card := w.instanceCard("web-1", "card1")
+	stopAt := time.Now()
+	if r := w.click(alice, mustButton(t, card, "act:stop", ""), "stop1"); r != http.StatusOK {
+		t.Fatalf("Stop click = %d", r)
+	}
+	w.waitForText("chat.update", "stopped", waitResult)
+	card = w.instanceCard("web-1", "card2")
+	if r := w.click(alice, mustButton(t, card, "act:start", ""), "start1"); r != http.StatusOK {
+		t.Fatalf("Start click = %d", r)
+	}
+	w.waitForText("chat.update", "started", waitResult)
+	out, err := deliver(t, w, stateChangeEvent("late-own", acctProd, "i-0000000000000a001", "stopped", stopAt.Add(200*time.Millisecond)), "m-late-own", 1)
+	if err != nil || out != "own_change" {
+		t.Errorf("the Stop's late 'stopped' = %q, %v, want own_change", out, err)
+	}
+	if p := postsSaying(w, "web-1 (acme-prod, eu-west-1) is now stopped"); len(p) != 0 {
+		t.Errorf("Charlize's own stop announced besides its action message: %q", p)
 	}
 }

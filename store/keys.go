@@ -70,11 +70,11 @@ func StateSeenKey(account, region, id string) string {
 	return "state-seen:" + account + "/" + region + "/" + id
 }
 
-// OwnChangeKey is the notice naming the record of the action that is
-// changing (or has just changed) an instance, so that the state-change
+// OwnChangeKey is the group listing the records of the actions that are
+// changing (or have just changed) an instance, so that the state-change
 // events the action causes are not posted besides its own message.
 func OwnChangeKey(account, region, id string) string {
-	return "own-change:" + account + "/" + region + "/" + id
+	return "own-changes:" + account + "/" + region + "/" + id
 }
 
 // PaceKey is one posting slot of a channel: one notification post per

@@ -356,8 +356,10 @@ func viewWith(inst ec2ops.Instance, value string, kinds ...action.Action) blocks
 // most a duplicate post, so it is only logged.
 func (r *run) markOwnChange(ctx context.Context) {
 	rec := r.rec
-	n := store.Notice{Key: store.OwnChangeKey(rec.Instance.Account, rec.Instance.Region, rec.Instance.ID), Data: []byte(rec.ID)}
-	if err := r.d.store.SaveNotice(context.WithoutCancel(ctx), n, r.d.actionTimeout+ownChangeGrace); err != nil {
+	// A list, not one id: a later action on the instance must not hide
+	// that a late event of an earlier one is Charlize's own too.
+	key := store.OwnChangeKey(rec.Instance.Account, rec.Instance.Region, rec.Instance.ID)
+	if _, err := r.d.store.AppendGroup(context.WithoutCancel(ctx), key, []byte(rec.ID), r.d.actionTimeout+ownChangeGrace); err != nil {
 		r.d.log.WarnContext(ctx, "could not record an action's coming state changes", "request_id", reqctx.ID(ctx), "action_id", rec.ID, "err", err)
 	}
 }
@@ -368,28 +370,38 @@ func (r *run) markOwnChange(ctx context.Context) {
 // store that cannot say is an error, for the event to come back, rather
 // than a post besides the action's own message.
 func (d *Dispatcher) ownChange(ctx context.Context, account, region, id, state string, at time.Time) (bool, error) {
-	n, err := d.store.Notice(ctx, store.OwnChangeKey(account, region, id))
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
+	ids, err := d.store.Group(ctx, store.OwnChangeKey(account, region, id))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return false, fmt.Errorf("look up own change: %w", err)
 	}
-	rec, err := d.loadRecord(ctx, string(n.Data), "")
-	if errors.Is(err, errExpired) {
-		return false, nil
+	seen := map[string]bool{}
+	for _, raw := range ids {
+		recID := string(raw)
+		if seen[recID] {
+			continue
+		}
+		seen[recID] = true
+		rec, err := d.loadRecord(ctx, recID, "")
+		if errors.Is(err, errExpired) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("look up own change: %w", err)
+		}
+		if causes(rec, state, at) {
+			return true, nil
+		}
 	}
-	if err != nil {
-		return false, fmt.Errorf("look up own change: %w", err)
+	return false, nil
+}
+
+// causes reports whether rec's action passes through state, and was under
+// way or had just settled at at.
+func causes(rec *actionRecord, state string, at time.Time) bool {
+	if !slices.Contains(ownStates[rec.Action], state) || at.Before(rec.RequestedAt.Add(-time.Minute)) {
+		return false
 	}
-	own := false
-	for _, s := range ownStates[rec.Action] {
-		own = own || s == state
-	}
-	if !own || at.Before(rec.RequestedAt.Add(-time.Minute)) {
-		return false, nil
-	}
-	return rec.State != stateSettled || !at.After(rec.SettledAt.Add(ownChangeGrace)), nil
+	return rec.State != stateSettled || !at.After(rec.SettledAt.Add(ownChangeGrace))
 }
 
 // stateChange posts "web-3 is now stopped", or counts the change into the
