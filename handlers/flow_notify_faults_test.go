@@ -295,3 +295,47 @@ func TestOwnStopStaysOwnAfterALaterStart(t *testing.T) {
 		t.Errorf("Charlize's own stop announced besides its action message: %q", p)
 	}
 }
+
+// Defect: a second AWS Health event of the same maintenance naming another
+// instance was dropped as a duplicate; the message names both.
+func TestMaintenanceNamesEveryInstanceItsEventsName(t *testing.T) {
+	t.Parallel()
+	w := notifyWorld(t, worldOptions{}, func(o *app.Options) { o.NotifyPace = 10 * time.Millisecond })
+	start := time.Now().Add(72 * time.Hour).Truncate(time.Second)
+	first := healthEvent("h1", "i-0000000000000d001", start)
+	second := strings.NewReplacer(`"id":"h1"`, `"id":"h2"`, `"entityValue":"i-0000000000000d001"`, `"entityValue":"i-0000000000000a002"`,
+		`"resources":["i-0000000000000d001"]`, `"resources":["i-0000000000000a002"]`).Replace(first)
+	if out, err := deliver(t, w, first, "m-h1", 1); err != nil || out != "posted" {
+		t.Fatalf("first = %q, %v", out, err)
+	}
+	if out, err := deliver(t, w, second, "m-h2", 1); err != nil || out != "edited" {
+		t.Errorf("the second event, naming web-2 = %q, %v, want edited", out, err)
+	}
+	edits := w.slack.Calls("chat.update")
+	if len(edits) != 1 || !strings.Contains(callText(edits[0]), "a002") || !strings.Contains(callText(edits[0]), "d001") {
+		t.Errorf("edits = %d, want one naming db-1 and web-2", len(edits))
+	}
+}
+
+// Defect: in a managed-tag account, a maintenance closed after its
+// instance was gone (retired) never said it was over: the instance could
+// not be described, so the closing event was ignored and the message kept
+// offering "Stop & start now".
+func TestMaintenanceClosedAfterItsInstanceIsGone(t *testing.T) {
+	t.Parallel()
+	w := notifyWorld(t, worldOptions{managedTag: &ec2ops.Tag{Key: "Name", Value: "db-1"}}, nil)
+	start := time.Now().Add(72 * time.Hour).Truncate(time.Second)
+	upcoming := healthEvent("hc", "i-0000000000000d001", start)
+	if out, err := deliver(t, w, upcoming, "m-hc", 1); err != nil || out != "posted" {
+		t.Fatalf("upcoming = %q, %v", out, err)
+	}
+	w.sim.AddFault(ec2sim.Fault{Action: "DescribeInstances", Code: "InvalidInstanceID.NotFound", Status: 400})
+	closed := strings.NewReplacer(`"statusCode":"upcoming"`, `"statusCode":"closed"`, `"id":"hc"`, `"id":"hc-closed"`).Replace(upcoming)
+	if out, err := deliver(t, w, closed, "m-hc-closed", 1); err != nil || out != "edited" {
+		t.Errorf("the closing event = %q, %v, want edited", out, err)
+	}
+	edits := w.slack.Calls("chat.update")
+	if len(edits) != 1 || strings.Contains(callText(edits[0]), "Stop \\u0026 start now") || strings.Contains(callText(edits[0]), "Stop & start now") {
+		t.Errorf("edits = %d, want one saying it is over, without buttons", len(edits))
+	}
+}

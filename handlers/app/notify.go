@@ -981,6 +981,11 @@ type healthNotice struct {
 	Channel string `json:"channel,omitempty"`
 	TS      string `json:"ts"`
 	Status  string `json:"status"`
+	// What the message shows: AWS may name more instances of the same
+	// maintenance in later events, or move its window.
+	Instances []ec2ops.Instance `json:"instances,omitempty"`
+	Start     time.Time         `json:"start,omitzero"`
+	End       time.Time         `json:"end,omitzero"`
 }
 
 // health posts an EC2 scheduled maintenance with its deadline and a Stop &
@@ -1001,16 +1006,39 @@ func (n *notification) health(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if exists && hn.Status == h.Status {
+	shown := map[string]int{}
+	for i, inst := range hn.Instances {
+		shown[inst.ID] = i
+	}
+	ids := make([]string, 0, len(hn.Instances)+len(h.Instances))
+	for _, inst := range hn.Instances {
+		ids = append(ids, inst.ID)
+	}
+	for _, id := range h.Instances {
+		if _, ok := shown[id]; !ok && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if exists && hn.Status == h.Status && len(ids) == len(hn.Instances) && hn.Start.Equal(h.Start) && hn.End.Equal(h.End) {
 		return outcomeDuplicate, nil // an update that changes nothing shown
 	}
-	insts := make([]ec2ops.Instance, 0, len(h.Instances))
-	for _, id := range h.Instances {
+	insts := make([]ec2ops.Instance, 0, len(ids))
+	for _, id := range ids {
+		i, known := shown[id]
+		if known && h.Status == "closed" {
+			// Over: what the message showed is what it says is over, even
+			// of an instance since gone.
+			insts = append(insts, hn.Instances[i])
+			continue
+		}
 		inst, found, err := n.instance(ctx, id, "")
 		if err != nil {
 			return "", err
 		}
-		if !found && n.acct.ManagedTag != nil {
+		switch {
+		case !found && known:
+			inst = hn.Instances[i] // gone since, but shown
+		case !found && n.acct.ManagedTag != nil:
 			continue
 		}
 		insts = append(insts, inst)
@@ -1018,6 +1046,7 @@ func (n *notification) health(ctx context.Context) (string, error) {
 	if len(insts) == 0 {
 		return outcomeIgnored, nil
 	}
+	hn.Instances, hn.Start, hn.End = insts, h.Start, h.End
 	views, err := n.buttons(ctx, insts, action.Status, action.Restart)
 	if err != nil {
 		return "", err
