@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -238,7 +240,7 @@ func (p *Poller) one(ctx context.Context, q Queue, m types.Message) {
 	}
 	log = log.With("event_id", ev.ID, "detail_type", ev.DetailType, "account_id", ev.AccountID, "region", ev.Region)
 	hctx, cancel := context.WithTimeout(ctx, p.opts.HandleTimeout)
-	outcome, err := p.handle(hctx, Message{Queue: q.Name, MessageID: aws.ToString(m.MessageId), Receives: receives, Event: ev})
+	outcome, err := p.safeHandle(hctx, Message{Queue: q.Name, MessageID: aws.ToString(m.MessageId), Receives: receives, Event: ev})
 	cancel()
 	var later *LaterError
 	switch {
@@ -257,6 +259,21 @@ func (p *Poller) one(ctx context.Context, q Queue, m types.Message) {
 		p.showIn(ctx, q, m, backoff(p.opts.RetryAfter, 5*time.Minute, receives), log)
 		p.observeEvent(ev.Kind, "failed")
 	}
+}
+
+// safeHandle runs the handler, turning a panic into a failure of this
+// message: it is retried and, if it keeps failing, left to the redrive
+// policy, instead of taking the replica (and, one after another, every
+// replica that receives it) down.
+func (p *Poller) safeHandle(ctx context.Context, m Message) (outcome string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.opts.Log.ErrorContext(ctx, "event handler panicked", "queue", m.Queue, "message_id", m.MessageID, "event_id", m.Event.ID,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			outcome, err = "", fmt.Errorf("event %s: handler panicked", m.Event.ID)
+		}
+	}()
+	return p.handle(ctx, m)
 }
 
 // settleTimeout bounds a delete or visibility change, also at shutdown.

@@ -191,6 +191,27 @@ func TestPollerLeavesFailingMessagesToRedrive(t *testing.T) {
 	}
 }
 
+// A handler that panics fails its message, which is retried; the replica
+// (the poller, and what else runs in the process) carries on.
+func TestPollerSurvivesAPanickingHandler(t *testing.T) {
+	e := newPollEnv(t)
+	rec := &recorder{fail: func(m awsevents.Message) error {
+		if m.Receives == 1 {
+			panic("a bug in the handler")
+		}
+		return nil
+	}}
+	e.start(t, rec.handle, awsevents.Options{Visibility: time.Second, RetryAfter: time.Second})
+	id := e.send(t, string(mustRead(t, "alarm.json")))
+	waitFor(t, "the message handled on its second receive and deleted", func() bool { return e.message(id).Deleted })
+	if rec.count() != 2 {
+		t.Errorf("handler saw the message %d times, want 2 (the panic, then the retry)", rec.count())
+	}
+	if !strings.Contains(e.logs.String(), `"msg":"event handler panicked"`) {
+		t.Errorf("logs = %s, want the panic logged", e.logs)
+	}
+}
+
 // A queue that cannot be reached is reported, retried with backoff, and
 // recovers without a restart.
 func TestPollerReportsAnUnreachableQueue(t *testing.T) {
