@@ -113,3 +113,37 @@ func TestDeletedSchedulesWarningEnds(t *testing.T) {
 		t.Errorf("StopInstances = %v after the schedule was deleted, want none", got)
 	}
 }
+
+// Defect: Skip pressed on a snooze's own warning replaced the snooze, so
+// the stop that warning announced was never carried out as skipped: the
+// warning stayed up saying it would stop, and the skip was not audited.
+func TestSkipOnASnoozesWarningSettlesIt(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(scheduleStart)
+	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel})
+	ts, warning := officeHoursOnWeb1(t, w, clock)
+	w.clickFrom(bob, warning[0], "snooze-web-1", clickFrom{messageTS: ts})
+	w.waitForEdit(ts, "snoozed by <@U0BOB>")
+	advanceTo(t, clock, 1, stopUTC)
+	w.waitForEdit(ts, "stopped 0 of 1 instance")
+	advanceTo(t, clock, 1, stopUTC.Add(45*time.Minute))
+	snTS, snBS := w.occurrenceMessage("The snooze of *web-1* ends")
+	w.clickFrom(bob, snoozeButton(t, snBS, "web-1", "Skip tonight"), "skip-web-1", clickFrom{messageTS: snTS})
+	w.waitForEdit(snTS, "skipped this time by <@U0BOB>")
+	advanceTo(t, clock, 1, stopUTC.Add(time.Hour))
+	last := w.waitForEdit(snTS, "stopped 0 of 1 instance", "skipped this time by <@U0BOB>")
+	if strings.Contains(last, "The snooze of") || strings.Contains(last, "snooze:") {
+		t.Errorf("an hour after the snooze's stop time its warning is still live:\n%s", last)
+	}
+	if got := w.state("acme-prod", "eu-west-1", "i-0000000000000a001"); got != ec2ops.StateRunning {
+		t.Errorf("web-1 is %s, want running (skipped)", got)
+	}
+	n := 0
+	for _, e := range mustAudit(t, w.store) {
+		if e.InstanceName == "web-1" && e.Action == action.Stop && e.UserID == "charlize scheduler" && e.Result == store.ResultSkipped {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d audited skipped scheduled stops of web-1, want 2 (the snoozed one, the skipped snooze stop)", n)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -189,9 +190,6 @@ func (d *Dispatcher) scheduleTick(ctx context.Context) time.Time {
 		}
 	}
 	for _, sn := range snoozes {
-		if sn.Skip || sn.Until.IsZero() {
-			continue
-		}
 		i := slices.IndexFunc(scheds, func(a appSchedule) bool { return a.Name == sn.Schedule })
 		if i < 0 {
 			// Its schedule was deleted: instances that followed it are
@@ -200,6 +198,20 @@ func (d *Dispatcher) scheduleTick(ctx context.Context) time.Time {
 			continue
 		}
 		sc := scheds[i]
+		if strings.Contains(sn.Occurrence, "/snooze/") && now.Before(sn.At) {
+			soon(sn.At)
+		} else if strings.Contains(sn.Occurrence, "/snooze/") {
+			// Pressed on a snooze's own warning, it replaced that snooze:
+			// the stop that warning announced still ends, as snoozed or
+			// skipped, so its message settles and it is audited.
+			was := *sn
+			was.Until, was.Skip = sn.At, false
+			d.runOccurrence(ctx, occurrence{Occurrence: schedule.Occurrence{Schedule: sn.Schedule, Action: action.Stop, At: sn.At,
+				Local: sn.At.UTC().Format("2006-01-02 15:04")}, sched: sc, snooze: &was}, now)
+		}
+		if sn.Skip || sn.Until.IsZero() {
+			continue
+		}
 		o := occurrence{Occurrence: schedule.Occurrence{Schedule: sn.Schedule, Action: action.Stop, At: sn.Until,
 			Local: sn.Until.UTC().Format("2006-01-02 15:04")}, sched: sc, snooze: sn}
 		if !now.Before(sn.Until.Add(-s.warning)) {
