@@ -151,7 +151,8 @@ func (e *interruptedError) Error() string { return "interrupted while " + e.name
 type notStartedError struct {
 	action    action.Action
 	name      string
-	scheduled bool // a schedule's step, whose message names the instance
+	scheduled bool          // a schedule's step, whose message names the instance
+	grace     time.Duration // a schedule's step found past its grace
 }
 
 func (e *notStartedError) Error() string { return string(e.action) + " " + e.name + " was not started" }
@@ -234,6 +235,9 @@ func (d *Dispatcher) userText(err error) (blocks.Text, bool) {
 		return blocks.Say("Charlize was interrupted (it is restarting) while %s was %s. Run %s to see where it got to.",
 			interrupted.name, interrupted.state, blocks.Inline(d.slashCommand+" status "+interrupted.name)), true
 	case errors.As(err, &notStarted):
+		if notStarted.grace > 0 {
+			return blocks.Say("Charlize stopped running before it could carry this step out, and came back more than %s after it was due, so it was not carried out.", notStarted.grace.String()), true
+		}
 		if notStarted.scheduled {
 			return blocks.Say("Charlize could not record this step when it was due, so it was not carried out."), true
 		}

@@ -119,6 +119,18 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 		}
 		return
 	}
+	if rec.Scheduled != nil && rec.State == stateQueued && d.now().Sub(rec.RequestedAt) > d.sched.grace {
+		// Its replica died before starting it, and it is now later than a
+		// missed occurrence may run (an instance stopped hours late would
+		// surprise whoever uses it): ended, as the schedule's own missed
+		// occurrences are.
+		d.log.InfoContext(ctx, "ending a scheduled action past its grace", "action_id", rec.ID, "instance", rec.Instance.ID)
+		o := outcome{result: store.ResultRefused, err: &notStartedError{action: rec.Action, name: displayName(rec.Instance), scheduled: true, grace: d.sched.grace}}
+		if err := d.workers.Go(ctx, func(ctx context.Context) { r.settle(ctx, o) }); err != nil {
+			r.dropLease(ctx)
+		}
+		return
+	}
 	d.log.InfoContext(ctx, "taking over an action", "action_id", rec.ID, "action", rec.Action,
 		"instance", rec.Instance.ID, "state", rec.State, "phase", rec.Phase)
 	job := r.execute
