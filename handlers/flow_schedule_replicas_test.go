@@ -78,15 +78,7 @@ func TestLateWarningDoesNotUndoTheStop(t *testing.T) {
 	w := newWorld(t, worldOptions{redis: true, clock: clock, scheduleChannel: channel, wrapSim: g.wrap,
 		schedules: []schedule.Schedule{mustSchedule(t, "office-hours", "mon-fri 08:00-19:00 Europe/Warsaw")},
 		fixture:   scheduleFixture(tagged("i-0000000000000e001", "web-1", "running", "office-hours"))})
-	o := w.dispatcherOptions
-	o.Replica = "replica-2"
-	d := mustDispatcher(t, o)
-	startRun(t, d)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = d.Close(ctx)
-	})
+	w.addReplica("replica-2")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := clock.BlockUntilContext(ctx, 2); err != nil {

@@ -412,15 +412,7 @@ func TestScheduleThreeReplicasOnRedis(t *testing.T) {
 		schedules: []schedule.Schedule{mustSchedule(t, "office-hours", "mon-fri 08:00-19:00 Europe/Warsaw")},
 		fixture:   scheduleFixture(insts...)})
 	for _, name := range []string{"replica-2", "replica-3"} {
-		o := w.dispatcherOptions
-		o.Replica = name
-		d := mustDispatcher(t, o)
-		startRun(t, d)
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = d.Close(ctx)
-		})
+		w.addReplica(name)
 	}
 	advanceTo(t, clock, 3, stopUTC.Add(-15*time.Minute))
 	ts, _ := w.occurrenceMessage("will stop 6 instances")

@@ -81,6 +81,22 @@ func (w *world) restartDispatcher() *app.Dispatcher {
 	return d
 }
 
+// addReplica starts another replica named name on w's store, running its
+// takeover loop and scheduler until the test ends.
+func (w *world) addReplica(name string) *app.Dispatcher {
+	w.t.Helper()
+	o := w.dispatcherOptions
+	o.Replica = name
+	d := mustDispatcher(w.t, o)
+	startRun(w.t, d)
+	w.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = d.Close(ctx)
+	})
+	return d
+}
+
 // startRun runs d's takeover loop, as run does beside the server, until the
 // returned stop (or the test's end).
 func startRun(t testing.TB, d *app.Dispatcher) (stop func()) {
