@@ -387,3 +387,54 @@ func TestSnoozeWhoseSaveTimedOutIsDone(t *testing.T) {
 		t.Errorf("web-1 is %s, want running (snoozed)", got)
 	}
 }
+
+// snoozeHold is a store whose next SaveSnooze waits until released, as a
+// slow store's does.
+type snoozeHold struct {
+	store.Store
+	mu      sync.Mutex
+	entered chan struct{} // closed when the held save begins
+	release chan struct{}
+}
+
+func (s *snoozeHold) SaveSnooze(ctx context.Context, sn store.Snooze, ttl time.Duration) error {
+	s.mu.Lock()
+	entered, release := s.entered, s.release
+	s.entered = nil
+	s.mu.Unlock()
+	if entered != nil {
+		close(entered)
+		<-release
+	}
+	return s.Store.SaveSnooze(ctx, sn, ttl)
+}
+
+// Defect: a Snooze whose save was still on its way when the stop read the
+// snoozes was accepted and audited as done, yet the instance was stopped
+// (and its snooze's warning posted later for an instance already
+// stopped). The stop waits for the snooze being saved, and honours it.
+func TestSnoozeRacingTheStopIsHonoured(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(scheduleStart)
+	hold := &snoozeHold{entered: make(chan struct{}), release: make(chan struct{})}
+	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel,
+		wrapStore: func(s store.Store) store.Store { hold.Store = s; return hold }})
+	ts, warning := officeHoursOnWeb1(t, w, clock)
+	entered := hold.entered
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.clickFrom(bob, warning[0], "snooze-web-1", clickFrom{messageTS: ts})
+	}()
+	<-entered
+	// The save lands half a second into the stop, which has begun.
+	time.AfterFunc(500*time.Millisecond, func() { close(hold.release) })
+	advanceTo(t, clock, 1, stopUTC)
+	<-done
+	w.waitForEdit(ts, "stopped 0 of 1 instance", "snoozed by <@U0BOB>")
+	if got := w.state("acme-prod", "eu-west-1", "i-0000000000000a001"); got != ec2ops.StateRunning {
+		t.Errorf("web-1 is %s after bob's snooze was accepted, want running", got)
+	}
+	if !auditHas(mustAudit(t, w.store), func(e store.AuditEntry) bool { return e.Action == action.Snooze && e.Result == store.ResultDone }) {
+		t.Errorf("bob's snooze was not audited as done")
+	}
+}

@@ -488,6 +488,19 @@ func (d *Dispatcher) snooze(ctx context.Context, cb slack.InteractionCallback, p
 			return &deniedError{action: action.Snooze, target: displayName(inst), reason: "snoozing needs schedule or start on it, and " + dec.Reason}
 		}
 	}
+	// The stop decides under this lock too, on the phase it saves: a
+	// snooze lands before the stop reads the snoozes, or finds the stop
+	// under way. The wait is short, for the click's 3 s.
+	unlock, locked := d.lockMessageWithin(ctx, id, time.Second)
+	if !locked {
+		return fmt.Errorf("snooze: message %s locked: %w", id, ErrBusy)
+	}
+	defer unlock()
+	if st, found, err = d.loadOccurrence(ctx, id); err != nil {
+		return err
+	} else if !found || n >= len(st.Items) {
+		return errExpired
+	}
 	now := d.sched.clock.Now()
 	if st.Phase != "warned" || !now.Before(st.At) {
 		return &tooLateError{name: displayName(inst)}
@@ -512,6 +525,16 @@ func (d *Dispatcher) snooze(ctx context.Context, cb slack.InteractionCallback, p
 	}
 	if err := d.store.SaveSnooze(ctx, store.Snooze{Instance: instanceKey(inst), Data: data}, ttl); err != nil && !d.snoozeLanded(ctx, sn) {
 		return fmt.Errorf("save snooze: %w", err)
+	}
+	// A save slow enough to outlast the lock may have come after the stop
+	// read the snoozes: then it is too late, and the snooze goes.
+	if cur, found, err := d.loadOccurrence(ctx, id); err == nil && found && cur.Phase != "warned" {
+		if d.snoozeLanded(ctx, sn) {
+			if err := d.store.DeleteSnooze(ctx, instanceKey(inst)); err != nil {
+				d.log.WarnContext(ctx, "could not take back a snooze that came too late", "instance", instanceKey(inst), "err", err)
+			}
+		}
+		return &tooLateError{name: displayName(inst)}
 	}
 	e := auditEntry(ctx, d.now(), v, inst, action.Snooze, store.DecisionAllowed, store.ResultDone, "")
 	e.Rule, e.Detail = dec.Rule, detail

@@ -490,6 +490,22 @@ func (d *Dispatcher) act(ctx context.Context, o occurrence, now time.Time) error
 	if err != nil {
 		return err
 	}
+	// A snooze decides under the message lock on the phase saved here:
+	// it lands before the snoozes are read, or finds this stop under way.
+	unlock := d.lockMessage(ctx, st.ID)
+	locked := true
+	release := func() {
+		if locked {
+			unlock()
+			locked = false
+		}
+	}
+	defer release()
+	if cur, found, err := d.loadOccurrence(ctx, st.ID); err != nil {
+		return err
+	} else if found {
+		st = cur
+	}
 	// Read again rather than trust the tick's: a snooze pressed a moment
 	// before the stop counts.
 	snoozes, err := d.snoozes(ctx)
@@ -559,6 +575,7 @@ func (d *Dispatcher) act(ctx context.Context, o occurrence, now time.Time) error
 	if err := d.saveOccurrence(ctx, st); err != nil {
 		return err
 	}
+	release()
 	var failed error
 	for _, s := range starts {
 		if err := d.startScheduled(ctx, s.rec); err != nil && failed == nil {
@@ -791,19 +808,26 @@ func (d *Dispatcher) occurrenceView(st *occurrenceState, account string, texts m
 // seconds for it); the returned func frees it. Without the lock after the
 // wait, it goes on: an edit out of order is better than none.
 func (d *Dispatcher) lockMessage(ctx context.Context, id string) func() {
+	unlock, _ := d.lockMessageWithin(ctx, id, 3*time.Second)
+	return unlock
+}
+
+// lockMessageWithin is lockMessage waiting at most wait; locked is false
+// (and unlock does nothing) when it could not take the lock.
+func (d *Dispatcher) lockMessageWithin(ctx context.Context, id string, wait time.Duration) (unlock func(), locked bool) {
 	key, holder := store.ScheduleMessageLockKey(id), uuid.NewString()
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(wait)
 	for {
 		won, _, err := d.store.Claim(ctx, key, holder, 5*time.Second)
 		if err == nil && won {
-			return func() { d.releaseClaim(ctx, key, holder) }
+			return func() { d.releaseClaim(ctx, key, holder) }, true
 		}
 		if err != nil || time.Now().After(deadline) {
-			return func() {}
+			return func() {}, false
 		}
 		select {
 		case <-ctx.Done():
-			return func() {}
+			return func() {}, false
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
