@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -337,5 +338,35 @@ func TestMaintenanceClosedAfterItsInstanceIsGone(t *testing.T) {
 	edits := w.slack.Calls("chat.update")
 	if len(edits) != 1 || strings.Contains(callText(edits[0]), "Stop \\u0026 start now") || strings.Contains(callText(edits[0]), "Stop & start now") {
 		t.Errorf("edits = %d, want one saying it is over, without buttons", len(edits))
+	}
+}
+
+// In an account with a managed tag, a burst of changes of instances the
+// inventory already lists costs no describe per change: AWS is asked only
+// for the cards (the first few), and the summary counts the rest. (It
+// asked once per change.)
+func TestManagedBurstDescribesOnlyItsCards(t *testing.T) {
+	t.Parallel()
+	w := notifyWorld(t, worldOptions{managedTag: &ec2ops.Tag{Key: "env", Value: "prod"}}, func(o *app.Options) {
+		o.SummaryEvery = 50 * time.Millisecond
+		o.NotifyPace = 10 * time.Millisecond
+	})
+	w.command(alice, "list", "warm")
+	w.waitForURLText("warm", "web-1", waitResult) // the inventory lists acme-prod
+	before := w.sim.Calls("DescribeInstances")
+	now := time.Now()
+	ids := []string{"i-0000000000000a001", "i-0000000000000a002", "i-0000000000000d001", "i-0000000000000b001"}
+	for i := range 8 {
+		body := stateChangeEvent(fmt.Sprintf("burst-%d", i), acctProd, ids[i%len(ids)], "stopped", now.Add(time.Duration(i)*time.Second))
+		if _, err := deliver(t, w, body, fmt.Sprintf("m-burst-%d", i), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The three cards', and at most one listing refreshing the inventory.
+	if n := w.sim.Calls("DescribeInstances") - before; n > 4 {
+		t.Errorf("a burst of 8 changes of listed instances made %d DescribeInstances calls, want at most 4", n)
+	}
+	if p := postsSaying(w, "changed state"); len(p) != 1 {
+		t.Errorf("summaries posted = %d, want 1", len(p))
 	}
 }

@@ -414,12 +414,13 @@ func (n *notification) stateChange(ctx context.Context) (string, error) {
 	if stale, err := n.olderThanSeen(ctx, sc.InstanceID); err != nil || stale {
 		return outcomeStale, err
 	}
-	// Whether a managed-tag account's instance may be shown at all is
-	// known only from AWS, and decided before the change counts into a
-	// summary, which would show it.
+	// Whether a managed-tag account's instance may be shown is decided
+	// before the change counts into a summary, which would show it: from
+	// the cached inventory (listed within the tag), so that a burst costs
+	// no describe per change, else from AWS.
 	var inst ec2ops.Instance
 	described, found := false, false
-	if n.acct.ManagedTag != nil {
+	if n.acct.ManagedTag != nil && !n.listed(ctx, sc.InstanceID) {
 		var err error
 		if inst, found, err = n.instance(ctx, sc.InstanceID, sc.State); err != nil {
 			return "", err
@@ -439,12 +440,12 @@ func (n *notification) stateChange(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("open burst window: %w", err)
 	}
 	key := store.BurstKey(n.channel, n.acct.Name, window)
-	item, _ := json.Marshal(burstItem{Event: n.ev.ID, ID: sc.InstanceID, Region: n.ev.Region, State: sc.State, At: n.ev.Time})
+	item, _ := json.Marshal(burstItem{Event: n.ev.ID, ID: sc.InstanceID, Region: n.ev.Region, State: sc.State})
 	pos, err := d.store.AppendGroup(ctx, key, item, 2*d.burstWindow+time.Minute)
 	if err != nil {
 		return "", fmt.Errorf("count state change: %w", err)
 	}
-	if pos > d.burstSize {
+	if pos > d.burstSize && n.receives > 1 {
 		// A redelivered event was appended again: it counts where it came
 		// first, so a lone change retried is still a card of its own.
 		if pos, err = distinctPosition(ctx, d.store, key, n.ev.ID); err != nil {
@@ -471,6 +472,20 @@ func (n *notification) stateChange(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return outcomePosted, nil
+}
+
+// listed reports whether instance id of the event's account and region is
+// in the cached inventory.
+func (n *notification) listed(ctx context.Context, id string) bool {
+	if n.d.inventory == nil {
+		return false
+	}
+	for _, i := range n.d.inventory.get(ctx, []string{n.acct.Name}, 0) {
+		if i.ID == id && i.Region == n.ev.Region {
+			return true
+		}
+	}
+	return false
 }
 
 // olderThanSeen reports whether a newer change of instance id has been
@@ -520,11 +535,10 @@ func windowStart(window string, fallback time.Time) time.Time {
 
 // burstItem is one state change in a window's group.
 type burstItem struct {
-	Event  string    `json:"event"`
-	ID     string    `json:"id"`
-	Region string    `json:"region"`
-	State  string    `json:"state"`
-	At     time.Time `json:"at,omitzero"` // when the change happened
+	Event  string `json:"event"`
+	ID     string `json:"id"`
+	Region string `json:"region"`
+	State  string `json:"state"`
 }
 
 // summaryNotice is the summary message of a window's changes.
@@ -598,26 +612,15 @@ func (n *notification) editSummary(ctx context.Context, key string, window time.
 	}
 	seen := map[string]bool{}
 	var lines []blocks.ChangeLine
-	latest := map[string]int{}       // instance → its line
-	lineAt := map[string]time.Time{} // instance → when its line's change happened
 	for _, r := range raw {
 		var it burstItem
 		if json.Unmarshal(r, &it) != nil || seen[it.Event] {
 			continue // a redelivered event counts once
 		}
 		seen[it.Event] = true
-		line := blocks.ChangeLine{ID: it.ID, Name: names[it.Region+"/"+it.ID], Region: it.Region, State: it.State}
-		inst := it.Region + "/" + it.ID
-		i, ok := latest[inst]
-		switch {
-		case !ok:
-			latest[inst], lineAt[inst] = len(lines), it.At
-			lines = append(lines, line)
-		case !it.At.Before(lineAt[inst]):
-			// SQS keeps no order: an instance shows its latest change,
-			// not the last to arrive.
-			lines[i], lineAt[inst] = line, it.At
-		}
+		// The last of an instance's lines is its latest change: an older
+		// one delivered late is stale before it reaches the group.
+		lines = append(lines, blocks.ChangeLine{ID: it.ID, Name: names[it.Region+"/"+it.ID], Region: it.Region, State: it.State})
 	}
 	msg := blocks.ChangeSummary(blocks.ChangeSummaryView{Account: n.acct.Name, Changes: lines, Since: window,
 		ListCommand: d.slashCommand + " list account:" + n.acct.Name})
@@ -798,7 +801,7 @@ func (n *notification) alarm(ctx context.Context) (string, error) {
 		an.Resolved = true
 	}
 	// The message stays where it was posted, whatever the account says now.
-	account := n.channel
+	eventsChannel := n.channel // where the account's events go now
 	n.channel, n.team = an.Channel, slackclient.Team{ID: an.TeamID}
 	msg, err := n.alarmMessage(ctx, key, &an)
 	if err != nil {
@@ -814,7 +817,7 @@ func (n *notification) alarm(ctx context.Context) (string, error) {
 		if an.Resolved {
 			return outcomeEdited, d.saveNotice(ctx, key, an, noticeMemory)
 		}
-		n.channel = account
+		n.channel = eventsChannel
 		n.team, err = d.notifyTeam(ctx, n.acct)
 		if err != nil {
 			return "", err
