@@ -72,17 +72,23 @@ func (d *Dispatcher) newRecord(a action.Action, inst ec2ops.Instance, v viewer, 
 // so an accepted action survives this process.
 func (d *Dispatcher) startAction(ctx context.Context, rec *actionRecord, via *reply) error {
 	won, holder, err := d.store.Claim(ctx, rec.ClickKey, rec.holder(), d.sessionTTL)
-	if err == nil && !won && d.endedUndone(ctx, holder) {
-		// Its claim outlived an action that did nothing (the store
-		// would not free it then): the button may be pressed again.
-		d.releaseClaim(ctx, rec.ClickKey, holder)
-		won, holder, err = d.store.Claim(ctx, rec.ClickKey, rec.holder(), d.sessionTTL)
+	var held *actionRecord // the record of the claim's holder, when it has one
+	if err == nil && !won {
+		held = d.holderRecord(ctx, holder)
+		if held != nil && held.State == stateSettled && (held.Result == store.ResultRefused || held.Result == store.ResultFailed) {
+			// Its claim outlived an action that did nothing (the store
+			// would not free it then): the button may be pressed again.
+			d.releaseClaim(ctx, rec.ClickKey, holder)
+			if won, holder, err = d.store.Claim(ctx, rec.ClickKey, rec.holder(), d.sessionTTL); err == nil && !won {
+				held = d.holderRecord(ctx, holder) // another press took it in between
+			}
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("claim click: %w", err)
 	}
 	if !won {
-		via.refuseSoon(ctx, "act "+string(rec.Action), d.claimedBy(ctx, rec, holder))
+		via.refuseSoon(ctx, "act "+string(rec.Action), claimedBy(rec, holder, held))
 		return nil
 	}
 	r := d.newRun(rec, via)
@@ -122,27 +128,27 @@ func (d *Dispatcher) startAction(ctx context.Context, rec *actionRecord, via *re
 	return nil
 }
 
-// endedUndone reports whether the click claim's holder is an action that
-// ended with nothing done (refused, or failed).
-func (d *Dispatcher) endedUndone(ctx context.Context, holder string) bool {
+// holderRecord is the action record a claim's holder names, or nil (no
+// record named, or none written yet).
+func (d *Dispatcher) holderRecord(ctx context.Context, holder string) *actionRecord {
 	id, _ := parseHolder(holder)
 	if id == "" {
-		return false
+		return nil
 	}
 	held, err := d.loadRecord(ctx, id, "")
-	return err == nil && held.State == stateSettled && (held.Result == store.ResultRefused || held.Result == store.ResultFailed)
+	if err != nil {
+		return nil
+	}
+	return held
 }
 
 // claimedBy explains a lost click claim: the action the holder's record
-// describes is still running, or it has ended (when, and how).
-func (d *Dispatcher) claimedBy(ctx context.Context, rec *actionRecord, holder string) error {
-	id, user := parseHolder(holder)
+// (held, nil when not written yet: it has just started) describes is still
+// running, or it has ended (when, and how).
+func claimedBy(rec *actionRecord, holder string, held *actionRecord) error {
+	_, user := parseHolder(holder)
 	c := &claimedError{action: rec.Action, name: displayName(rec.Instance), requester: user}
-	if id == "" {
-		return c
-	}
-	// A record not written yet belongs to an action that has just started.
-	if held, err := d.loadRecord(ctx, id, ""); err == nil && held.State == stateSettled {
+	if held != nil && held.State == stateSettled {
 		c.done, c.at, c.result = true, held.SettledAt, held.Result
 	}
 	return c

@@ -105,18 +105,9 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 		r.dropLease(ctx)
 		return
 	}
+	notStarted := &notStartedError{action: rec.Action, name: displayName(rec.Instance), scheduled: rec.Scheduled != nil}
 	if !accepted {
-		d.log.InfoContext(ctx, "ending an action never started", "action_id", rec.ID, "action", rec.Action, "instance", rec.Instance.ID)
-		if err := d.workers.Go(ctx, func(ctx context.Context) {
-			o := outcome{result: store.ResultRefused, err: &notStartedError{action: rec.Action, name: displayName(rec.Instance), scheduled: rec.Scheduled != nil}}
-			r.settle(ctx, o)
-			d.releaseClaim(ctx, rec.ClickKey, heldAs)
-			if rec.Scheduled == nil { // a schedule's own message says it
-				d.tellPrivately(ctx, rec.team(), rec.Channel, rec.Requester, blocks.Refusal(d.failureText(ctx, "act "+string(rec.Action), o.err)))
-			}
-		}); err != nil {
-			r.dropLease(ctx)
-		}
+		d.endUnstarted(ctx, r, notStarted, heldAs)
 		return
 	}
 	if rec.Scheduled != nil && rec.State == stateQueued && d.now().Sub(rec.RequestedAt) > d.sched.grace {
@@ -124,11 +115,8 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 		// missed occurrence may run (an instance stopped hours late would
 		// surprise whoever uses it): ended, as the schedule's own missed
 		// occurrences are.
-		d.log.InfoContext(ctx, "ending a scheduled action past its grace", "action_id", rec.ID, "instance", rec.Instance.ID)
-		o := outcome{result: store.ResultRefused, err: &notStartedError{action: rec.Action, name: displayName(rec.Instance), scheduled: true, grace: d.sched.grace}}
-		if err := d.workers.Go(ctx, func(ctx context.Context) { r.settle(ctx, o) }); err != nil {
-			r.dropLease(ctx)
-		}
+		notStarted.grace = d.sched.grace
+		d.endUnstarted(ctx, r, notStarted, "")
 		return
 	}
 	d.log.InfoContext(ctx, "taking over an action", "action_id", rec.ID, "action", rec.Action,
@@ -146,6 +134,29 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 	}
 }
 
+// endUnstarted ends r's action as never started, why says why: audited,
+// its messages final, the click's claim (held as heldAs by this look, ""
+// none) freed, and the person who asked told; a schedule's own message
+// says it for a scheduled one. When no worker is free, the lease goes
+// back and the next look tries again.
+func (d *Dispatcher) endUnstarted(ctx context.Context, r *run, why *notStartedError, heldAs string) {
+	rec := r.rec
+	d.log.InfoContext(ctx, "ending an action never started", "action_id", rec.ID, "action", rec.Action, "instance", rec.Instance.ID, "err", why)
+	err := d.workers.Go(ctx, func(ctx context.Context) {
+		o := outcome{result: store.ResultRefused, err: why}
+		r.settle(ctx, o)
+		if heldAs != "" {
+			d.releaseClaim(ctx, rec.ClickKey, heldAs)
+		}
+		if rec.Scheduled == nil {
+			d.tellPrivately(ctx, rec.team(), rec.Channel, rec.Requester, blocks.Refusal(d.failureText(ctx, "act "+string(rec.Action), o.err)))
+		}
+	})
+	if err != nil {
+		r.dropLease(ctx)
+	}
+}
+
 // stillAsked says whether the click that asked for r's action still
 // stands behind it, and marks r as holding that click when it does. An
 // action queued from a click or a schedule (and not approved since) holds
@@ -156,7 +167,8 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 // another action since. A free claim is taken, as heldAs, until the
 // action is ended: under a name of the look's own, so that a claim of
 // this look's that lands after its answer timed out is not taken for the
-// click's at the next look.
+// click's at the next look, and for a lease TTL, so that one never freed
+// does not hold the button for long.
 func (d *Dispatcher) stillAsked(ctx context.Context, r *run) (accepted bool, heldAs string, err error) {
 	rec := r.rec
 	if rec.State != stateQueued || rec.Approver != "" {
@@ -164,7 +176,7 @@ func (d *Dispatcher) stillAsked(ctx context.Context, r *run) (accepted bool, hel
 		return true, "", nil
 	}
 	ending := "ending/" + rec.holder()
-	won, holder, err := d.store.Claim(ctx, rec.ClickKey, ending, d.sessionTTL)
+	won, holder, err := d.store.Claim(ctx, rec.ClickKey, ending, d.leaseTTL)
 	switch {
 	case err != nil:
 		return false, "", err
