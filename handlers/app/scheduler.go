@@ -139,9 +139,18 @@ type occurrence struct {
 
 func (o occurrence) key() string {
 	if o.snooze != nil {
-		return o.Schedule + "/snooze/" + instanceKey(o.snooze.Instance) + "/" + o.At.UTC().Format("2006-01-02T15:04:05Z")
+		return o.Schedule + snoozeKeyPart + instanceKey(o.snooze.Instance) + "/" + o.At.UTC().Format("2006-01-02T15:04:05Z")
 	}
 	return o.Key()
+}
+
+// snoozeKeyPart marks the key of a snooze's own stop.
+const snoozeKeyPart = "/snooze/"
+
+// snoozeStop is the stop of sc that snooze sn postpones its instance to.
+func snoozeStop(sn *snoozeRecord, sc appSchedule) occurrence {
+	return occurrence{Occurrence: schedule.Occurrence{Schedule: sn.Schedule, Action: action.Stop, At: sn.Until,
+		Local: sn.Until.UTC().Format("2006-01-02 15:04")}, sched: sc, snooze: sn}
 }
 
 // scheduleTick carries out every step due at the scheduler's now and
@@ -198,22 +207,22 @@ func (d *Dispatcher) scheduleTick(ctx context.Context) time.Time {
 			continue
 		}
 		sc := scheds[i]
-		if strings.Contains(sn.Occurrence, "/snooze/") && now.Before(sn.At) {
-			soon(sn.At)
-		} else if strings.Contains(sn.Occurrence, "/snooze/") {
+		if strings.Contains(sn.Occurrence, snoozeKeyPart) {
 			// Pressed on a snooze's own warning, it replaced that snooze:
 			// the stop that warning announced still ends, as snoozed or
 			// skipped, so its message settles and it is audited.
 			was := *sn
 			was.Until, was.Skip = sn.At, false
-			d.runOccurrence(ctx, occurrence{Occurrence: schedule.Occurrence{Schedule: sn.Schedule, Action: action.Stop, At: sn.At,
-				Local: sn.At.UTC().Format("2006-01-02 15:04")}, sched: sc, snooze: &was}, now)
+			if now.Before(sn.At) {
+				soon(sn.At)
+			} else {
+				d.runOccurrence(ctx, snoozeStop(&was, sc), now)
+			}
 		}
 		if sn.Skip || sn.Until.IsZero() {
 			continue
 		}
-		o := occurrence{Occurrence: schedule.Occurrence{Schedule: sn.Schedule, Action: action.Stop, At: sn.Until,
-			Local: sn.Until.UTC().Format("2006-01-02 15:04")}, sched: sc, snooze: sn}
+		o := snoozeStop(sn, sc)
 		if !now.Before(sn.Until.Add(-s.warning)) {
 			d.runOccurrence(ctx, o, now)
 		}
@@ -815,20 +824,10 @@ func (d *Dispatcher) lockMessage(ctx context.Context, id string) func() {
 // lockMessageWithin is lockMessage waiting at most wait; locked is false
 // (and unlock does nothing) when it could not take the lock.
 func (d *Dispatcher) lockMessageWithin(ctx context.Context, id string, wait time.Duration) (unlock func(), locked bool) {
+	const poll = 20 * time.Millisecond
 	key, holder := store.ScheduleMessageLockKey(id), uuid.NewString()
-	deadline := time.Now().Add(wait)
-	for {
-		won, _, err := d.store.Claim(ctx, key, holder, 5*time.Second)
-		if err == nil && won {
-			return func() { d.releaseClaim(ctx, key, holder) }, true
-		}
-		if err != nil || time.Now().After(deadline) {
-			return func() {}, false
-		}
-		select {
-		case <-ctx.Done():
-			return func() {}, false
-		case <-time.After(20 * time.Millisecond):
-		}
+	if won, _, err := d.claimWaiting(ctx, key, holder, 5*time.Second, int(wait/poll), poll, nil); err != nil || !won {
+		return func() {}, false
 	}
+	return func() { d.releaseClaim(ctx, key, holder) }, true
 }
