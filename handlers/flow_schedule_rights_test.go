@@ -147,3 +147,26 @@ func TestSkipOnASnoozesWarningSettlesIt(t *testing.T) {
 		t.Errorf("%d audited skipped scheduled stops of web-1, want 2 (the snoozed one, the skipped snooze stop)", n)
 	}
 }
+
+// A schedule deleted after a snooze's own warning was posted ends that
+// warning too: the snoozed instance is left alone, and its message says
+// so, without buttons.
+func TestDeletedSchedulesSnoozeWarningEnds(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(scheduleStart)
+	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel})
+	ts, warning := officeHoursOnWeb1(t, w, clock)
+	w.clickFrom(bob, warning[0], "snooze-web-1", clickFrom{messageTS: ts})
+	w.waitForEdit(ts, "snoozed by <@U0BOB>")
+	advanceTo(t, clock, 1, stopUTC)
+	advanceTo(t, clock, 1, stopUTC.Add(45*time.Minute))
+	snTS, _ := w.occurrenceMessage("The snooze of *web-1* ends")
+	w.mustCommandSays(alice, "schedule delete office-hours", "Schedule *office-hours* deleted")
+	last := w.waitForEdit(snTS, "was deleted by <@U0ALICE> before its time")
+	if strings.Contains(last, "snooze:") {
+		t.Errorf("the snooze's warning kept its buttons:\n%s", last)
+	}
+	advanceTo(t, clock, 1, stopUTC.Add(time.Hour))
+	if got := stops(w.sim, "StopInstances"); len(got) != 0 {
+		t.Errorf("StopInstances = %v after the schedule was deleted, want none", got)
+	}
+}

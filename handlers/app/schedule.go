@@ -220,19 +220,31 @@ func (d *Dispatcher) deleteSchedule(ctx context.Context, v viewer, name string) 
 	return ephemeral(fmt.Sprintf("🗑 Schedule *%s* deleted. Instances still tagged with it are left alone.", blocks.Escape(name))), nil
 }
 
-// cancelWarnings ends the warnings of s's coming stops once s is deleted:
-// its instances are left alone now, so each reads as skipped by whoever
-// deleted it, and the Snooze buttons go.
+// cancelWarnings ends the warnings of s's coming stops once s is deleted,
+// its snoozes' own stops too: its instances are left alone now, so each
+// reads as skipped by whoever deleted it, and the Snooze buttons go.
 func (d *Dispatcher) cancelWarnings(ctx context.Context, s appSchedule, by string) {
 	now := d.sched.clock.Now()
+	var ids []string
 	for _, o := range s.Between(now, now.Add(d.sched.warning)) {
-		if o.Action != action.Stop {
-			continue
+		if o.Action == action.Stop {
+			ids = append(ids, occurrenceID(occurrence{Occurrence: o, sched: s}.key()))
 		}
-		id := occurrenceID(occurrence{Occurrence: o, sched: s}.key())
+	}
+	snoozes, err := d.snoozes(ctx)
+	if err != nil {
+		d.log.WarnContext(ctx, "could not read a deleted schedule's snoozes", "schedule", s.Name, "err", err)
+	}
+	for _, sn := range snoozes {
+		if sn.Schedule == s.Name && !sn.Skip && sn.Until.After(now) && !sn.Until.After(now.Add(d.sched.warning)) {
+			ids = append(ids, occurrenceID(snoozeStop(sn, s).key()))
+		}
+	}
+	for _, id := range ids {
 		unlock := d.lockMessage(ctx, id)
 		st, found, err := d.loadOccurrence(ctx, id)
-		if err == nil && found && st.Phase == "warned" {
+		cancelled := err == nil && found && st.Phase == "warned"
+		if cancelled {
 			st.Phase, st.DeletedBy = "cancelled", by
 			for i := range st.Items {
 				if it := &st.Items[i]; it.Outcome == blocks.OutcomeDue {
@@ -242,11 +254,10 @@ func (d *Dispatcher) cancelWarnings(ctx context.Context, s appSchedule, by strin
 			err = d.saveOccurrence(ctx, st)
 		}
 		unlock()
-		if err != nil {
+		switch {
+		case err != nil:
 			d.log.WarnContext(ctx, "could not end a deleted schedule's warning", "schedule", s.Name, "occurrence", id, "err", err)
-			continue
-		}
-		if found {
+		case cancelled:
 			d.showOccurrence(ctx, id)
 		}
 	}
