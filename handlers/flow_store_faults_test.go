@@ -161,7 +161,21 @@ func TestActionToldNotDoneIsNotDoneLater(t *testing.T) {
 		if !strings.Contains(e.Error, "was not done") {
 			t.Errorf("audited as %+v, want it says the stop was not done", e)
 		}
-		w.waitForText("chat.postEphemeral", "Stop web-1 was not done", waitResult)
+		w.waitForURLText("req1", "Stop web-1 was not done", waitResult)
+		told := 0
+		for _, m := range w.urlPosts("req1") {
+			if strings.Contains(messageText(m), "was not done") {
+				told++
+			}
+		}
+		for _, c := range w.slack.Calls("chat.postEphemeral") {
+			if strings.Contains(c.Form.Get("text"), "was not done") {
+				told++
+			}
+		}
+		if told != 1 {
+			t.Errorf("alice was told %d times that the stop was not done, want once", told)
+		}
 		if n := w.sim.Calls("StopInstances"); n != 0 {
 			t.Errorf("StopInstances = %d after the click was told nothing was done, want 0", n)
 		}

@@ -136,19 +136,22 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 
 // endUnstarted ends r's action as never started, why says why: audited,
 // its messages final, the click's claim (held as heldAs by this look, ""
-// none) freed, and the person who asked told; a schedule's own message
-// says it for a scheduled one. When no worker is free, the lease goes
+// none) freed, and the person who asked told once; a schedule's own
+// message says it for a scheduled one. When no worker is free, the lease goes
 // back and the next look tries again.
 func (d *Dispatcher) endUnstarted(ctx context.Context, r *run, why *notStartedError, heldAs string) {
 	rec := r.rec
 	d.log.InfoContext(ctx, "ending an action never started", "action_id", rec.ID, "action", rec.Action, "instance", rec.Instance.ID, "err", why)
 	err := d.workers.Go(ctx, func(ctx context.Context) {
-		o := outcome{result: store.ResultRefused, err: why}
-		r.settle(ctx, o)
+		// The button is free again before the person is told to ask again.
 		if heldAs != "" {
 			d.releaseClaim(ctx, rec.ClickKey, heldAs)
 		}
-		if rec.Scheduled == nil {
+		o := outcome{result: store.ResultRefused, err: why}
+		r.settle(ctx, o)
+		if rec.Scheduled == nil && r.via.responseURL == "" {
+			// settle has answered through the click's response_url when
+			// the record kept one.
 			d.tellPrivately(ctx, rec.team(), rec.Channel, rec.Requester, blocks.Refusal(d.failureText(ctx, "act "+string(rec.Action), o.err)))
 		}
 	})
