@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/slack-go/slack"
 
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/ec2ops/action"
@@ -21,6 +22,20 @@ func officeHoursOnWeb1(t *testing.T, w *world, clock *clockwork.FakeClock) (ts s
 	advanceTo(t, clock, 1, stopUTC.Add(-15*time.Minute))
 	ts, bs := w.occurrenceMessage("acme-prod")
 	return ts, []button{snoozeButton(t, bs, "web-1", "Snooze 1h")}
+}
+
+// snoozedUntilItsWarning has bob snooze web-1's office-hours stop for an
+// hour and returns the snooze's own warning, posted 15 minutes before it
+// ends.
+func snoozedUntilItsWarning(t *testing.T, w *world, clock *clockwork.FakeClock) (ts string, warning []slack.Block) {
+	t.Helper()
+	first, buttons := officeHoursOnWeb1(t, w, clock)
+	w.clickFrom(bob, buttons[0], "snooze-web-1", clickFrom{messageTS: first})
+	w.waitForEdit(first, "snoozed by <@U0BOB>")
+	advanceTo(t, clock, 1, stopUTC)
+	w.waitForEdit(first, "stopped 0 of 1 instance")
+	advanceTo(t, clock, 1, stopUTC.Add(45*time.Minute))
+	return w.occurrenceMessage("The snooze of *web-1* ends")
 }
 
 // Defect: a snooze outlived its schedule's deletion and, when it ended,
@@ -120,13 +135,7 @@ func TestDeletedSchedulesWarningEnds(t *testing.T) {
 func TestSkipOnASnoozesWarningSettlesIt(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(scheduleStart)
 	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel})
-	ts, warning := officeHoursOnWeb1(t, w, clock)
-	w.clickFrom(bob, warning[0], "snooze-web-1", clickFrom{messageTS: ts})
-	w.waitForEdit(ts, "snoozed by <@U0BOB>")
-	advanceTo(t, clock, 1, stopUTC)
-	w.waitForEdit(ts, "stopped 0 of 1 instance")
-	advanceTo(t, clock, 1, stopUTC.Add(45*time.Minute))
-	snTS, snBS := w.occurrenceMessage("The snooze of *web-1* ends")
+	snTS, snBS := snoozedUntilItsWarning(t, w, clock)
 	w.clickFrom(bob, snoozeButton(t, snBS, "web-1", "Skip tonight"), "skip-web-1", clickFrom{messageTS: snTS})
 	w.waitForEdit(snTS, "skipped this time by <@U0BOB>")
 	advanceTo(t, clock, 1, stopUTC.Add(time.Hour))
@@ -137,12 +146,9 @@ func TestSkipOnASnoozesWarningSettlesIt(t *testing.T) {
 	if got := w.state("acme-prod", "eu-west-1", "i-0000000000000a001"); got != ec2ops.StateRunning {
 		t.Errorf("web-1 is %s, want running (skipped)", got)
 	}
-	n := 0
-	for _, e := range mustAudit(t, w.store) {
-		if e.InstanceName == "web-1" && e.Action == action.Stop && e.UserID == "charlize scheduler" && e.Result == store.ResultSkipped {
-			n++
-		}
-	}
+	n := w.auditCount(func(e store.AuditEntry) bool {
+		return e.InstanceName == "web-1" && e.Action == action.Stop && e.UserID == "charlize scheduler" && e.Result == store.ResultSkipped
+	})
 	if n != 2 {
 		t.Errorf("%d audited skipped scheduled stops of web-1, want 2 (the snoozed one, the skipped snooze stop)", n)
 	}
@@ -154,12 +160,7 @@ func TestSkipOnASnoozesWarningSettlesIt(t *testing.T) {
 func TestDeletedSchedulesSnoozeWarningEnds(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(scheduleStart)
 	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel})
-	ts, warning := officeHoursOnWeb1(t, w, clock)
-	w.clickFrom(bob, warning[0], "snooze-web-1", clickFrom{messageTS: ts})
-	w.waitForEdit(ts, "snoozed by <@U0BOB>")
-	advanceTo(t, clock, 1, stopUTC)
-	advanceTo(t, clock, 1, stopUTC.Add(45*time.Minute))
-	snTS, _ := w.occurrenceMessage("The snooze of *web-1* ends")
+	snTS, _ := snoozedUntilItsWarning(t, w, clock)
 	w.mustCommandSays(alice, "schedule delete office-hours", "Schedule *office-hours* deleted")
 	last := w.waitForEdit(snTS, "was deleted by <@U0ALICE> before its time")
 	if strings.Contains(last, "snooze:") {
