@@ -119,7 +119,7 @@ func (d *Dispatcher) startAction(ctx context.Context, rec *actionRecord, via *re
 		return err
 	}
 	r.saved = true
-	if err := d.workers.Go(ctx, job); err != nil {
+	if err := d.actions.Go(ctx, job); err != nil {
 		// The queue is full: the action ends here, and whoever clicked is
 		// told at once (through the answer path, which does not queue here).
 		r.inRequest = true

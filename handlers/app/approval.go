@@ -222,7 +222,7 @@ func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCal
 	rec.Approver, rec.Rule, rec.State = cb.User.ID, dec.Rule, stateQueued
 	rec.Origin = origin{ChannelID: rec.Request.ChannelID, TS: rec.Request.TS, ResponseURL: cb.ResponseURL}
 	r.settle(ctx, outcome{result: store.ResultPending, decision: store.DecisionApproved})
-	if err := d.workers.Go(ctx, r.execute); err != nil {
+	if err := d.actions.Go(ctx, r.execute); err != nil {
 		return undecide(err)
 	}
 	return nil

@@ -76,10 +76,17 @@ type Options struct {
 	Now          func() time.Time
 	// SessionTTL is how long buttons and pickers keep working (default 24h).
 	SessionTTL time.Duration
-	// Workers is how many background jobs (AWS calls, waits, answers after
-	// the ack) run at once (default 16); Queue is how many more may wait
-	// for a worker before users are told Charlize is busy (default 256).
+	// Workers is how many background jobs (pickers, cards, lists, AWS
+	// calls and answers after the ack) run at once (default 16); Queue is
+	// how many more may wait for a worker before users are told Charlize
+	// is busy (default 256).
 	Workers, Queue int
+	// ActionWorkers is how many actions run at once (default 256), each an
+	// AWS call and then a wait for its instance's state, minutes in EC2;
+	// ActionQueue how many more may wait their turn (default 4096). Apart
+	// from Workers, so that stops waiting for their instances never hold
+	// up a picker, whose trigger_id lives 3 s, nor a schedule's other stops.
+	ActionWorkers, ActionQueue int
 	// InventoryTTL is how long the type-ahead inventory is reused (default 30s).
 	InventoryTTL time.Duration
 	// ProgressInterval is the least time between two progress updates of
@@ -176,6 +183,7 @@ type Dispatcher struct {
 	progressInterval time.Duration
 	actionTimeout    time.Duration
 	workers          *workers
+	actions          *workers // actions: their AWS call and their wait
 	inventory        *inventory
 	commands         []subcommand
 	routes           routeTable
@@ -228,6 +236,9 @@ func New(o Options) (*Dispatcher, error) {
 	}
 	if o.Workers < 0 || o.Queue < 0 {
 		problems = append(problems, fmt.Sprintf("workers (%d) and queue (%d) cannot be negative", o.Workers, o.Queue))
+	}
+	if o.ActionWorkers < 0 || o.ActionQueue < 0 {
+		problems = append(problems, fmt.Sprintf("action workers (%d) and queue (%d) cannot be negative", o.ActionWorkers, o.ActionQueue))
 	}
 	if o.AuditBuffer < 0 {
 		problems = append(problems, fmt.Sprintf("audit buffer cannot be negative (%d)", o.AuditBuffer))
@@ -282,6 +293,7 @@ func New(o Options) (*Dispatcher, error) {
 		progressInterval: cmp.Or(o.ProgressInterval, 2*time.Second),
 		actionTimeout:    cmp.Or(o.ActionTimeout, 15*time.Minute),
 		workers:          newWorkers(cmp.Or(o.Workers, 16), cmp.Or(o.Queue, 256), onPanic),
+		actions:          newWorkers(cmp.Or(o.ActionWorkers, 256), cmp.Or(o.ActionQueue, 4096), onPanic),
 		answers:          newWorkers(32, 100_000, onPanic),
 		leases: newLeases(st, leaseTTL, func(msg string, args ...any) {
 			o.Log.Warn(msg, args...)
@@ -351,7 +363,11 @@ func New(o Options) (*Dispatcher, error) {
 // store is offered the audit entries it could not take yet, once more.
 func (d *Dispatcher) Close(ctx context.Context) error {
 	d.approvals.stopAll()
-	err := d.workers.Close(ctx)
+	// Actions first: ending one may queue work (its answer) on the workers.
+	err := d.actions.Close(ctx)
+	if werr := d.workers.Close(ctx); err == nil {
+		err = werr
+	}
 	_ = d.answers.Close(ctx)
 	d.leases.close()
 	d.audits.close(ctx)
@@ -359,4 +375,6 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 }
 
 // closing reports whether Close has begun cutting jobs short.
-func (d *Dispatcher) closing() bool { return d.workers.ctx.Err() != nil }
+func (d *Dispatcher) closing() bool {
+	return d.actions.ctx.Err() != nil || d.workers.ctx.Err() != nil
+}

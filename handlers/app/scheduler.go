@@ -641,7 +641,7 @@ func (d *Dispatcher) startScheduled(ctx context.Context, rec *actionRecord) erro
 		return err
 	}
 	r.saved = true
-	if err := d.workers.Go(ctx, r.execute); err != nil {
+	if err := d.actions.Go(ctx, r.execute); err != nil {
 		if d.closing() {
 			// Shutting down: the record stays open for the next replica.
 			r.dropLease(ctx)

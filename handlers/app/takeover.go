@@ -128,7 +128,7 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 		// recorded: ask now, never act without it.
 		job = r.requestApproval
 	}
-	if err := d.workers.Go(ctx, job); err != nil {
+	if err := d.actions.Go(ctx, job); err != nil {
 		// Busy: give the lease back, the next look tries again.
 		r.dropLease(ctx)
 	}

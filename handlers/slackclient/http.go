@@ -13,11 +13,13 @@ const requestTimeout = 15 * time.Second
 // NewHTTPClient is the client for Slack's Web API, response_urls and
 // OAuth: bounded in time, with enough idle connections per host that
 // concurrent calls reuse connections instead of opening one each (Go's
-// default keeps two).
+// default keeps two): a burst of actions (a schedule's, say) posts their
+// progress at once, beside the workers' calls, and a connection closed
+// for want of room in the pool is a new TLS handshake for the next call.
 func NewHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = 256
-	t.MaxIdleConnsPerHost = 64
+	t.MaxIdleConns = 512 // Slack's API and its response_urls are two hosts
+	t.MaxIdleConnsPerHost = 256
 	return &http.Client{Timeout: requestTimeout, Transport: t}
 }
 
