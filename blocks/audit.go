@@ -128,7 +128,7 @@ func AuditPost(e AuditEntryView) slack.WebhookMessage {
 		details = append(details, "rule "+Code(e.Rule, maxAuditRule))
 	}
 	if e.Duration > 0 {
-		details = append(details, duration(e.Duration))
+		details = append(details, Duration(e.Duration))
 	}
 	if d := Date(e.Time); d != "" {
 		details = append(details, d)
@@ -228,7 +228,7 @@ func auditLine(e AuditEntryView) string {
 		parts = append(parts, "approved by "+a)
 	}
 	if e.Duration > 0 {
-		parts = append(parts, duration(e.Duration))
+		parts = append(parts, Duration(e.Duration))
 	}
 	for _, p := range parts {
 		b.WriteString(" · " + p)

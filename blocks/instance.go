@@ -332,8 +332,10 @@ func ago(now, t time.Time) string {
 	return "just now"
 }
 
-// duration renders an elapsed time: "41 s", "2 min 5 s", "1 h 3 min".
-func duration(d time.Duration) string {
+// Duration renders a span of time for people: "41 s", "2 min 5 s",
+// "1 h 3 min" (Go's own form reads "1h3m0s"). Every duration a message
+// shows goes through it.
+func Duration(d time.Duration) string {
 	d = d.Round(time.Second)
 	if d < 0 {
 		d = 0

@@ -158,8 +158,8 @@ func Alarm(v AlarmView) slack.WebhookMessage {
 	var title, text string
 	switch {
 	case v.Resolved:
-		title = fmt.Sprintf("✅ %s resolved after %s — %s", name, duration(v.ResolvedAfter), where)
-		text = fmt.Sprintf("%s resolved after %s (%s)", esc(v.Name, 255), duration(v.ResolvedAfter), where)
+		title = fmt.Sprintf("✅ %s resolved after %s — %s", name, Duration(v.ResolvedAfter), where)
+		text = fmt.Sprintf("%s resolved after %s (%s)", esc(v.Name, 255), Duration(v.ResolvedAfter), where)
 	case v.State == "ALARM":
 		title = fmt.Sprintf("🚨 %s is in *ALARM* — %s", name, where)
 		text = fmt.Sprintf("%s is in ALARM (%s)", esc(v.Name, 255), where)

@@ -59,7 +59,7 @@ func Progress(v ProgressView) slack.WebhookMessage {
 	}
 	status := "state: " + esc(orUnknown(state), maxShort)
 	if v.Elapsed > 0 {
-		status += " · " + duration(v.Elapsed)
+		status += " · " + Duration(v.Elapsed)
 	}
 	set := []slack.Block{
 		slack.NewSectionBlock(mrkdwn(Truncate(line, MaxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("progress")),
@@ -102,8 +102,8 @@ func Result(v ResultView) slack.WebhookMessage {
 		text = fmt.Sprintf("✅ %s %s", name, done)
 		line = fmt.Sprintf("✅ *%s* %s", name, done)
 		if v.Elapsed > 0 {
-			text += " in " + duration(v.Elapsed)
-			line += " in " + duration(v.Elapsed)
+			text += " in " + Duration(v.Elapsed)
+			line += " in " + Duration(v.Elapsed)
 		}
 		line += " (" + esc(place(inst), 2*maxAccount) + ")"
 	}

@@ -209,7 +209,7 @@ func Occurrence(v OccurrenceView) slack.WebhookMessage {
 		head = fmt.Sprintf("⏰ Schedule *%s* will %s %s in %s %s.", name, verb, plural(counts[OutcomeDue]+counts[OutcomeSnoozed]+counts[OutcomeSkipped], "instance"), acct, when)
 	case counts[OutcomeMissed] > 0:
 		head = fmt.Sprintf("⏭ Schedule *%s* did not %s %s in %s: its time (%s) passed while Charlize was not running, more than %s ago.",
-			name, verb, plural(counts[OutcomeMissed], "instance"), acct, when, v.Grace)
+			name, verb, plural(counts[OutcomeMissed], "instance"), acct, when, Duration(v.Grace))
 	case counts[OutcomeActing] > 0:
 		head = fmt.Sprintf("⏳ Schedule *%s* is %s %s in %s (%s).", name, strings.ToLower(v.Action.Doing()), plural(counts[OutcomeActing], "instance"), acct, when)
 	default:
@@ -217,7 +217,7 @@ func Occurrence(v OccurrenceView) slack.WebhookMessage {
 			strconv.Itoa(counts[OutcomeDone]), plural(len(v.Items), "instance"), acct, when)
 	}
 	if v.Late > 0 && !v.Warning {
-		head += fmt.Sprintf(" Late by %s: Charlize was not running at the time.", v.Late.Round(time.Minute))
+		head += fmt.Sprintf(" Late by %s: Charlize was not running at the time.", Duration(v.Late.Round(time.Minute)))
 	}
 	set := []slack.Block{slack.NewSectionBlock(mrkdwn(Truncate(head, MaxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("occ_head"))}
 	if len(v.Failures) > 0 {

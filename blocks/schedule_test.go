@@ -67,7 +67,7 @@ func TestScheduleResultGolden(t *testing.T) {
 	mustPassMessage(t, "schedule_result", msg)
 	mustMatchGolden(t, "schedule_result", msg)
 	text := messageJSON(t, msg)
-	for _, want := range []string{"✅ stopped", "❌ not stopped: the role lacks ec2:StopInstances", "db-&lt;1&gt;", "Late by 12m0s", "stopping…"} {
+	for _, want := range []string{"✅ stopped", "❌ not stopped: the role lacks ec2:StopInstances", "db-&lt;1&gt;", "Late by 12 min", "stopping…"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("result lacks %q:\n%s", want, text)
 		}

@@ -349,8 +349,8 @@ func TestScheduleDowntime(t *testing.T) {
 		says     string
 		auditHas func(store.AuditEntry) bool
 	}{
-		{"inside the grace", 12 * time.Minute, true, "Late by 12m", func(e store.AuditEntry) bool {
-			return e.Result == store.ResultDone && e.Detail == "late by 12m0s"
+		{"inside the grace", 12 * time.Minute, true, "Late by 12 min", func(e store.AuditEntry) bool {
+			return e.Result == store.ResultDone && e.Detail == "late by 12 min"
 		}},
 		{"outside the grace", 45 * time.Minute, false, "passed while Charlize was not running", func(e store.AuditEntry) bool {
 			return e.Result == store.ResultSkipped && strings.HasPrefix(e.Detail, "missed: Charlize was not running")

@@ -236,7 +236,7 @@ func (d *Dispatcher) userText(err error) (blocks.Text, bool) {
 			interrupted.name, interrupted.state, blocks.Inline(d.slashCommand+" status "+interrupted.name)), true
 	case errors.As(err, &notStarted):
 		if notStarted.grace > 0 {
-			return blocks.Say("Charlize stopped running before it could carry this step out, and came back more than %s after it was due, so it was not carried out.", notStarted.grace.String()), true
+			return blocks.Say("Charlize stopped running before it could carry this step out, and came back more than %s after it was due, so it was not carried out.", blocks.Duration(notStarted.grace)), true
 		}
 		if notStarted.scheduled {
 			return blocks.Say("Charlize could not record this step when it was due, so it was not carried out."), true

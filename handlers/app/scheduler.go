@@ -684,7 +684,7 @@ func (s *scheduledAction) detail() string {
 	if s == nil || s.Late == 0 {
 		return ""
 	}
-	return "late by " + s.Late.Round(time.Second).String()
+	return "late by " + blocks.Duration(s.Late)
 }
 
 // scheduleChannel is where the scheduler speaks of an account's instances.
