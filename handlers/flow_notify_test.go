@@ -45,7 +45,7 @@ type eventsWorld struct {
 	server *httptest.Server
 }
 
-func newEventsWorld(t *testing.T, o worldOptions) *eventsWorld {
+func newEventsWorld(t *testing.T, o worldOptions, tunePoller ...func(*awsevents.Options)) *eventsWorld {
 	t.Helper()
 	logs := &logBuffer{}
 	o.logs = logs
@@ -67,8 +67,11 @@ func newEventsWorld(t *testing.T, o worldOptions) *eventsWorld {
 	reg := prometheus.NewRegistry()
 	metrics := handlers.NewMetrics(reg)
 	counts := &eventCounts{metrics: metrics, n: map[string]int{}}
-	p := awsevents.NewPoller([]awsevents.Queue{{Name: "central", URL: queue, Client: sqs.NewFromConfig(cfg)}}, w.dispatcher.Notify,
-		awsevents.Options{WaitTime: time.Second, Metrics: counts, Log: w.dispatcherOptions.Log, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	po := awsevents.Options{WaitTime: time.Second, Metrics: counts, Log: w.dispatcherOptions.Log, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}
+	for _, tune := range tunePoller {
+		tune(&po)
+	}
+	p := awsevents.NewPoller([]awsevents.Queue{{Name: "central", URL: queue, Client: sqs.NewFromConfig(cfg)}}, w.dispatcher.Notify, po)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); p.Run(ctx) }()

@@ -83,6 +83,18 @@ func PaceKey(channel string, slot int64) string {
 	return "pace:" + channel + ":" + strconv.FormatInt(slot, 10)
 }
 
+// PaceReservationKey is the notice of the posting slot of channel that
+// an event was given: its redelivery posts in that slot, not at the back
+// of the line again.
+func PaceReservationKey(channel, event string) string {
+	return "pace-reservation:" + channel + ":" + event
+}
+
+// PaceNextKey is the notice of the first slot of channel after the last
+// one given out: where the next event starts looking (a hint; the slots'
+// claims decide).
+func PaceNextKey(channel string) string { return "pace-next:" + channel }
+
 // NoticeLockKey is held while one replica posts or edits notice key, so
 // that events about the same alarm are applied one at a time.
 func NoticeLockKey(notice string) string { return "notice-lock:" + notice }

@@ -237,26 +237,73 @@ func (b *botTeam) get(ctx context.Context, clients slackclient.Clients) (slackcl
 	return b.team, nil
 }
 
-// pace waits for a posting slot of channel, one per NotifyPace across
-// replicas (Slack takes about one message per second per channel). Slots
-// are claim keys named after their time, so none needs to expire for the
-// next to be free.
-func (d *Dispatcher) pace(ctx context.Context, channel string) error {
-	for {
-		slot := d.now().UnixNano() / int64(d.notifyPace)
-		won, _, err := d.store.Claim(ctx, store.PaceKey(channel, slot), d.replica, 2*d.notifyPace)
+// reserveSlot gives event a posting slot of channel, one per NotifyPace
+// across replicas (Slack takes about one message per second per channel),
+// and returns when it is: the first free slot from now, or the slot it was
+// given on an earlier delivery. Slots are claim keys named after their
+// time, held by their event until they pass, so that a storm of events is
+// posted in the order it came, each in its own slot, and an event that
+// comes back for its slot does not queue up again (each delivery spends
+// one of the receives its queue allows before dead-lettering it).
+func (d *Dispatcher) reserveSlot(ctx context.Context, channel, event string) (time.Time, error) {
+	pace := int64(d.notifyPace)
+	reservation := store.PaceReservationKey(channel, event)
+	now := d.now()
+	if slot, ok, err := d.slotNotice(ctx, reservation); err != nil {
+		return time.Time{}, err
+	} else if at := time.Unix(0, slot*pace); ok && now.Sub(at) < slotGrace {
+		return at, nil
+	}
+	first := now.UnixNano() / pace
+	if next, ok, err := d.slotNotice(ctx, store.PaceNextKey(channel)); err != nil {
+		return time.Time{}, err
+	} else if ok {
+		first = max(first, next)
+	}
+	for slot := first; ; slot++ {
+		at := time.Unix(0, slot*pace)
+		won, holder, err := d.store.Claim(ctx, store.PaceKey(channel, slot), event, at.Sub(now)+2*d.notifyPace)
 		if err != nil {
-			return fmt.Errorf("pace %s: %w", channel, err)
+			return time.Time{}, fmt.Errorf("pace %s: %w", channel, err)
 		}
-		if won {
-			return nil
+		if !won && holder != event {
+			continue
 		}
-		next := time.Unix(0, (slot+1)*int64(d.notifyPace))
-		if !sleepCtx(ctx, max(time.Millisecond, next.Sub(d.now()))) {
-			return ctx.Err()
+		// Should these notes be lost, the cost is order, never a post: a
+		// redelivery takes a later slot, the next event probes further.
+		for key, n := range map[string]int64{reservation: slot, store.PaceNextKey(channel): slot + 1} {
+			notice := store.Notice{Key: key, Data: strconv.AppendInt(nil, n, 10)}
+			if err := d.store.SaveNotice(ctx, notice, at.Sub(now)+time.Hour); err != nil {
+				d.log.WarnContext(ctx, "could not keep a posting slot", "notice", key, "err", err)
+			}
 		}
+		return at, nil
 	}
 }
+
+// slotNotice reads a slot number kept by reserveSlot.
+func (d *Dispatcher) slotNotice(ctx context.Context, key string) (int64, bool, error) {
+	n, err := d.store.Notice(ctx, key)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return 0, false, nil
+	case err != nil:
+		return 0, false, fmt.Errorf("pace: %w", err)
+	}
+	slot, err := strconv.ParseInt(string(n.Data), 10, 64)
+	return slot, err == nil, nil
+}
+
+// slotGrace is how long after its slot an event that comes back for it
+// still posts at once (its queue shows it again to the second, a little
+// early or late); one later than that, its post having failed, say, is
+// given a new slot, so that events retried together after an outage are
+// posted at the channel's pace, not all at once.
+const slotGrace = 10 * time.Second
+
+// postAllowance is the time a post needs after its slot, within the
+// handling of its event.
+const postAllowance = 500 * time.Millisecond
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
@@ -275,8 +322,19 @@ func (n *notification) post(ctx context.Context, msg slack.WebhookMessage) (stri
 	if err != nil {
 		return "", err
 	}
-	if err := n.d.pace(ctx, n.channel); err != nil {
+	at, err := n.d.reserveSlot(ctx, n.channel, n.ev.ID)
+	if err != nil {
 		return "", err
+	}
+	if wait := at.Sub(n.d.now()); wait > 0 {
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait+postAllowance {
+			// Its slot is past this handling: the event comes back for it,
+			// its queue's message hidden until then, not failed.
+			return "", &awsevents.LaterError{After: wait}
+		}
+		if !sleepCtx(ctx, wait) {
+			return "", ctx.Err()
+		}
 	}
 	ts, err := slackclient.PostMessage(ctx, api, n.channel, msg)
 	if err != nil {
