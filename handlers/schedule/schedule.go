@@ -332,14 +332,28 @@ func (s Schedule) Next(t time.Time) (Occurrence, bool) {
 
 // resolve is the instant of a wall-clock time in zone. A time inside a
 // daylight-saving gap runs at the first minute after the gap; a time that
-// happens twice resolves to one instant (whichever time.Date picks).
+// happens twice (clocks set back) runs at the first of its two instants,
+// as people read "01:30" on that night: time.Date does not promise which
+// it gives.
 func resolve(y int, m time.Month, d int, t TimeOfDay, zone *time.Location) time.Time {
 	h, mi := int(t)/60, int(t)%60
 	at := time.Date(y, m, d, h, mi, 0, 0, zone)
 	want := time.Date(y, m, d, h, mi, 0, 0, time.UTC) // the wall clock, as a comparable value
-	got := time.Date(at.Year(), at.Month(), at.Day(), at.Hour(), at.Minute(), 0, 0, time.UTC)
+	wall := func(t time.Time) time.Time {
+		return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), 0, 0, time.UTC)
+	}
+	got := wall(at)
 	switch start, end := at.ZoneBounds(); {
 	case got.Equal(want):
+		if !start.IsZero() {
+			// Clocks set back at start: the same wall clock may have come
+			// earlier, in the period before.
+			_, before := start.Add(-time.Second).Zone()
+			_, now := at.Zone()
+			if earlier := at.Add(-time.Duration(before-now) * time.Second); before > now && earlier.Before(start) && wall(earlier.In(zone)).Equal(want) {
+				return earlier
+			}
+		}
 		return at
 	case got.After(want) && !start.IsZero():
 		// time.Date read the time with the offset before the change, which
