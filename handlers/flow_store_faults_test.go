@@ -452,3 +452,27 @@ func TestSnoozeRacingTheStopIsHonoured(t *testing.T) {
 		t.Errorf("bob's snooze was not audited as done")
 	}
 }
+
+// A Snooze pressed while the warning's message is held (the stop starting,
+// another press) is told why nothing was snoozed and to press again, not
+// that Charlize is busy; pressed again once the message is free, it snoozes.
+func TestSnoozeWhileTheWarningIsBusySaysSo(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(scheduleStart)
+	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel})
+	ts, warning := officeHoursOnWeb1(t, w, clock)
+	occurrence := warning[0].value[:strings.LastIndexByte(warning[0].value, '.')]
+	lock := store.ScheduleMessageLockKey(occurrence)
+	if won, _, err := w.store.Claim(context.Background(), lock, "someone-else", time.Minute); err != nil || !won {
+		t.Fatalf("hold the warning's message: %v, %v", won, err)
+	}
+	w.clickFrom(bob, warning[0], "snooze-busy", clickFrom{messageTS: ts})
+	got := messageText(w.urlPost("snooze-busy", 5*time.Second))
+	if !strings.Contains(got, "The warning for web-1 is being updated right now, so nothing was snoozed") {
+		t.Errorf("bob was told %q, want why nothing was snoozed", got)
+	}
+	if err := w.store.ReleaseClaim(context.Background(), lock, "someone-else"); err != nil {
+		t.Fatal(err)
+	}
+	w.clickFrom(bob, warning[0], "snooze-again", clickFrom{messageTS: ts})
+	w.waitForEdit(ts, "snoozed by <@U0BOB>")
+}

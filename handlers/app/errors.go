@@ -77,6 +77,13 @@ type tooLateError struct{ name string }
 
 func (e *tooLateError) Error() string { return "too late to snooze " + e.name }
 
+// warningBusyError refuses a snooze (or skip) pressed while its warning's
+// message is being changed (the stop starting, another press): nothing
+// was snoozed, and pressing again in a moment works.
+type warningBusyError struct{ name string }
+
+func (e *warningBusyError) Error() string { return "the warning of " + e.name + " is being updated" }
+
 // ErrBusy means the background queue is full; the user is asked to retry
 // rather than left waiting on work that may never start.
 var ErrBusy = errors.New("charlize is busy")
@@ -178,6 +185,7 @@ func (d *Dispatcher) userText(err error) (blocks.Text, bool) {
 		noSchedule  *noScheduleError
 		ambiguous   *ambiguousInstanceError
 		tooLate     *tooLateError
+		warningBusy *warningBusyError
 		unfollowed  *unfollowedError
 	)
 	slash := blocks.Inline(d.slashCommand)
@@ -263,6 +271,8 @@ func (d *Dispatcher) userText(err error) (blocks.Text, bool) {
 		return blocks.Say("%s matches %d instances; name one by its id (%s).", blocks.Inline(ambiguous.query), ambiguous.n, blocks.Inline("i-…")), true
 	case errors.As(err, &unfollowed):
 		return blocks.Say("%s no longer follows schedule *%s*, so it was left alone.", unfollowed.name, unfollowed.schedule), true
+	case errors.As(err, &warningBusy):
+		return blocks.Say("The warning for %s is being updated right now, so nothing was snoozed. Press the button again in a few seconds.", warningBusy.name), true
 	case errors.As(err, &tooLate):
 		return blocks.Say("Too late to snooze %s: its scheduled stop has already been carried out.", tooLate.name), true
 	case errors.As(err, &ec2Err) && ec2Err.Kind != ec2ops.KindUnknown:

@@ -504,7 +504,7 @@ func (d *Dispatcher) snooze(ctx context.Context, cb slack.InteractionCallback, p
 	// under way. The wait is short, for the click's 3 s.
 	unlock, locked := d.lockMessageWithin(ctx, id, time.Second)
 	if !locked {
-		return fmt.Errorf("snooze: message %s locked: %w", id, ErrBusy)
+		return fmt.Errorf("snooze: message %s locked: %w", id, &warningBusyError{name: displayName(inst)})
 	}
 	defer unlock()
 	if st, found, err = d.loadOccurrence(ctx, id); err != nil {
