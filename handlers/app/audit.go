@@ -71,7 +71,10 @@ func (d *Dispatcher) audit(ctx context.Context, e store.AuditEntry) {
 	}
 	msg := blocks.AuditPost(auditView(e))
 	team := slackclient.Team{ID: e.TeamID}
-	err := d.workers.Go(ctx, func(ctx context.Context) {
+	// Apart from the workers: Slack paces a channel's posts, and a burst
+	// of actions ending together would wait out its rate limit on the
+	// workers a picker needs within its 3 s.
+	err := d.auditPosts.Go(ctx, func(ctx context.Context) {
 		api, err := d.clients.Client(ctx, team)
 		if err == nil {
 			_, err = slackclient.PostMessage(ctx, api, d.auditChannel, msg)

@@ -83,7 +83,8 @@ type Options struct {
 	Workers, Queue int
 	// ActionWorkers is how many actions run at once (default 256), each an
 	// AWS call and then a wait for its instance's state, minutes in EC2;
-	// ActionQueue how many more may wait their turn (default 4096). Apart
+	// ActionQueue how many more may wait their turn (default 1024; each
+	// holds its lease, renewed every third of a lease). Apart
 	// from Workers, so that stops waiting for their instances never hold
 	// up a picker, whose trigger_id lives 3 s, nor a schedule's other stops.
 	ActionWorkers, ActionQueue int
@@ -184,6 +185,7 @@ type Dispatcher struct {
 	actionTimeout    time.Duration
 	workers          *workers
 	actions          *workers // actions: their AWS call and their wait
+	auditPosts       *workers // the audit channel's posts, which Slack paces
 	inventory        *inventory
 	commands         []subcommand
 	routes           routeTable
@@ -293,8 +295,9 @@ func New(o Options) (*Dispatcher, error) {
 		progressInterval: cmp.Or(o.ProgressInterval, 2*time.Second),
 		actionTimeout:    cmp.Or(o.ActionTimeout, 15*time.Minute),
 		workers:          newWorkers(cmp.Or(o.Workers, 16), cmp.Or(o.Queue, 256), onPanic),
-		actions:          newWorkers(cmp.Or(o.ActionWorkers, 256), cmp.Or(o.ActionQueue, 4096), onPanic),
+		actions:          newWorkers(cmp.Or(o.ActionWorkers, 256), cmp.Or(o.ActionQueue, 1024), onPanic),
 		answers:          newWorkers(32, 100_000, onPanic),
+		auditPosts:       newWorkers(4, 100_000, onPanic),
 		leases: newLeases(st, leaseTTL, func(msg string, args ...any) {
 			o.Log.Warn(msg, args...)
 		}),
@@ -368,6 +371,7 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 	if werr := d.workers.Close(ctx); err == nil {
 		err = werr
 	}
+	_ = d.auditPosts.Close(ctx)
 	_ = d.answers.Close(ctx)
 	d.leases.close()
 	d.audits.close(ctx)
