@@ -1,13 +1,18 @@
 package handlers_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/charlize-app/charlize/ec2ops/awsevents"
 	"github.com/charlize-app/charlize/handlers/app"
+	"github.com/charlize-app/charlize/store"
 )
 
 // An alarm storm in one channel: more alarms than Slack's posting pace
@@ -54,5 +59,144 @@ func TestNotifyAlarmStormIsPostedWhole(t *testing.T) {
 	}
 	if close > 2 {
 		t.Errorf("%d of %d posts came within half a slot (%v) of the one before, want them a slot apart", close, alarms, pace/2)
+	}
+}
+
+// paceWins records which holder won each posting slot ("pace:" claim).
+type paceWins struct {
+	store.Store
+	mu  sync.Mutex
+	won map[string]string // slot key -> holder (an event id, or a summary's key)
+}
+
+func (s *paceWins) Claim(ctx context.Context, key, holder string, ttl time.Duration) (bool, string, error) {
+	won, h, err := s.Store.Claim(ctx, key, holder, ttl)
+	if err == nil && won && strings.HasPrefix(key, "pace:") {
+		s.mu.Lock()
+		s.won[key] = holder
+		s.mu.Unlock()
+	}
+	return won, h, err
+}
+
+// slots counts the slots won by holders starting with prefix.
+func (s *paceWins) slots(prefix string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, h := range s.won {
+		if strings.HasPrefix(h, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// busyChannel claims the channel's next n posting slots for other events,
+// as a storm that came first has.
+func busyChannel(t *testing.T, st store.Store, pace time.Duration, n int) {
+	t.Helper()
+	ctx := context.Background()
+	first := time.Now().UnixNano() / int64(pace)
+	for s := first; s < first+int64(n); s++ {
+		if _, _, err := st.Claim(ctx, store.PaceKey(channel, s), fmt.Sprintf("storm-%d", s), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.SaveNotice(ctx, store.Notice{Key: store.PaceNextKey(channel), Data: fmt.Append(nil, first+int64(n))}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deliverWithin is deliver within ctx, the poller's handling deadline.
+func deliverWithin(t *testing.T, w *world, ctx context.Context, body, msgID string, receives int) (string, error) {
+	t.Helper()
+	ev, err := awsevents.Decode([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w.dispatcher.Notify(ctx, awsevents.Message{Queue: "central", MessageID: msgID, Receives: receives, Event: ev})
+}
+
+// Found by review: a burst's summary that could not be posted within one
+// handling took a posting slot for every event that tried to post it (one
+// posted; the others' slots stood empty, and everything after waited
+// behind them), and events waiting for it ran out their handling as
+// failures. The summary has one slot, and its events come back for it.
+func TestNotifyBusySummaryTakesOneSlot(t *testing.T) {
+	const pace, changes = 100 * time.Millisecond, 16
+	rec := &paceWins{won: map[string]string{}}
+	w := newEventsWorld(t, worldOptions{
+		wrapStore: func(s store.Store) store.Store { rec.Store = s; return rec },
+		tune:      func(o *app.Options) { o.NotifyPace, o.SummaryEvery = pace, 200*time.Millisecond },
+	}, func(o *awsevents.Options) {
+		o.HandleTimeout, o.Visibility, o.RetryAfter = 2*time.Second, 3*time.Second, 50*time.Millisecond
+	})
+	busyChannel(t, w.store, pace, 40) // 4 s of posts ahead, past a 2 s handling
+	now := time.Now()
+	for i := range changes {
+		w.send(stateChangeEvent(fmt.Sprintf("busy-%02d", i), acctProd, fmt.Sprintf("i-%017x", 0xe0000+i), "stopped", now))
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for w.counts.get("state-change/posted")+w.counts.get("state-change/grouped")+w.counts.get("state-change/given_up") < changes && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cards, summaries := len(w.posts("chat.postMessage", "is now")), len(w.posts("chat.postMessage", "changed state"))
+	if cards != 3 || summaries != 1 {
+		t.Fatalf("%d cards and %d summaries posted, want 3 and 1 (counts %v)", cards, summaries, w.counts)
+	}
+	if n := rec.slots("busy-") + rec.slots("burst:"); n != cards+summaries {
+		t.Errorf("%d posting slots given to the burst for %d posts: %d seconds of the channel's line nobody posted in", n, cards+summaries, n-cards-summaries)
+	}
+	if n := w.counts.get("state-change/failed"); n > 0 {
+		t.Errorf("%d deliveries of the burst failed while waiting for its summary (counts %v)", n, w.counts)
+	}
+}
+
+// Found by review: an alarm that fired and recovered while its firing
+// waited for its posting slot was never shown (the OK found nothing to
+// resolve, the firing then came back stale). The OK resolves the pending
+// notice, and the firing posts it as it stands: resolved.
+func TestNotifyAlarmThatRecoversWhileWaitingIsShownResolved(t *testing.T) {
+	const pace = 100 * time.Millisecond
+	w := notifyWorld(t, worldOptions{}, func(o *app.Options) { o.NotifyPace = pace })
+	busyChannel(t, w.store, pace, 30) // 3 s of posts ahead
+	t0 := time.Now().Add(-2 * time.Minute).Truncate(time.Second)
+	fire := alarmEvent("flap-1", "db-1-cpu-high", "ALARM", "OK", "", "Threshold Crossed: 97 > 80", t0)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	_, err := deliverWithin(t, w, ctx, fire, "m-flap-1", 1)
+	cancel()
+	var later *awsevents.LaterError
+	if !errors.As(err, &later) {
+		t.Fatalf("the ALARM behind a storm = %v, want put back for its slot", err)
+	}
+	if _, err := deliver(t, w, alarmEvent("flap-2", "db-1-cpu-high", "OK", "ALARM", "", "Threshold Crossed: 12 < 80", t0.Add(time.Minute)), "m-flap-2", 1); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(later.After) // the queue shows the ALARM again at its slot
+	if out, err := deliverWithin(t, w, context.Background(), fire, "m-flap-1", 2); out != "posted" || err != nil {
+		t.Errorf("the ALARM back for its slot = %q, %v, want it posted", out, err)
+	}
+	posts := postsSaying(w, "db-1-cpu-high")
+	if len(posts) != 1 || !strings.Contains(posts[0], "resolved after 1 min") {
+		t.Errorf("posts of the alarm = %d (%v), want one, resolved after 1 min", len(posts), posts)
+	}
+}
+
+// Found by review: a post waiting for its slot that a shutdown's drain cut
+// short failed (a receive spent, "event failed" logged) though the slot was
+// still its own; it comes back for it.
+func TestNotifyCutSlotWaitComesBack(t *testing.T) {
+	const pace = 100 * time.Millisecond
+	w := notifyWorld(t, worldOptions{}, func(o *app.Options) { o.NotifyPace = pace })
+	busyChannel(t, w.store, pace, 20) // 2 s ahead, within the handling
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	time.AfterFunc(300*time.Millisecond, cancel) // the drain's end
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	_, err := deliverWithin(t, w, ctx, alarmEvent("cut-1", "web-9-cpu-high", "ALARM", "OK", "", "93 > 80", t0), "m-cut-1", 1)
+	var later *awsevents.LaterError
+	if !errors.As(err, &later) {
+		t.Errorf("Notify, its wait for its slot cut short = %v, want it back for the slot (*awsevents.LaterError)", err)
 	}
 }

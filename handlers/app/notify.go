@@ -316,13 +316,21 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// post posts msg to the notification's channel within its pace.
+// post posts msg to the notification's channel within its pace, in the
+// posting slot of the notification's event.
 func (n *notification) post(ctx context.Context, msg slack.WebhookMessage) (string, error) {
+	return n.postIn(ctx, n.ev.ID, msg)
+}
+
+// postIn posts msg in the posting slot reserved for what: an event's own
+// message, or a summary, which whichever event of its burst gets to post
+// it posts in the one slot reserved for the summary.
+func (n *notification) postIn(ctx context.Context, what string, msg slack.WebhookMessage) (string, error) {
 	api, err := n.d.clients.Client(ctx, n.team)
 	if err != nil {
 		return "", err
 	}
-	at, err := n.d.reserveSlot(ctx, n.channel, n.ev.ID)
+	at, err := n.d.reserveSlot(ctx, n.channel, what)
 	if err != nil {
 		return "", err
 	}
@@ -333,7 +341,9 @@ func (n *notification) post(ctx context.Context, msg slack.WebhookMessage) (stri
 			return "", &awsevents.LaterError{After: wait}
 		}
 		if !sleepCtx(ctx, wait) {
-			return "", ctx.Err()
+			// Cut short (a shutdown's drain): the slot is still this
+			// event's, so it comes back for it rather than failing.
+			return "", &awsevents.LaterError{After: max(at.Sub(n.d.now()), 0)}
 		}
 	}
 	ts, err := slackclient.PostMessage(ctx, api, n.channel, msg)
@@ -628,6 +638,17 @@ func (n *notification) summarize(ctx context.Context, key string, pos int, windo
 				return outcomeGrouped, nil
 			}
 		}
+		if s.TS == "" {
+			// The summary waits for its posting slot: when that lies past
+			// this handling, the event comes back after it instead of
+			// running out its time here.
+			if slot, ok, err := d.slotNotice(ctx, store.PaceReservationKey(n.channel, key)); err == nil && ok {
+				wait := time.Unix(0, slot*int64(d.notifyPace)).Sub(d.now()) + d.summaryEvery
+				if deadline, has := ctx.Deadline(); has && time.Until(deadline) < wait {
+					return "", &awsevents.LaterError{After: wait}
+				}
+			}
+		}
 		if !sleepCtx(ctx, d.summaryEvery/4) {
 			return "", ctx.Err()
 		}
@@ -684,7 +705,7 @@ func (n *notification) editSummary(ctx context.Context, key string, window time.
 		ListCommand: d.slashCommand + " list account:" + n.acct.Name})
 	ttl := 2*d.burstWindow + time.Hour
 	if s.TS == "" {
-		if s.TS, err = n.post(ctx, msg); err != nil {
+		if s.TS, err = n.postIn(ctx, key, msg); err != nil {
 			return 0, err
 		}
 		s.Rendered = len(raw)
@@ -795,6 +816,19 @@ type alarmNotice struct {
 	Region   string           `json:"region"`
 	Instance *ec2ops.Instance `json:"instance,omitempty"`
 	Session  string           `json:"session,omitempty"` // of the instance's buttons
+	// Pending is the event whose firing waits for its posting slot, until
+	// PendingUntil (TS is empty meanwhile): the alarm's other events update
+	// the notice, and that event posts it as it then stands, resolved if
+	// its OK came first.
+	Pending      string    `json:"pending,omitempty"`
+	PendingUntil time.Time `json:"pending_until,omitzero"`
+}
+
+// pendingFor reports whether the notice waits for another delivery of an
+// event to post it; one whose wait ran out (the event dead-lettered, say)
+// counts as never posted.
+func (an alarmNotice) pendingFor(now time.Time) bool {
+	return an.TS == "" && an.Pending != "" && now.Before(an.PendingUntil)
 }
 
 // alarm posts an alarm that fires, edits its message while it stays in
@@ -816,7 +850,34 @@ func (n *notification) alarm(ctx context.Context) (string, error) {
 	if at.IsZero() {
 		at = n.ev.Time
 	}
-	open := exists && !an.Resolved
+	// postFiring posts the notice as it stands. Put back for its posting
+	// slot, the firing is saved as pending, so that an OK coming before
+	// the slot resolves it instead of finding nothing to resolve.
+	postFiring := func() (string, error) {
+		msg, err := n.alarmMessage(ctx, key, &an)
+		if err != nil {
+			return "", err
+		}
+		ts, err := n.post(ctx, msg)
+		if later := (*awsevents.LaterError)(nil); errors.As(err, &later) {
+			an.Pending, an.PendingUntil = n.ev.ID, d.now().Add(later.After+slotGrace+time.Minute)
+			if serr := d.saveNotice(ctx, key, an, noticeMemory); serr != nil {
+				return "", serr
+			}
+		}
+		if err != nil {
+			return "", err
+		}
+		an.TS, an.Pending, an.PendingUntil = ts, "", time.Time{}
+		d.savePosted(ctx, key, an, noticeMemory)
+		return outcomePosted, nil
+	}
+	if exists && an.TS == "" && an.Pending == n.ev.ID {
+		// Back for its slot: the alarm as it stands now.
+		n.channel, n.team = an.Channel, slackclient.Team{ID: an.TeamID}
+		return postFiring()
+	}
+	open := exists && !an.Resolved && (an.TS != "" || an.pendingFor(d.now()))
 	if exists && !at.After(an.LastAt) {
 		return outcomeStale, nil // delivered late; a newer state is shown
 	}
@@ -832,15 +893,7 @@ func (n *notification) alarm(ctx context.Context) (string, error) {
 				an.Instance = &inst
 			}
 		}
-		msg, err := n.alarmMessage(ctx, key, &an)
-		if err != nil {
-			return "", err
-		}
-		if an.TS, err = n.post(ctx, msg); err != nil {
-			return "", err
-		}
-		d.savePosted(ctx, key, an, noticeMemory)
-		return outcomePosted, nil
+		return postFiring()
 	case !open:
 		// An OK with nothing to resolve: remembered, so that an older
 		// ALARM delivered after it (SQS keeps no order) is stale, not
@@ -848,7 +901,8 @@ func (n *notification) alarm(ctx context.Context) (string, error) {
 		if !exists {
 			an = alarmNotice{TeamID: n.team.ID, Channel: n.channel, Since: at, Alarm: *a, Account: n.acct.Name, Region: n.ev.Region, Resolved: true}
 		}
-		an.LastAt = at
+		// (A firing whose pending post ran out of time ends here too.)
+		an.LastAt, an.Resolved = at, true
 		if err := d.saveNotice(ctx, key, an, noticeMemory); err != nil {
 			return "", err
 		}
@@ -861,6 +915,10 @@ func (n *notification) alarm(ctx context.Context) (string, error) {
 	// The message stays where it was posted, whatever the account says now.
 	eventsChannel := n.channel // where the account's events go now
 	n.channel, n.team = an.Channel, slackclient.Team{ID: an.TeamID}
+	if an.TS == "" {
+		// Not posted yet: its pending event posts what the notice says.
+		return outcomeEdited, d.saveNotice(ctx, key, an, noticeMemory)
+	}
 	msg, err := n.alarmMessage(ctx, key, &an)
 	if err != nil {
 		return "", err
