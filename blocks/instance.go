@@ -333,8 +333,8 @@ func ago(now, t time.Time) string {
 }
 
 // Duration renders a span of time for people: "41 s", "2 min 5 s",
-// "1 h 3 min" (Go's own form reads "1h3m0s"). Every duration a message
-// shows goes through it.
+// "1 h 3 min" (Go's own form reads "1h3m0s"): progress, alarms, the audit
+// and schedule messages use it.
 func Duration(d time.Duration) string {
 	d = d.Round(time.Second)
 	if d < 0 {

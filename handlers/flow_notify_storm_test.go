@@ -200,3 +200,83 @@ func TestNotifyCutSlotWaitComesBack(t *testing.T) {
 		t.Errorf("Notify, its wait for its slot cut short = %v, want it back for the slot (*awsevents.LaterError)", err)
 	}
 }
+
+// Found by review: an alarm that fired, recovered and fired again while
+// the channel was busy lost its first episode (the second firing replaced
+// the notice the first was waiting to post). Each episode is posted: the
+// first resolved, the second firing.
+func TestNotifyFlapWhileWaitingPostsBothEpisodes(t *testing.T) {
+	const pace = 100 * time.Millisecond
+	w := notifyWorld(t, worldOptions{}, func(o *app.Options) { o.NotifyPace = pace })
+	busyChannel(t, w.store, pace, 30) // 3 s of posts ahead
+	t0 := time.Now().Add(-5 * time.Minute).Truncate(time.Second)
+	fire1 := alarmEvent("flap3-1", "db-7-cpu-high", "ALARM", "OK", "", "Threshold Crossed: 97 > 80", t0)
+	ok := alarmEvent("flap3-2", "db-7-cpu-high", "OK", "ALARM", "", "Threshold Crossed: 12 < 80", t0.Add(time.Minute))
+	fire2 := alarmEvent("flap3-3", "db-7-cpu-high", "ALARM", "OK", "", "Threshold Crossed: 99 > 80", t0.Add(3*time.Minute))
+	putBack := func(body, msgID string) time.Duration {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := deliverWithin(t, w, ctx, body, msgID, 1)
+		var later *awsevents.LaterError
+		if !errors.As(err, &later) {
+			t.Fatalf("%s behind the storm = %v, want put back for its slot", msgID, err)
+		}
+		return later.After
+	}
+	after1 := putBack(fire1, "m-f1")
+	if _, err := deliver(t, w, ok, "m-ok", 1); err != nil {
+		t.Fatal(err)
+	}
+	after2 := putBack(fire2, "m-f2")
+	time.Sleep(after1)
+	out1, err1 := deliverWithin(t, w, context.Background(), fire1, "m-f1", 2)
+	time.Sleep(max(after2-after1, 0))
+	out2, err2 := deliverWithin(t, w, context.Background(), fire2, "m-f2", 2)
+	posts := postsSaying(w, "db-7-cpu-high")
+	resolved := 0
+	for _, p := range posts {
+		if strings.Contains(p, "resolved after 1 min") {
+			resolved++
+		}
+	}
+	if resolved != 1 || len(posts) != 2 {
+		t.Errorf("fired, recovered, fired again while the channel was busy: %d posts (%d resolved; the firings back: %q %v, %q %v), want the first episode resolved after 1 min and the second firing",
+			len(posts), resolved, out1, err1, out2, err2)
+	}
+}
+
+// Found by review: three state changes in a busy channel came out as two
+// cards and a summary of all three: the changes put back for their slot
+// were counted again at each delivery, pushing a later change past the
+// burst size.
+func TestNotifyPutBackChangesCountOnce(t *testing.T) {
+	const pace = 100 * time.Millisecond
+	w := notifyWorld(t, worldOptions{}, func(o *app.Options) { o.NotifyPace, o.SummaryEvery = pace, 200*time.Millisecond })
+	busyChannel(t, w.store, pace, 30) // 3 s of posts ahead
+	now := time.Now()
+	first := stateChangeEvent("pb-1", acctProd, "i-0000000000000a001", "stopped", now)
+	var back time.Duration
+	for i, body := range []string{first, stateChangeEvent("pb-2", acctProd, "i-0000000000000a002", "stopped", now)} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := deliverWithin(t, w, ctx, body, fmt.Sprintf("m-pb-%d", i+1), 1)
+		cancel()
+		var later *awsevents.LaterError
+		if !errors.As(err, &later) {
+			t.Fatalf("change %d behind the storm = %v, want put back", i+1, err)
+		}
+		if i == 0 {
+			back = later.After
+		}
+	}
+	time.Sleep(back)
+	if out, err := deliverWithin(t, w, context.Background(), first, "m-pb-1", 2); err != nil || out != "posted" {
+		t.Fatalf("the first change back for its slot = %q, %v, want posted", out, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := deliverWithin(t, w, ctx, stateChangeEvent("pb-3", acctProd, "i-0000000000000a003", "stopped", now), "m-pb-3", 1)
+	if out == "grouped" || len(postsSaying(w, "changed state")) > 0 {
+		t.Errorf("the third of three changes = %q, %v, with a summary posted; want a card of its own (3 changes are within the burst size)", out, err)
+	}
+}

@@ -476,3 +476,19 @@ func TestSnoozeWhileTheWarningIsBusySaysSo(t *testing.T) {
 	w.clickFrom(bob, warning[0], "snooze-again", clickFrom{messageTS: ts})
 	w.waitForEdit(ts, "snoozed by <@U0BOB>")
 }
+
+// Found by review: a Snooze whose store did not answer for the warning's
+// lock was told someone was updating the warning and to press again; it
+// is told what went wrong, and the operator gets the log line.
+func TestSnoozeWithTheStoreDownIsNotABusyWarning(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(scheduleStart)
+	w, fs := faultyWorld(t, worldOptions{clock: clock, scheduleChannel: channel})
+	ts, warning := officeHoursOnWeb1(t, w, clock)
+	occurrence := warning[0].value[:strings.LastIndexByte(warning[0].value, '.')]
+	lock := store.ScheduleMessageLockKey(occurrence)
+	fs.arm("Claim", false, 0, 1000, func(key, _ string, _ time.Duration) bool { return key == lock })
+	w.clickFrom(bob, warning[0], "snooze-store-down", clickFrom{messageTS: ts})
+	if got := messageText(w.urlPost("snooze-store-down", 5*time.Second)); strings.Contains(got, "is being updated right now") {
+		t.Errorf("with the store failing, bob was told %q, that someone holds the warning", got)
+	}
+}

@@ -125,6 +125,13 @@ func AlarmNoticeKey(account, region, alarm string) string {
 	return "alarm:" + account + "/" + region + "/" + alarm
 }
 
+// AlarmEpisodeKey keeps an episode of alarm notice that fired and resolved
+// while its firing event waited for its posting slot, once a newer firing
+// has taken the notice: that event posts it when it comes back.
+func AlarmEpisodeKey(notice, event string) string {
+	return "alarm-episode:" + notice + ":" + event
+}
+
 // HealthNoticeKey is the message of one AWS Health event in one account
 // (an event's ARN names no account, and may reach several).
 func HealthNoticeKey(account, eventARN string) string { return "health:" + account + "/" + eventARN }

@@ -513,11 +513,17 @@ func (n *notification) stateChange(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("count state change: %w", err)
 	}
-	if pos > d.burstSize && n.receives > 1 {
-		// A redelivered event was appended again: it counts where it came
-		// first, so a lone change retried is still a card of its own.
-		if pos, err = distinctPosition(ctx, d.store, key, n.ev.ID); err != nil {
+	if pos > d.burstSize {
+		// Events put back (for their posting slot, or after a failure) are
+		// appended again at each delivery: the burst counts distinct
+		// events, so that a change among the window's first burstSize is
+		// a card of its own, whatever was delivered again before it.
+		distinct, err := distinctPosition(ctx, d.store, key, n.ev.ID)
+		if err != nil {
 			return "", err
+		}
+		if distinct <= d.burstSize {
+			pos = distinct
 		}
 	}
 	if pos > d.burstSize {
@@ -879,10 +885,35 @@ func (n *notification) alarm(ctx context.Context) (string, error) {
 	}
 	open := exists && !an.Resolved && (an.TS != "" || an.pendingFor(d.now()))
 	if exists && !at.After(an.LastAt) {
+		// A firing whose episode resolved, then was set aside by a newer
+		// firing, while it waited for its slot: it posts that episode.
+		var ep alarmNotice
+		epKey := store.AlarmEpisodeKey(key, n.ev.ID)
+		if ok, err := d.loadNotice(ctx, epKey, &ep); err != nil {
+			return "", err
+		} else if ok && ep.TS == "" {
+			msg, err := n.alarmMessage(ctx, key, &ep)
+			if err != nil {
+				return "", err
+			}
+			n.channel, n.team = ep.Channel, slackclient.Team{ID: ep.TeamID}
+			if ep.TS, err = n.post(ctx, msg); err != nil {
+				return "", err
+			}
+			d.savePosted(ctx, epKey, ep, noticeMemory)
+			return outcomePosted, nil
+		}
 		return outcomeStale, nil // delivered late; a newer state is shown
 	}
 	switch {
 	case a.State == awsevents.AlarmStateAlarm && !open:
+		if exists && an.TS == "" && an.Resolved && an.pendingFor(d.now()) {
+			// The last episode fired and resolved while its firing waited
+			// for its slot: kept for that event to post, as it stands.
+			if err := d.saveNotice(ctx, store.AlarmEpisodeKey(key, an.Pending), an, noticeMemory); err != nil {
+				return "", err
+			}
+		}
 		an = alarmNotice{TeamID: n.team.ID, Channel: n.channel, Since: at, LastAt: at, Alarm: *a, Account: n.acct.Name, Region: n.ev.Region}
 		if a.InstanceID != "" {
 			inst, found, err := n.instance(ctx, a.InstanceID, "")

@@ -502,7 +502,11 @@ func (d *Dispatcher) snooze(ctx context.Context, cb slack.InteractionCallback, p
 	// The stop decides under this lock too, on the phase it saves: a
 	// snooze lands before the stop reads the snoozes, or finds the stop
 	// under way. The wait is short, for the click's 3 s.
-	unlock, locked := d.lockMessageWithin(ctx, id, time.Second)
+	unlock, locked, err := d.lockMessageWithin(ctx, id, time.Second)
+	if err != nil {
+		// The store did not answer: nobody is holding the warning.
+		return fmt.Errorf("snooze: lock message %s: %w", id, err)
+	}
 	if !locked {
 		return fmt.Errorf("snooze: message %s locked: %w", id, &warningBusyError{name: displayName(inst)})
 	}

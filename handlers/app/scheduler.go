@@ -817,17 +817,19 @@ func (d *Dispatcher) occurrenceView(st *occurrenceState, account string, texts m
 // seconds for it); the returned func frees it. Without the lock after the
 // wait, it goes on: an edit out of order is better than none.
 func (d *Dispatcher) lockMessage(ctx context.Context, id string) func() {
-	unlock, _ := d.lockMessageWithin(ctx, id, 3*time.Second)
+	unlock, _, _ := d.lockMessageWithin(ctx, id, 3*time.Second)
 	return unlock
 }
 
 // lockMessageWithin is lockMessage waiting at most wait; locked is false
-// (and unlock does nothing) when it could not take the lock.
-func (d *Dispatcher) lockMessageWithin(ctx context.Context, id string, wait time.Duration) (unlock func(), locked bool) {
+// (and unlock does nothing) when it could not take the lock: held by
+// someone else, or err when the store did not answer.
+func (d *Dispatcher) lockMessageWithin(ctx context.Context, id string, wait time.Duration) (unlock func(), locked bool, err error) {
 	const poll = 20 * time.Millisecond
 	key, holder := store.ScheduleMessageLockKey(id), uuid.NewString()
-	if won, _, err := d.claimWaiting(ctx, key, holder, 5*time.Second, int(wait/poll), poll, nil); err != nil || !won {
-		return func() {}, false
+	won, _, err := d.claimWaiting(ctx, key, holder, 5*time.Second, int(wait/poll), poll, nil)
+	if err != nil || !won {
+		return func() {}, false, err
 	}
-	return func() { d.releaseClaim(ctx, key, holder) }, true
+	return func() { d.releaseClaim(ctx, key, holder) }, true, nil
 }
