@@ -6,7 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
+	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/ec2ops/ec2sim"
+	"github.com/charlize-app/charlize/handlers/app"
 )
 
 // twentyStopping is a world of twenty running instances, app-00 to app-19,
@@ -89,4 +93,27 @@ func TestPickerOpensWhileAuditPostsWaitForSlack(t *testing.T) {
 		}
 	}
 	pickerOpensInTime(t, w, "audit channel posts waiting out Slack's rate limit")
+}
+
+// A schedule's stop of more instances than actions may run or wait at once
+// stops every one: those past the queue are left queued, durable, and
+// carried out as room frees, instead of failing as "busy".
+func TestScheduledStopsPastTheActionQueueAreAllCarriedOut(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(scheduleStart)
+	w := newWorld(t, worldOptions{clock: clock, scheduleChannel: channel, tune: func(o *app.Options) {
+		o.ActionWorkers, o.ActionQueue = 1, 1
+	}})
+	w.mustCommandSays(alice, officeHours, "Schedule *office-hours* created")
+	for _, name := range []string{"web-1", "web-2", "db-1"} {
+		w.mustCommandSays(alice, "schedule "+name+" office-hours", name+" now follows *office-hours*")
+	}
+	advanceTo(t, clock, 1, stopUTC.Add(-15*time.Minute))
+	ts, _ := w.occurrenceMessage("acme-prod")
+	advanceTo(t, clock, 1, stopUTC)
+	w.waitForEdit(ts, "stopped 3 of 3 instances")
+	for _, id := range []string{"i-0000000000000a001", "i-0000000000000a002", "i-0000000000000d001"} {
+		if got := w.state("acme-prod", "eu-west-1", id); got != ec2ops.StateStopped {
+			t.Errorf("%s is %s after the schedule's stop, want stopped", id, got)
+		}
+	}
 }

@@ -642,12 +642,15 @@ func (d *Dispatcher) startScheduled(ctx context.Context, rec *actionRecord) erro
 	}
 	r.saved = true
 	if err := d.actions.Go(ctx, r.execute); err != nil {
-		if d.closing() {
-			// Shutting down: the record stays open for the next replica.
-			r.dropLease(ctx)
-			return nil
+		// Shutting down, or every action worker and queue place taken (a
+		// stop of more instances than that): the record stays queued, its
+		// step's claim its own, and the takeover loop carries it out when
+		// room frees, within the schedule's grace.
+		if !d.closing() {
+			d.log.InfoContext(ctx, "scheduler: no room for the action yet; it is carried out when some frees",
+				"action_id", rec.ID, "instance", rec.Instance.ID, "schedule", rec.Scheduled.Schedule)
 		}
-		r.settle(ctx, outcome{result: store.ResultFailed, err: err})
+		r.dropLease(ctx)
 	}
 	return nil
 }
