@@ -464,6 +464,12 @@ func (x *execution) wait(ctx context.Context, want string) error {
 			if seenTransit && last == origin && err == nil {
 				return false, &stateChangeError{Want: want, Got: last}
 			}
+			if err != nil && throttled(err) {
+				// The account's API budget is spent (other waits, other
+				// tools): the action went out, so the wait goes on, within
+				// its timeout, instead of reporting the action failed.
+				return true, nil
+			}
 			if want == StateTerminated && (last == StatePending || last == StateStopping) && err == nil {
 				// The SDK's terminated waiter fails on these, but they are
 				// just the states we asked to terminate from; keep polling.

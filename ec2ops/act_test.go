@@ -512,3 +512,21 @@ func TestStopProtectionRace(t *testing.T) {
 		t.Errorf("UserMessage() = %q, want the stop protection message", msg)
 	}
 }
+
+// A wait whose polls AWS throttles (other waits, other tools on the same
+// account's API budget) keeps waiting: the stop went out, and the instance
+// gets there; a throttled poll is not the stop failing.
+func TestDoWaitThrottledKeepsWaiting(t *testing.T) {
+	env := mustEnv(t, envConfig{sim: ec2sim.Options{TransitionTime: 300 * time.Millisecond}})
+	var once sync.Once
+	res, err := env.fleet.Do(context.Background(), prodReq(action.Stop, web1), func(p ec2ops.Progress) {
+		// Past the SDK's own retries: nine throttled answers in a row.
+		once.Do(func() { env.sim.AddFault(ec2sim.Fault{Action: "DescribeInstances", Code: "RequestLimitExceeded", Times: 9}) })
+	})
+	if err != nil {
+		t.Fatalf("Do(stop) with throttled polls = %v, want it stopped", err)
+	}
+	if res.Instance.State != ec2ops.StateStopped {
+		t.Errorf("Do(stop) ended with web-1 %s, want stopped", res.Instance.State)
+	}
+}

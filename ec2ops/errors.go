@@ -467,3 +467,10 @@ func newAWSError(op, account, roleARN, region, id string, err error) *Error {
 	}
 	return e
 }
+
+// throttled reports whether err is AWS throttling Charlize's calls (after
+// the SDK's own retries).
+func throttled(err error) bool {
+	kind, _ := classify(err)
+	return kind == KindThrottled
+}
