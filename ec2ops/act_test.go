@@ -521,7 +521,9 @@ func TestDoWaitThrottledKeepsWaiting(t *testing.T) {
 	var once sync.Once
 	res, err := env.fleet.Do(context.Background(), prodReq(action.Stop, web1), func(p ec2ops.Progress) {
 		// Past the SDK's own retries: nine throttled answers in a row.
-		once.Do(func() { env.sim.AddFault(ec2sim.Fault{Action: "DescribeInstances", Code: "RequestLimitExceeded", Times: 9}) })
+		once.Do(func() {
+			env.sim.AddFault(ec2sim.Fault{Action: "DescribeInstances", Code: "RequestLimitExceeded", Times: 9})
+		})
 	})
 	if err != nil {
 		t.Fatalf("Do(stop) with throttled polls = %v, want it stopped", err)
