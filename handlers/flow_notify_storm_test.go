@@ -108,6 +108,16 @@ func busyChannel(t *testing.T, st store.Store, pace time.Duration, n int) {
 	}
 }
 
+// busyNotifyWorld is a notifyWorld posting a slot per 100 ms (its
+// summaries edited every 200 ms) whose channel's next slots are taken.
+func busyNotifyWorld(t *testing.T, slots int) *world {
+	t.Helper()
+	const pace = 100 * time.Millisecond
+	w := notifyWorld(t, worldOptions{}, func(o *app.Options) { o.NotifyPace, o.SummaryEvery = pace, 2*pace })
+	busyChannel(t, w.store, pace, slots)
+	return w
+}
+
 // deliverWithin is deliver within ctx, the poller's handling deadline.
 func deliverWithin(t *testing.T, w *world, ctx context.Context, body, msgID string, receives int) (string, error) {
 	t.Helper()
@@ -158,9 +168,7 @@ func TestNotifyBusySummaryTakesOneSlot(t *testing.T) {
 // resolve, the firing then came back stale). The OK resolves the pending
 // notice, and the firing posts it as it stands: resolved.
 func TestNotifyAlarmThatRecoversWhileWaitingIsShownResolved(t *testing.T) {
-	const pace = 100 * time.Millisecond
-	w := notifyWorld(t, worldOptions{}, func(o *app.Options) { o.NotifyPace = pace })
-	busyChannel(t, w.store, pace, 30) // 3 s of posts ahead
+	w := busyNotifyWorld(t, 30) // 3 s of posts ahead
 	t0 := time.Now().Add(-2 * time.Minute).Truncate(time.Second)
 	fire := alarmEvent("flap-1", "db-1-cpu-high", "ALARM", "OK", "", "Threshold Crossed: 97 > 80", t0)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -187,9 +195,7 @@ func TestNotifyAlarmThatRecoversWhileWaitingIsShownResolved(t *testing.T) {
 // short failed (a receive spent, "event failed" logged) though the slot was
 // still its own; it comes back for it.
 func TestNotifyCutSlotWaitComesBack(t *testing.T) {
-	const pace = 100 * time.Millisecond
-	w := notifyWorld(t, worldOptions{}, func(o *app.Options) { o.NotifyPace = pace })
-	busyChannel(t, w.store, pace, 20) // 2 s ahead, within the handling
+	w := busyNotifyWorld(t, 20) // 2 s ahead, within the handling
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	time.AfterFunc(300*time.Millisecond, cancel) // the drain's end
@@ -206,9 +212,7 @@ func TestNotifyCutSlotWaitComesBack(t *testing.T) {
 // the notice the first was waiting to post). Each episode is posted: the
 // first resolved, the second firing.
 func TestNotifyFlapWhileWaitingPostsBothEpisodes(t *testing.T) {
-	const pace = 100 * time.Millisecond
-	w := notifyWorld(t, worldOptions{}, func(o *app.Options) { o.NotifyPace = pace })
-	busyChannel(t, w.store, pace, 30) // 3 s of posts ahead
+	w := busyNotifyWorld(t, 30) // 3 s of posts ahead
 	t0 := time.Now().Add(-5 * time.Minute).Truncate(time.Second)
 	fire1 := alarmEvent("flap3-1", "db-7-cpu-high", "ALARM", "OK", "", "Threshold Crossed: 97 > 80", t0)
 	ok := alarmEvent("flap3-2", "db-7-cpu-high", "OK", "ALARM", "", "Threshold Crossed: 12 < 80", t0.Add(time.Minute))
@@ -251,9 +255,7 @@ func TestNotifyFlapWhileWaitingPostsBothEpisodes(t *testing.T) {
 // were counted again at each delivery, pushing a later change past the
 // burst size.
 func TestNotifyPutBackChangesCountOnce(t *testing.T) {
-	const pace = 100 * time.Millisecond
-	w := notifyWorld(t, worldOptions{}, func(o *app.Options) { o.NotifyPace, o.SummaryEvery = pace, 200*time.Millisecond })
-	busyChannel(t, w.store, pace, 30) // 3 s of posts ahead
+	w := busyNotifyWorld(t, 30) // 3 s of posts ahead
 	now := time.Now()
 	first := stateChangeEvent("pb-1", acctProd, "i-0000000000000a001", "stopped", now)
 	var back time.Duration
