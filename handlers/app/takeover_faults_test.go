@@ -177,3 +177,57 @@ func TestTakeoverEndsAScheduledStepPastItsGrace(t *testing.T) {
 		t.Errorf("StopInstances = %d for a step three hours late, want 0", n)
 	}
 }
+
+// An Approve that finds every action worker and queue place taken is told
+// to try again and nothing is approved: the request stays open, and the
+// Approve pressed again, once room frees, carries the stop out.
+func TestApproveWhenTheActionsAreFullLeavesTheRequestOpen(t *testing.T) {
+	ctx := context.Background()
+	e := newTakeoverEnv(t, false, time.Millisecond)
+	e.asksForApproval(t)
+	pol, err := policy.Parse([]byte(operatorsWithApproval))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(Options{Log: testLog(), Store: e.store, Fleet: e.fleet, Replica: "r1", LeaseTTL: 300 * time.Millisecond,
+		Policy: pol, ActionWorkers: 1, ActionQueue: 1, ProgressInterval: time.Millisecond,
+		Clients: slackclient.SingleWorkspace{API: slackclient.NewClient(slacktest.BotToken, e.slack.APIURL(), nil)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close(ctx) })
+	rec := *e.rec
+	rec.State, rec.ExpiresAt = stateAwaitingApproval, time.Now().Add(time.Hour)
+	rec.Request = origin{ChannelID: testChannel, TS: e.ts}
+	if err := d.saveRecord(ctx, &rec); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	for range 2 { // the action worker and its queue place
+		if err := d.actions.Go(ctx, func(context.Context) { <-release }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cb := slack.InteractionCallback{User: slack.User{ID: "U0BOB"}, ResponseURL: e.slack.ResponseURL("bob1")}
+	cb.Team.ID = slacktest.TeamID
+	cb.Container.ChannelID, cb.Container.MessageTs = testChannel, e.ts
+	if err := d.decideApproval(ctx, cb, pressed{sub: "approve", value: rec.ID}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Approve with the actions full = %v, want ErrBusy (bob is told to try again)", err)
+	}
+	if n := e.sim.Calls("StopInstances"); n != 0 {
+		t.Fatalf("StopInstances = %d after a busy Approve, want none", n)
+	}
+	close(release)
+
+	cb.ResponseURL = e.slack.ResponseURL("bob2")
+	if err := d.decideApproval(ctx, cb, pressed{sub: "approve", value: rec.ID}); err != nil {
+		t.Fatalf("Approve pressed again = %v, want it approved", err)
+	}
+	a := e.waitSettled(t, 10*time.Second)
+	if got, err := decodeRecord(a); err != nil || got.Decision != store.DecisionApproved || got.Approver != "U0BOB" {
+		t.Errorf("the request ended as %s, %v, want approved by bob", a.Data, err)
+	}
+	if n := e.sim.Calls("StopInstances"); n != 1 {
+		t.Errorf("StopInstances = %d, want 1", n)
+	}
+}
