@@ -42,21 +42,23 @@ func (e *takeoverEnv) waitSettled(t *testing.T, within time.Duration) store.Acti
 	}
 }
 
-// Defect: a Deny that found the job queue full was answered "busy, try
-// again" but kept the decision claim, so the request could be neither
-// decided again nor expire. Nothing was denied: the request stays open,
-// and the Deny pressed again ends it.
-func TestDenyWhenBusyLeavesTheRequestOpen(t *testing.T) {
+// awaitingWithFullPool is e's action awaiting bob's decision on a
+// dispatcher whose pool (d.workers or d.actions, as full picks) has one
+// worker and one queue place, both taken; press presses as bob, and
+// free empties the pool and waits until it has room.
+func awaitingWithFullPool(t *testing.T, e *takeoverEnv, full func(*Dispatcher) *workers, tune func(*Options)) (press func(sub, responseID string) error, free func()) {
+	t.Helper()
 	ctx := context.Background()
-	e := newTakeoverEnv(t, false, time.Millisecond)
 	e.asksForApproval(t)
 	pol, err := policy.Parse([]byte(operatorsWithApproval))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(Options{Log: testLog(), Store: e.store, Fleet: e.fleet, Replica: "r1", LeaseTTL: 300 * time.Millisecond,
-		Policy: pol, Workers: 1, Queue: 1, ProgressInterval: time.Millisecond,
-		Clients: slackclient.SingleWorkspace{API: slackclient.NewClient(slacktest.BotToken, e.slack.APIURL(), nil)}})
+	o := Options{Log: testLog(), Store: e.store, Fleet: e.fleet, Replica: "r1", LeaseTTL: 300 * time.Millisecond,
+		Policy: pol, ProgressInterval: time.Millisecond,
+		Clients: slackclient.SingleWorkspace{API: slackclient.NewClient(slacktest.BotToken, e.slack.APIURL(), nil)}}
+	tune(&o)
+	d, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,22 +69,41 @@ func TestDenyWhenBusyLeavesTheRequestOpen(t *testing.T) {
 	if err := d.saveRecord(ctx, &rec); err != nil {
 		t.Fatal(err)
 	}
-	release := make(chan struct{})
-	for range 2 { // the worker and the queue
-		if err := d.workers.Go(ctx, func(context.Context) { <-release }); err != nil {
+	pool, release := full(d), make(chan struct{})
+	for range 2 { // the worker and the queue place
+		if err := pool.Go(ctx, func(context.Context) { <-release }); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cb := slack.InteractionCallback{User: slack.User{ID: "U0BOB"}, ResponseURL: e.slack.ResponseURL("bob1")}
-	cb.Team.ID = slacktest.TeamID
-	cb.Container.ChannelID, cb.Container.MessageTs = testChannel, e.ts
-	if err := d.decideApproval(ctx, cb, pressed{sub: "deny", value: rec.ID}); !errors.Is(err, ErrBusy) {
+	press = func(sub, responseID string) error {
+		cb := slack.InteractionCallback{User: slack.User{ID: "U0BOB"}, ResponseURL: e.slack.ResponseURL(responseID)}
+		cb.Team.ID = slacktest.TeamID
+		cb.Container.ChannelID, cb.Container.MessageTs = testChannel, e.ts
+		return d.decideApproval(ctx, cb, pressed{sub: sub, value: rec.ID})
+	}
+	free = func() {
+		close(release)
+		for deadline := time.Now().Add(5 * time.Second); len(pool.waiting) > 0; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the blocking jobs did not end")
+			}
+		}
+	}
+	return press, free
+}
+
+// Defect: a Deny that found the job queue full was answered "busy, try
+// again" but kept the decision claim, so the request could be neither
+// decided again nor expire. Nothing was denied: the request stays open,
+// and the Deny pressed again ends it.
+func TestDenyWhenBusyLeavesTheRequestOpen(t *testing.T) {
+	e := newTakeoverEnv(t, false, time.Millisecond)
+	press, free := awaitingWithFullPool(t, e, func(d *Dispatcher) *workers { return d.workers }, func(o *Options) { o.Workers, o.Queue = 1, 1 })
+	if err := press("deny", "bob1"); !errors.Is(err, ErrBusy) {
 		t.Fatalf("Deny with a full queue = %v, want ErrBusy (bob is told to try again)", err)
 	}
-	close(release)
-
-	cb.ResponseURL = e.slack.ResponseURL("bob2")
-	if err := d.decideApproval(ctx, cb, pressed{sub: "deny", value: rec.ID}); err != nil {
+	free()
+	if err := press("deny", "bob2"); err != nil {
 		t.Fatalf("Deny pressed again = %v, want it denied", err)
 	}
 	a := e.waitSettled(t, 10*time.Second)
@@ -182,46 +203,17 @@ func TestTakeoverEndsAScheduledStepPastItsGrace(t *testing.T) {
 // to try again and nothing is approved: the request stays open, and the
 // Approve pressed again, once room frees, carries the stop out.
 func TestApproveWhenTheActionsAreFullLeavesTheRequestOpen(t *testing.T) {
-	ctx := context.Background()
 	e := newTakeoverEnv(t, false, time.Millisecond)
-	e.asksForApproval(t)
-	pol, err := policy.Parse([]byte(operatorsWithApproval))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := New(Options{Log: testLog(), Store: e.store, Fleet: e.fleet, Replica: "r1", LeaseTTL: 300 * time.Millisecond,
-		Policy: pol, ActionWorkers: 1, ActionQueue: 1, ProgressInterval: time.Millisecond,
-		Clients: slackclient.SingleWorkspace{API: slackclient.NewClient(slacktest.BotToken, e.slack.APIURL(), nil)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close(ctx) })
-	rec := *e.rec
-	rec.State, rec.ExpiresAt = stateAwaitingApproval, time.Now().Add(time.Hour)
-	rec.Request = origin{ChannelID: testChannel, TS: e.ts}
-	if err := d.saveRecord(ctx, &rec); err != nil {
-		t.Fatal(err)
-	}
-	release := make(chan struct{})
-	for range 2 { // the action worker and its queue place
-		if err := d.actions.Go(ctx, func(context.Context) { <-release }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cb := slack.InteractionCallback{User: slack.User{ID: "U0BOB"}, ResponseURL: e.slack.ResponseURL("bob1")}
-	cb.Team.ID = slacktest.TeamID
-	cb.Container.ChannelID, cb.Container.MessageTs = testChannel, e.ts
-	if err := d.decideApproval(ctx, cb, pressed{sub: "approve", value: rec.ID}); !errors.Is(err, ErrBusy) {
+	press, free := awaitingWithFullPool(t, e, func(d *Dispatcher) *workers { return d.actions }, func(o *Options) { o.ActionWorkers, o.ActionQueue = 1, 1 })
+	if err := press("approve", "bob1"); !errors.Is(err, ErrBusy) {
 		t.Fatalf("Approve with the actions full = %v, want ErrBusy (bob is told to try again)", err)
 	}
 	if n := e.sim.Calls("StopInstances"); n != 0 {
 		t.Fatalf("StopInstances = %d after a busy Approve, want none", n)
 	}
-	close(release)
-
-	cb.ResponseURL = e.slack.ResponseURL("bob2")
-	if err := d.decideApproval(ctx, cb, pressed{sub: "approve", value: rec.ID}); err != nil {
-		t.Fatalf("Approve pressed again = %v, want it approved", err)
+	free()
+	if err := press("approve", "bob2"); err != nil {
+		t.Fatalf("Approve pressed again, room freed = %v, want it approved", err)
 	}
 	a := e.waitSettled(t, 10*time.Second)
 	if got, err := decodeRecord(a); err != nil || got.Decision != store.DecisionApproved || got.Approver != "U0BOB" {
