@@ -197,15 +197,13 @@ func TestActionToldNotDoneIsNotDoneLater(t *testing.T) {
 // taken again later and finds the record), and the takeover loop runs
 // the record it finds, which still holds the step's claim.
 func TestScheduledStepWhoseSaveTimedOutIsCarriedOutOnce(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(time.Date(2026, 6, 1, 18, 50, 0, 0, time.UTC))
-	w, fs := nightlyWorld(t, clock)
+	w, fs, clock := nightlyWorld(t)
 	fs.arm("SaveAction", true, 0, 1, openSave)
-	stopAt := time.Date(2026, 6, 1, 19, 0, 0, 0, time.UTC)
-	advanceTo(t, clock, 1, stopAt)
+	advanceTo(t, clock, 1, nightlyStop)
 	ts, _ := w.occurrenceMessage("nightly")
 	w.waitForEdit(ts, "stopped 1 of 1 instance", "build-1")
 	// The step, taken again at the next tick, starts nothing more.
-	advanceTo(t, clock, 1, stopAt.Add(time.Minute))
+	advanceTo(t, clock, 1, nightlyStop.Add(time.Minute))
 	if n := w.sim.Calls("StopInstances"); n != 1 {
 		t.Errorf("StopInstances = %d, want 1", n)
 	}
@@ -217,12 +215,17 @@ func TestScheduledStepWhoseSaveTimedOutIsCarriedOutOnce(t *testing.T) {
 	}
 }
 
-// nightlyWorld runs schedule nightly (a stop at 19:00 UTC) over build-1 on
-// clock, on a store that fails as armed.
-func nightlyWorld(t *testing.T, clock *clockwork.FakeClock) (*world, *faultStore) {
-	return faultyWorld(t, worldOptions{clock: clock, scheduleChannel: channel, scheduleWarning: -1,
+// nightlyStop is when schedule nightly stops build-1.
+var nightlyStop = time.Date(2026, 6, 1, 19, 0, 0, 0, time.UTC)
+
+// nightlyWorld runs schedule nightly (a stop at nightlyStop) over build-1
+// on a fake clock ten minutes before it, on a store that fails as armed.
+func nightlyWorld(t *testing.T) (*world, *faultStore, *clockwork.FakeClock) {
+	clock := clockwork.NewFakeClockAt(nightlyStop.Add(-10 * time.Minute))
+	w, fs := faultyWorld(t, worldOptions{clock: clock, scheduleChannel: channel, scheduleWarning: -1,
 		schedules: []schedule.Schedule{mustSchedule(t, "nightly", "daily -19:00 UTC")},
 		fixture:   scheduleFixture(tagged("i-0000000000000e001", "build-1", "running", "nightly"))})
+	return w, fs, clock
 }
 
 // waitNoOpenAction waits until the store holds no open action.
@@ -289,14 +292,12 @@ func TestToldNotDoneEvenWhenTheLooksClaimLands(t *testing.T) {
 func TestScheduledClaimErrorIsTakenAgain(t *testing.T) {
 	for _, land := range []bool{false, true} {
 		t.Run(fmt.Sprintf("landed=%t", land), func(t *testing.T) {
-			clock := clockwork.NewFakeClockAt(time.Date(2026, 6, 1, 18, 50, 0, 0, time.UTC))
-			w, fs := nightlyWorld(t, clock)
+			w, fs, clock := nightlyWorld(t)
 			fs.arm("Claim", land, 0, 1, func(key, holder string, _ time.Duration) bool {
 				return strings.HasPrefix(key, "schedule:act:") && strings.HasSuffix(holder, "/charlize scheduler")
 			})
-			stopAt := time.Date(2026, 6, 1, 19, 0, 0, 0, time.UTC)
-			advanceTo(t, clock, 1, stopAt)
-			advanceTo(t, clock, 1, stopAt.Add(time.Minute))
+			advanceTo(t, clock, 1, nightlyStop)
+			advanceTo(t, clock, 1, nightlyStop.Add(time.Minute))
 			ts, _ := w.occurrenceMessage("nightly")
 			w.waitForEdit(ts, "stopped 1 of 1 instance", "build-1")
 			if n := w.sim.Calls("StopInstances"); n != 1 {
@@ -310,12 +311,10 @@ func TestScheduledClaimErrorIsTakenAgain(t *testing.T) {
 // as failed with no record, so its message said "stopping" for ever. The
 // step is taken again at the next tick and the stop carried out, once.
 func TestScheduledSaveFailureIsTakenAgain(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(time.Date(2026, 6, 1, 18, 50, 0, 0, time.UTC))
-	w, fs := nightlyWorld(t, clock)
+	w, fs, clock := nightlyWorld(t)
 	fs.arm("SaveAction", false, 0, 1, openSave)
-	stopAt := time.Date(2026, 6, 1, 19, 0, 0, 0, time.UTC)
-	advanceTo(t, clock, 1, stopAt)
-	advanceTo(t, clock, 1, stopAt.Add(time.Minute))
+	advanceTo(t, clock, 1, nightlyStop)
+	advanceTo(t, clock, 1, nightlyStop.Add(time.Minute))
 	ts, _ := w.occurrenceMessage("nightly")
 	w.waitForEdit(ts, "stopped 1 of 1 instance", "build-1")
 	if n := w.auditCount(func(e store.AuditEntry) bool { return e.InstanceName == "build-1" }); n != 1 {
@@ -328,21 +327,19 @@ func TestScheduledSaveFailureIsTakenAgain(t *testing.T) {
 // "done" mark had not reached the store): the instance the channel was
 // told was not stopped was stopped. A record that ended stays ended.
 func TestScheduledStepTakenAgainDoesNotRedoAnEndedStop(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(time.Date(2026, 6, 1, 18, 50, 0, 0, time.UTC))
-	w, fs := nightlyWorld(t, clock)
+	w, fs, clock := nightlyWorld(t)
 	lift := w.sim.Deny(acctProd, "StopInstances")
 	fs.arm("RenewClaim", false, 0, 1, func(key, _ string, ttl time.Duration) bool {
 		return strings.HasPrefix(key, "schedule:act:") && ttl > time.Hour
 	})
-	stopAt := time.Date(2026, 6, 1, 19, 0, 0, 0, time.UTC)
-	advanceTo(t, clock, 1, stopAt)
+	advanceTo(t, clock, 1, nightlyStop)
 	ts, _ := w.occurrenceMessage("nightly")
 	w.waitForEdit(ts, "not stopped")
 	lift()
 	// Another replica, once the step's claim (a lease TTL) has lapsed.
 	time.Sleep(4 * time.Second)
 	w.restartDispatcher()
-	advanceTo(t, clock, 1, stopAt.Add(time.Minute))
+	advanceTo(t, clock, 1, nightlyStop.Add(time.Minute))
 	w.waitNoOpenAction()
 	if got := w.state("acme-prod", "eu-west-1", "i-0000000000000e001"); got != ec2ops.StateRunning {
 		t.Errorf("build-1 is %s after the channel was told it was not stopped; audit:\n%s", got, auditDump(w.audits()))
