@@ -245,23 +245,28 @@ func (b *botTeam) get(ctx context.Context, clients slackclient.Clients) (slackcl
 // posted in the order it came, each in its own slot, and an event that
 // comes back for its slot does not queue up again (each delivery spends
 // one of the receives its queue allows before dead-lettering it).
-func (d *Dispatcher) reserveSlot(ctx context.Context, channel, event string) (time.Time, error) {
-	pace := int64(d.notifyPace)
+//
+// kept says whether event may hold a slot already (a redelivery, a
+// summary that several events post); a first delivery cannot, and skips
+// the read.
+func (d *Dispatcher) reserveSlot(ctx context.Context, channel, event string, kept bool) (time.Time, error) {
 	reservation := store.PaceReservationKey(channel, event)
 	now := d.now()
-	if slot, ok, err := d.slotNotice(ctx, reservation); err != nil {
-		return time.Time{}, err
-	} else if at := time.Unix(0, slot*pace); ok && now.Sub(at) < slotGrace {
-		return at, nil
+	if kept {
+		if slot, ok, err := d.slotNotice(ctx, reservation); err != nil {
+			return time.Time{}, err
+		} else if at := d.slotAt(slot); ok && now.Sub(at) < slotGrace {
+			return at, nil
+		}
 	}
-	first := now.UnixNano() / pace
+	first := now.UnixNano() / int64(d.notifyPace)
 	if next, ok, err := d.slotNotice(ctx, store.PaceNextKey(channel)); err != nil {
 		return time.Time{}, err
 	} else if ok {
 		first = max(first, next)
 	}
 	for slot := first; ; slot++ {
-		at := time.Unix(0, slot*pace)
+		at := d.slotAt(slot)
 		won, holder, err := d.store.Claim(ctx, store.PaceKey(channel, slot), event, at.Sub(now)+2*d.notifyPace)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("pace %s: %w", channel, err)
@@ -280,6 +285,9 @@ func (d *Dispatcher) reserveSlot(ctx context.Context, channel, event string) (ti
 		return at, nil
 	}
 }
+
+// slotAt is when posting slot number slot begins.
+func (d *Dispatcher) slotAt(slot int64) time.Time { return time.Unix(0, slot*int64(d.notifyPace)) }
 
 // slotNotice reads a slot number kept by reserveSlot.
 func (d *Dispatcher) slotNotice(ctx context.Context, key string) (int64, bool, error) {
@@ -319,18 +327,19 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // post posts msg to the notification's channel within its pace, in the
 // posting slot of the notification's event.
 func (n *notification) post(ctx context.Context, msg slack.WebhookMessage) (string, error) {
-	return n.postIn(ctx, n.ev.ID, msg)
+	return n.postIn(ctx, n.ev.ID, n.receives > 1, msg)
 }
 
 // postIn posts msg in the posting slot reserved for what: an event's own
 // message, or a summary, which whichever event of its burst gets to post
 // it posts in the one slot reserved for the summary.
-func (n *notification) postIn(ctx context.Context, what string, msg slack.WebhookMessage) (string, error) {
+// kept is reserveSlot's: whether what may hold a slot already.
+func (n *notification) postIn(ctx context.Context, what string, kept bool, msg slack.WebhookMessage) (string, error) {
 	api, err := n.d.clients.Client(ctx, n.team)
 	if err != nil {
 		return "", err
 	}
-	at, err := n.d.reserveSlot(ctx, n.channel, what)
+	at, err := n.d.reserveSlot(ctx, n.channel, what, kept)
 	if err != nil {
 		return "", err
 	}
@@ -649,7 +658,7 @@ func (n *notification) summarize(ctx context.Context, key string, pos int, windo
 			// this handling, the event comes back after it instead of
 			// running out its time here.
 			if slot, ok, err := d.slotNotice(ctx, store.PaceReservationKey(n.channel, key)); err == nil && ok {
-				wait := time.Unix(0, slot*int64(d.notifyPace)).Sub(d.now()) + d.summaryEvery
+				wait := d.slotAt(slot).Sub(d.now()) + d.summaryEvery
 				if deadline, has := ctx.Deadline(); has && time.Until(deadline) < wait {
 					return "", &awsevents.LaterError{After: wait}
 				}
@@ -711,7 +720,7 @@ func (n *notification) editSummary(ctx context.Context, key string, window time.
 		ListCommand: d.slashCommand + " list account:" + n.acct.Name})
 	ttl := 2*d.burstWindow + time.Hour
 	if s.TS == "" {
-		if s.TS, err = n.postIn(ctx, key, msg); err != nil {
+		if s.TS, err = n.postIn(ctx, key, true, msg); err != nil {
 			return 0, err
 		}
 		s.Rendered = len(raw)
@@ -856,32 +865,10 @@ func (n *notification) alarm(ctx context.Context) (string, error) {
 	if at.IsZero() {
 		at = n.ev.Time
 	}
-	// postFiring posts the notice as it stands. Put back for its posting
-	// slot, the firing is saved as pending, so that an OK coming before
-	// the slot resolves it instead of finding nothing to resolve.
-	postFiring := func() (string, error) {
-		msg, err := n.alarmMessage(ctx, key, &an)
-		if err != nil {
-			return "", err
-		}
-		ts, err := n.post(ctx, msg)
-		if later := (*awsevents.LaterError)(nil); errors.As(err, &later) {
-			an.Pending, an.PendingUntil = n.ev.ID, d.now().Add(later.After+slotGrace+time.Minute)
-			if serr := d.saveNotice(ctx, key, an, noticeMemory); serr != nil {
-				return "", serr
-			}
-		}
-		if err != nil {
-			return "", err
-		}
-		an.TS, an.Pending, an.PendingUntil = ts, "", time.Time{}
-		d.savePosted(ctx, key, an, noticeMemory)
-		return outcomePosted, nil
-	}
 	if exists && an.TS == "" && an.Pending == n.ev.ID {
 		// Back for its slot: the alarm as it stands now.
 		n.channel, n.team = an.Channel, slackclient.Team{ID: an.TeamID}
-		return postFiring()
+		return n.postAlarm(ctx, key, key, &an)
 	}
 	open := exists && !an.Resolved && (an.TS != "" || an.pendingFor(d.now()))
 	if exists && !at.After(an.LastAt) {
@@ -889,21 +876,15 @@ func (n *notification) alarm(ctx context.Context) (string, error) {
 		// firing, while it waited for its slot: it posts that episode.
 		var ep alarmNotice
 		epKey := store.AlarmEpisodeKey(key, n.ev.ID)
-		if ok, err := d.loadNotice(ctx, epKey, &ep); err != nil {
+		set, err := d.loadNotice(ctx, epKey, &ep)
+		if err != nil {
 			return "", err
-		} else if ok && ep.TS == "" {
-			msg, err := n.alarmMessage(ctx, key, &ep)
-			if err != nil {
-				return "", err
-			}
-			n.channel, n.team = ep.Channel, slackclient.Team{ID: ep.TeamID}
-			if ep.TS, err = n.post(ctx, msg); err != nil {
-				return "", err
-			}
-			d.savePosted(ctx, epKey, ep, noticeMemory)
-			return outcomePosted, nil
 		}
-		return outcomeStale, nil // delivered late; a newer state is shown
+		if !set || ep.TS != "" {
+			return outcomeStale, nil // delivered late; a newer state is shown
+		}
+		n.channel, n.team = ep.Channel, slackclient.Team{ID: ep.TeamID}
+		return n.postAlarm(ctx, key, epKey, &ep)
 	}
 	switch {
 	case a.State == awsevents.AlarmStateAlarm && !open:
@@ -924,7 +905,7 @@ func (n *notification) alarm(ctx context.Context) (string, error) {
 				an.Instance = &inst
 			}
 		}
-		return postFiring()
+		return n.postAlarm(ctx, key, key, &an)
 	case !open:
 		// An OK with nothing to resolve: remembered, so that an older
 		// ALARM delivered after it (SQS keeps no order) is stale, not
@@ -977,6 +958,31 @@ func (n *notification) alarm(ctx context.Context) (string, error) {
 		return outcomePosted, nil
 	}
 	return outcomeEdited, d.saveNotice(ctx, key, an, noticeMemory)
+}
+
+// postAlarm posts an, the notice of alarm key (saveAs is key, or the
+// key of an episode set aside), as it stands. The alarm's own notice put
+// back for its posting slot is saved as pending, so that an OK coming
+// before the slot resolves it instead of finding nothing to resolve.
+func (n *notification) postAlarm(ctx context.Context, key, saveAs string, an *alarmNotice) (string, error) {
+	d := n.d
+	msg, err := n.alarmMessage(ctx, key, an)
+	if err != nil {
+		return "", err
+	}
+	ts, err := n.post(ctx, msg)
+	if later := (*awsevents.LaterError)(nil); saveAs == key && errors.As(err, &later) {
+		an.Pending, an.PendingUntil = n.ev.ID, d.now().Add(later.After+slotGrace+time.Minute)
+		if serr := d.saveNotice(ctx, key, *an, noticeMemory); serr != nil {
+			return "", serr
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	an.TS, an.Pending, an.PendingUntil = ts, "", time.Time{}
+	d.savePosted(ctx, saveAs, *an, noticeMemory)
+	return outcomePosted, nil
 }
 
 // messageGone reports whether an edit failed because its message can no
