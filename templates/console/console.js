@@ -34,6 +34,9 @@ async function refresh() {
   const resp = await reach("/console/state?user=" + encodeURIComponent(state.me), { cache: "no-store" });
   if (!resp.ok || mine !== state.fetching) return;
   const snap = await resp.json();
+  // A later refresh began while this one was read (the person switched
+  // to someone else): this snapshot is stale, and would switch them back.
+  if (mine !== state.fetching) return;
   state.snap = snap;
   state.me = snap.me.id;
   render();
