@@ -482,7 +482,7 @@ func (x *execution) wait(ctx context.Context, want string) error {
 			return retry, rerr
 		}
 	}
-	client := x.a.ec2[x.req.Region]
+	client := x.a.polls[x.req.Region] // the region's waits share their polls
 	in := &ec2.DescribeInstancesInput{InstanceIds: []string{x.req.InstanceID}}
 	minDelay, maxDelay, timeout := x.f.opts.WaitPollInterval, 3*x.f.opts.WaitPollInterval, x.f.opts.WaitTimeout
 	var err error

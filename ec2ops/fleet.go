@@ -50,6 +50,10 @@ type Options struct {
 	// WaitPollInterval is the waiters' minimum delay between polls; the
 	// maximum is three times it (5s).
 	WaitPollInterval time.Duration
+	// WaitPollSpacing is the least time between the DescribeInstances calls
+	// that concurrent waits in one account and region share (a fifth of
+	// WaitPollInterval: 1s).
+	WaitPollSpacing time.Duration
 	// Organization, when set, adds an AWS Organization's accounts to those
 	// given to New (Discover, RunDiscovery).
 	Organization *Organization
@@ -83,6 +87,9 @@ func (o *Options) setDefaults() error {
 	if o.WaitPollInterval == 0 {
 		o.WaitPollInterval = 5 * time.Second
 	}
+	if o.WaitPollSpacing == 0 {
+		o.WaitPollSpacing = o.WaitPollInterval / 5
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -91,7 +98,7 @@ func (o *Options) setDefaults() error {
 		return fmt.Errorf("concurrency %d is less than 1", o.Concurrency)
 	case o.PageSize < 5 || o.PageSize > 1000:
 		return fmt.Errorf("page size %d is outside 5-1000", o.PageSize)
-	case o.RegionTimeout < 0 || o.WaitTimeout < 0 || o.WaitPollInterval < 0:
+	case o.RegionTimeout < 0 || o.WaitTimeout < 0 || o.WaitPollInterval < 0 || o.WaitPollSpacing < 0:
 		return errors.New("negative timeout or interval")
 	}
 	return nil
@@ -131,6 +138,8 @@ type account struct {
 	// cw holds the account's CloudWatch client per region, on the same
 	// credentials as ec2.
 	cw map[string]*cloudwatch.Client
+	// polls share the DescribeInstances polls of the waits in each region.
+	polls map[string]*statePolls
 	// actors is nil for accounts using the ambient credentials: without a
 	// role there is no session to name after the user.
 	actors *actorSessions
@@ -203,7 +212,7 @@ func (f *Fleet) newSet(accounts []Account, prev *accountSet) *accountSet {
 // newAccount builds one account's clients.
 func (f *Fleet) newAccount(a Account) *account {
 	base := f.base
-	acct := &account{Account: cloneAccount(a), ec2: map[string]*ec2.Client{}, cw: map[string]*cloudwatch.Client{}}
+	acct := &account{Account: cloneAccount(a), ec2: map[string]*ec2.Client{}, cw: map[string]*cloudwatch.Client{}, polls: map[string]*statePolls{}}
 	creds := base.Credentials
 	if a.RoleARN != "" {
 		stsClient := sts.NewFromConfig(base, func(o *sts.Options) {
@@ -233,6 +242,7 @@ func (f *Fleet) newAccount(a Account) *account {
 			o.Credentials = creds
 			o.APIOptions = append(slices.Clip(o.APIOptions), f.observer("ec2"))
 		})
+		acct.polls[r] = newStatePolls(acct.ec2[r], f.opts.WaitPollSpacing)
 		acct.cw[r] = cloudwatch.NewFromConfig(base, func(o *cloudwatch.Options) {
 			o.Region = r
 			o.Credentials = creds
