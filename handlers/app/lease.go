@@ -99,6 +99,13 @@ func (l *leases) loop() {
 	}
 }
 
+// renewers bounds the renewals in flight at once. In sequence, a replica
+// running a thousand actions (a lease and an instance lock each) spent its
+// whole renewal interval on the embedded store's disk syncs, one per
+// renewal, and its leases lapsed; concurrent writes to the embedded store
+// share one sync, and Redis answers them over the pool's connections.
+const renewers = 32
+
 func (l *leases) renew() {
 	l.mu.Lock()
 	keys := make(map[string]heldClaim, len(l.held))
@@ -106,31 +113,42 @@ func (l *leases) renew() {
 		keys[k] = c
 	}
 	l.mu.Unlock()
+	slots := make(chan struct{}, renewers)
+	var wg sync.WaitGroup
 	for key, c := range keys {
-		ctx, cancel := context.WithTimeout(context.Background(), l.ttl/2)
-		ok, err := l.store.RenewClaim(ctx, key, c.holder, c.ttl)
-		if err == nil && !ok {
-			// Lapsed (a slow renewal) rather than taken: if nobody has
-			// claimed it meanwhile, it is still ours.
-			var current string
-			ok, current, err = l.store.Claim(ctx, key, c.holder, c.ttl)
-			ok = ok || current == c.holder
-		}
-		cancel()
-		switch {
-		case err != nil:
-			// The store may be back before the lease runs out.
-			l.warn("could not renew lease", "key", key, "err", err)
-		case !ok:
-			l.mu.Lock()
-			_, still := l.held[key]
-			delete(l.held, key)
-			l.mu.Unlock()
-			if still {
-				l.warn("lease lost: another replica has taken over", "key", key)
-				if c.lost != nil {
-					c.lost()
-				}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			l.renewOne(key, c)
+		})
+	}
+	wg.Wait()
+}
+
+func (l *leases) renewOne(key string, c heldClaim) {
+	ctx, cancel := context.WithTimeout(context.Background(), l.ttl/2)
+	defer cancel()
+	ok, err := l.store.RenewClaim(ctx, key, c.holder, c.ttl)
+	if err == nil && !ok {
+		// Lapsed (a slow renewal) rather than taken: if nobody has
+		// claimed it meanwhile, it is still ours.
+		var current string
+		ok, current, err = l.store.Claim(ctx, key, c.holder, c.ttl)
+		ok = ok || current == c.holder
+	}
+	switch {
+	case err != nil:
+		// The store may be back before the lease runs out.
+		l.warn("could not renew lease", "key", key, "err", err)
+	case !ok:
+		l.mu.Lock()
+		_, still := l.held[key]
+		delete(l.held, key)
+		l.mu.Unlock()
+		if still {
+			l.warn("lease lost: another replica has taken over", "key", key)
+			if c.lost != nil {
+				c.lost()
 			}
 		}
 	}
