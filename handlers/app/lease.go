@@ -31,6 +31,24 @@ type heldClaim struct {
 	holder string
 	ttl    time.Duration
 	lost   func() // called (once) when a renewal finds the claim gone
+	*renewal
+}
+
+// renewal lets whoever stops holding a claim wait for its renewal in
+// flight: a renewal that reached the store after a release re-created the
+// lock the action had just freed (the next action on the instance was
+// refused), and one that ended after the scheduler had marked a step done
+// for hours cut the mark back to a lease TTL (the step ran twice).
+type renewal struct {
+	mu   sync.Mutex
+	over bool // no longer held: a renewal must not touch the store
+}
+
+// retire waits for a renewal in flight and stops any later one.
+func (r *renewal) retire() {
+	r.mu.Lock()
+	r.over = true
+	r.mu.Unlock()
 }
 
 func newLeases(s store.Store, ttl time.Duration, warn func(string, ...any)) *leases {
@@ -47,8 +65,12 @@ func (l *leases) hold(key, holder string, lost func()) { l.holdFor(key, holder, 
 // holdFor renews key for holder, ttl (at least a lease TTL) at a time.
 func (l *leases) holdFor(key, holder string, ttl time.Duration, lost func()) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.held[key] = heldClaim{holder: holder, ttl: ttl, lost: lost}
+	old, had := l.held[key]
+	l.held[key] = heldClaim{holder: holder, ttl: ttl, lost: lost, renewal: &renewal{}}
+	l.mu.Unlock()
+	if had {
+		old.retire()
+	}
 }
 
 // drop stops renewing key and releases it.
@@ -60,6 +82,7 @@ func (l *leases) drop(ctx context.Context, key string) {
 	if !ok {
 		return
 	}
+	c.retire()
 	if err := l.store.ReleaseClaim(context.WithoutCancel(ctx), key, c.holder); err != nil {
 		l.warn("could not release lease", "key", key, "err", err)
 	}
@@ -77,8 +100,12 @@ func (l *leases) holds(key string) bool {
 // under the same name next).
 func (l *leases) forget(key string) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	c, ok := l.held[key]
 	delete(l.held, key)
+	l.mu.Unlock()
+	if ok {
+		c.retire()
+	}
 }
 
 // interval is how often leases are renewed: three times per TTL, so one
@@ -126,6 +153,21 @@ func (l *leases) renew() {
 }
 
 func (l *leases) renewOne(key string, c heldClaim) {
+	if l.renewHeld(key, c) && c.lost != nil {
+		// Outside the claim's lock: the run it tells may drop or forget.
+		c.lost()
+	}
+}
+
+// renewHeld renews one claim unless it was dropped or forgotten meanwhile,
+// and reports whether this claim (not a later holding of the same key) was
+// lost.
+func (l *leases) renewHeld(key string, c heldClaim) (lost bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.over {
+		return false
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), l.ttl/2)
 	defer cancel()
 	ok, err := l.store.RenewClaim(ctx, key, c.holder, c.ttl)
@@ -140,18 +182,22 @@ func (l *leases) renewOne(key string, c heldClaim) {
 	case err != nil:
 		// The store may be back before the lease runs out.
 		l.warn("could not renew lease", "key", key, "err", err)
-	case !ok:
-		l.mu.Lock()
-		_, still := l.held[key]
-		delete(l.held, key)
-		l.mu.Unlock()
-		if still {
-			l.warn("lease lost: another replica has taken over", "key", key)
-			if c.lost != nil {
-				c.lost()
-			}
-		}
+		return false
+	case ok:
+		return false
 	}
+	c.over = true
+	l.mu.Lock()
+	cur, held := l.held[key]
+	held = held && cur.renewal == c.renewal
+	if held {
+		delete(l.held, key)
+	}
+	l.mu.Unlock()
+	if held { // otherwise the run is letting it go already
+		l.warn("lease lost: another replica has taken over", "key", key)
+	}
+	return held
 }
 
 // close stops renewing; what is held expires on its own.

@@ -61,3 +61,124 @@ func TestLeasesOfManyActionsDoNotLapse(t *testing.T) {
 		t.Errorf("%d of %d renewals found their lease lapsed, want none", got, st.renewals.Load())
 	}
 }
+
+// pausedStore holds each renewal of one key, before it reaches the store,
+// until resume is closed, telling paused when one is held.
+type pausedStore struct {
+	store.Store
+	key    string
+	paused chan struct{}
+	resume chan struct{}
+}
+
+func (s *pausedStore) RenewClaim(ctx context.Context, key, holder string, ttl time.Duration) (bool, error) {
+	if key == s.key {
+		select {
+		case s.paused <- struct{}{}:
+		default:
+		}
+		<-s.resume
+	}
+	return s.Store.RenewClaim(ctx, key, holder, ttl)
+}
+
+// renewalInFlight claims key for holder, holds it, and returns once a
+// renewal of it has started and is held back from the store.
+func renewalInFlight(t *testing.T, key, holder string, ttl time.Duration, lost func()) (*pausedStore, *leases) {
+	t.Helper()
+	embedded, err := store.OpenEmbedded(t.TempDir(), store.EmbeddedOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { embedded.Close() })
+	st := &pausedStore{Store: embedded, key: key, paused: make(chan struct{}, 1), resume: make(chan struct{})}
+	l := newLeases(st, ttl, func(string, ...any) {})
+	t.Cleanup(l.close)
+	if ok, _, err := st.Claim(context.Background(), key, holder, ttl); !ok || err != nil {
+		t.Fatalf("Claim(%s) = %v, %v", key, ok, err)
+	}
+	l.hold(key, holder, lost)
+	select {
+	case <-st.paused:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no renewal started")
+	}
+	return st, l
+}
+
+// whileHeldBack runs letGo (a drop or forget) while the renewal is held
+// back, lets the renewal reach the store, and waits for letGo to return.
+func whileHeldBack(t *testing.T, st *pausedStore, letGo func()) {
+	t.Helper()
+	returned := make(chan struct{})
+	go func() { letGo(); close(returned) }()
+	time.Sleep(20 * time.Millisecond) // letGo is under way
+	close(st.resume)
+	select {
+	case <-returned:
+	case <-time.After(5 * time.Second):
+		t.Fatal("still letting go after the renewal reached the store")
+	}
+}
+
+// An action settling frees its instance lock. A renewal already in flight
+// then found the lock gone, took it for lapsed and claimed it again, so the
+// next action on that instance was refused as if the first still ran.
+func TestDroppedLockStaysFreeDespiteARenewalInFlight(t *testing.T) {
+	const key, ttl = "lock:i-1", 300 * time.Millisecond
+	st, l := renewalInFlight(t, key, "act-1/alice", ttl, nil)
+	whileHeldBack(t, st, func() { l.drop(context.Background(), key) })
+	time.Sleep(50 * time.Millisecond)
+	if won, holder, err := st.Claim(context.Background(), key, "act-2/bob", ttl); !won || err != nil {
+		t.Errorf("next action's Claim(%s) = %v (held by %q), %v; want it free after the first settled", key, won, holder, err)
+	}
+}
+
+// The scheduler stops renewing a step it has done and marks it done for
+// hours; a renewal in flight reached the store after the mark and cut it
+// back to a lease, so another replica took the step and ran it again.
+func TestStepMarkedDoneOutlivesARenewalInFlight(t *testing.T) {
+	const key, ttl = "sched:stop:slot", 300 * time.Millisecond
+	st, l := renewalInFlight(t, key, "replica-a", ttl, nil)
+	ctx := context.Background()
+	whileHeldBack(t, st, func() {
+		l.forget(key)
+		if ok, err := st.Store.RenewClaim(ctx, key, "replica-a", time.Hour); !ok || err != nil {
+			t.Errorf("marking the step done: %v, %v", ok, err)
+		}
+	})
+	time.Sleep(3 * ttl)
+	if won, _, _ := st.Claim(ctx, key, "replica-b", ttl); won {
+		t.Errorf("a step marked done for an hour was taken by another replica %v later", 3*ttl)
+	}
+}
+
+// A run that hands its action off and a run that takes it back hold the
+// same key one after the other. A renewal of the first, in flight, that
+// found the lease taken told the first run (gone already) and stopped
+// renewing for the second, which ran on without knowing another replica
+// had the action.
+func TestLostLeaseToldToTheRunHoldingItNow(t *testing.T) {
+	const key, ttl = "lease:a1", 300 * time.Millisecond
+	var firstLost, secondLost atomic.Bool
+	st, l := renewalInFlight(t, key, "replica-a", ttl, func() { firstLost.Store(true) })
+	ctx := context.Background()
+	whileHeldBack(t, st, func() {
+		l.forget(key)
+		l.hold(key, "replica-a", func() { secondLost.Store(true) })
+	})
+	st.ReleaseClaim(ctx, key, "replica-a")
+	if won, _, err := st.Claim(ctx, key, "replica-b", time.Hour); !won || err != nil {
+		t.Fatalf("replica-b's Claim = %v, %v", won, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !secondLost.Load() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !secondLost.Load() {
+		t.Error("the run holding the lease now was not told another replica took it")
+	}
+	if firstLost.Load() {
+		t.Error("the run that had handed the lease off was told it lost it")
+	}
+}
