@@ -46,14 +46,23 @@ func Help(v HelpView) slack.WebhookMessage {
 
 // Unknown renders the answer to an unknown subcommand: what was not
 // understood, the closest command, then the help.
-func Unknown(v UnknownView) slack.WebhookMessage {
+func Unknown(v UnknownView) slack.WebhookMessage { return UnknownWith(UnknownText(v), v) }
+
+// UnknownText is the line that opens Unknown's answer.
+func UnknownText(v UnknownView) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "I didn't understand %s.", Code(v.Text, maxEchoedInput))
 	if v.Suggestion != "" {
 		fmt.Fprintf(&b, " Did you mean `%s %s`?", v.Help.Command, v.Suggestion)
 	}
+	return b.String()
+}
+
+// UnknownWith is Unknown opened by line instead of UnknownText(v): for an
+// answer encoded once around a mark that each request's line replaces.
+func UnknownWith(line string, v UnknownView) slack.WebhookMessage {
 	set := []slack.Block{
-		slack.NewSectionBlock(mrkdwn(b.String()), nil, nil, slack.SectionBlockOptionBlockID("unknown")),
+		slack.NewSectionBlock(mrkdwn(line), nil, nil, slack.SectionBlockOptionBlockID("unknown")),
 		slack.NewDividerBlock(),
 	}
 	help := v.HelpBlocks

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -72,7 +71,7 @@ func readBody(r *http.Request) ([]byte, error) {
 // so Form is PostForm. A body that does not parse is left for the
 // handler to refuse.
 func parseForm(r *http.Request, body []byte) {
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/x-www-form-urlencoded" {
+	if !isForm(r.Header.Get("Content-Type")) {
 		return
 	}
 	form, err := parseQuery(string(body))
@@ -80,6 +79,14 @@ func parseForm(r *http.Request, body []byte) {
 		return
 	}
 	r.PostForm, r.Form = form, form
+}
+
+// isForm reports whether a Content-Type names a URL-encoded form, as
+// mime.ParseMediaType reads its media type, without the map of parameters
+// that builds on every request.
+func isForm(contentType string) bool {
+	mediaType, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mediaType), "application/x-www-form-urlencoded")
 }
 
 // maxFormFields is net/url's own limit on a query's parameters.

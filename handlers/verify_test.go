@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"mime"
 	"net/http"
 	"net/url"
 	"os"
@@ -80,4 +81,16 @@ func FuzzParseQuery(f *testing.F) {
 			t.Fatalf("parseQuery(%q) = %v, url.ParseQuery = %v", query, got, want)
 		}
 	})
+}
+
+func TestIsFormReadsTheMediaTypeAsMime(t *testing.T) {
+	for _, ct := range []string{
+		"application/x-www-form-urlencoded", "Application/X-WWW-Form-Urlencoded; charset=utf-8",
+		" application/x-www-form-urlencoded ;", "application/json", "multipart/form-data; boundary=x", "", "text/plain; a=b",
+	} {
+		want, _, _ := mime.ParseMediaType(ct)
+		if got := isForm(ct); got != (want == "application/x-www-form-urlencoded") {
+			t.Errorf("isForm(%q) = %v, want %v (mime reads %q)", ct, got, !got, want)
+		}
+	}
 }

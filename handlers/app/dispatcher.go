@@ -16,7 +16,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jonboulle/clockwork"
-	"github.com/slack-go/slack"
 
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
@@ -197,7 +196,7 @@ type Dispatcher struct {
 	helpView         blocks.HelpView // the commands, as help lists them
 	verbs            []string        // every subcommand name and alias, for "did you mean"
 	helpAck          json.RawMessage // the help message, encoded
-	helpBlocks       []slack.Block   // the help's blocks, frozen for Unknown
+	unknownAck       encodedView     // the answer to an unknown command, cut where its first line goes
 	pickerMu         sync.Mutex
 	pickerViews      map[string]encodedView // the picker by visible accounts
 	approvals        *expiryTimers
@@ -354,8 +353,12 @@ func New(o Options) (*Dispatcher, error) {
 	if d.helpAck, err = json.Marshal(blocks.Help(d.helpView)); err != nil {
 		return nil, fmt.Errorf("app.New: help: %w", err)
 	}
-	if d.helpBlocks, err = blocks.Freeze(blocks.HelpBlocks(d.helpView)); err != nil {
-		return nil, fmt.Errorf("app.New: %w", err)
+	unknown, err := blocks.AppendMessage(nil, blocks.UnknownWith(unknownLineMark, blocks.UnknownView{Help: d.helpView}))
+	if err != nil {
+		return nil, fmt.Errorf("app.New: unknown: %w", err)
+	}
+	if d.unknownAck, err = cutAtMark(unknown, unknownLineMark); err != nil {
+		return nil, fmt.Errorf("app.New: unknown: %w", err)
 	}
 	return d, nil
 }

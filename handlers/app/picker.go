@@ -158,10 +158,15 @@ func encodeView(view slack.ModalViewRequest) (encodedView, error) {
 	if err != nil {
 		return encodedView{}, err
 	}
-	mark, _ := json.Marshal(metadataMark)
-	before, after, ok := bytes.Cut(raw, mark)
+	return cutAtMark(raw, metadataMark)
+}
+
+// cutAtMark cuts raw where the JSON string mark is.
+func cutAtMark(raw []byte, mark string) (encodedView, error) {
+	quoted, _ := json.Marshal(mark)
+	before, after, ok := bytes.Cut(raw, quoted)
 	if !ok {
-		return encodedView{}, errors.New("the view lost its private_metadata")
+		return encodedView{}, errors.New("the encoding lost its mark")
 	}
 	return encodedView{before: before, after: after}, nil
 }
@@ -170,6 +175,13 @@ func encodeView(view slack.ModalViewRequest) (encodedView, error) {
 func (v encodedView) with(metadata string) [][]byte {
 	quoted, _ := json.Marshal(metadata) // a string always encodes
 	return [][]byte{v.before, quoted, v.after}
+}
+
+// joined is the encoding with s in the mark's place, in one piece.
+func (v encodedView) joined(s string) []byte {
+	quoted, _ := json.Marshal(s) // a string always encodes
+	out := make([]byte, 0, len(v.before)+len(quoted)+len(v.after))
+	return append(append(append(out, v.before...), quoted...), v.after...)
 }
 
 // maxPickerViews bounds the frozen pickers kept: one per distinct set of

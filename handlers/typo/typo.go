@@ -50,10 +50,17 @@ func Distance(a, b string) int {
 // The first candidate wins a tie.
 func Closest(word string, candidates []string, limit func(candidate string) int) string {
 	w := strings.ToLower(word)
+	runes := utf8.RuneCountInString(w)
 	best, bestDist := "", -1
 	for _, c := range candidates {
-		d := Distance(w, strings.ToLower(c))
-		if d > limit(c) || d >= len([]rune(w)) {
+		// Words of lengths further apart than the limit are further apart
+		// than the limit: most verbs, for most words, are not compared.
+		lower := strings.ToLower(c)
+		if n := utf8.RuneCountInString(lower); max(runes-n, n-runes) > limit(c) {
+			continue
+		}
+		d := Distance(w, lower)
+		if d > limit(c) || d >= runes {
 			continue
 		}
 		if bestDist < 0 || d < bestDist {
