@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -63,8 +62,12 @@ type observedTransport struct {
 
 func (t *observedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if t.o.UserAgent != "" {
-		r = r.Clone(r.Context())
-		r.Header.Set("User-Agent", t.o.UserAgent)
+		// A RoundTripper must not change the caller's request: a copy with
+		// its own headers (Clone copied the URL and the rest as well).
+		named := *r
+		named.Header = r.Header.Clone()
+		named.Header.Set("User-Agent", t.o.UserAgent)
+		r = &named
 	}
 	start := t.o.Now()
 	resp, err := t.next.RoundTrip(r)
@@ -114,18 +117,32 @@ func callMethod(r *http.Request) string {
 // Slack's answers to the methods Charlize calls are far smaller.
 const maxPeek = 1 << 20
 
+// okPrefix is how much of an answer is read first: Slack's answers begin
+// with "ok", so the rest (a whole view, for views.open) is neither copied
+// nor decoded twice.
+const okPrefix = 32
+
 // answeredOK reports whether a Web API answer says "ok": true. It reads
-// the body and puts it back for the caller.
+// what it needs of the body and puts it back for the caller.
 func answeredOK(resp *http.Response) bool {
-	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct != "application/json" || resp.Body == nil {
+	if resp.Body == nil || !isJSON(resp.Header.Get("Content-Type")) {
 		return true
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPeek))
+	head := make([]byte, okPrefix)
+	n, err := io.ReadFull(resp.Body, head)
+	head = head[:n]
 	rest := resp.Body
-	resp.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(body), rest), rest}
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		resp.Body = readBack(head, rest)
+		return false
+	}
+	if ok, found := leadingOK(head); found {
+		resp.Body = readBack(head, rest)
+		return ok
+	}
+	tail, err := io.ReadAll(io.LimitReader(rest, maxPeek))
+	body := append(head, tail...)
+	resp.Body = readBack(body, rest)
 	if err != nil {
 		return false
 	}
@@ -133,4 +150,34 @@ func answeredOK(resp *http.Response) bool {
 		OK bool `json:"ok"`
 	}
 	return json.Unmarshal(body, &answer) == nil && answer.OK
+}
+
+// leadingOK reads "ok" when it is an answer's first field, as Slack writes
+// it; found is false when the answer starts otherwise.
+func leadingOK(head []byte) (ok, found bool) {
+	dec := json.NewDecoder(bytes.NewReader(head))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false, false
+	}
+	if t, err := dec.Token(); err != nil || t != "ok" {
+		return false, false
+	}
+	t, err := dec.Token()
+	ok, isBool := t.(bool)
+	return ok, err == nil && isBool
+}
+
+// readBack is a body that reads read first, then the rest of the body.
+func readBack(read []byte, rest io.ReadCloser) io.ReadCloser {
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(read), rest), rest}
+}
+
+// isJSON reports whether a Content-Type names JSON, as mime.ParseMediaType
+// reads its media type, without the map of parameters it builds.
+func isJSON(contentType string) bool {
+	mediaType, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mediaType), "application/json")
 }
