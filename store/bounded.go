@@ -105,6 +105,10 @@ func (b *bounded) AppendGroup(ctx context.Context, key string, item []byte, ttl 
 	return call(b, ctx, func(ctx context.Context) (int, error) { return b.s.AppendGroup(ctx, key, item, ttl) })
 }
 
+func (b *bounded) TakeNumber(ctx context.Context, key string, from int64, ttl time.Duration) (int64, error) {
+	return call(b, ctx, func(ctx context.Context) (int64, error) { return b.s.TakeNumber(ctx, key, from, ttl) })
+}
+
 func (b *bounded) Group(ctx context.Context, key string) ([][]byte, error) {
 	return call(b, ctx, func(ctx context.Context) ([][]byte, error) { return b.s.Group(ctx, key) })
 }

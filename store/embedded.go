@@ -64,11 +64,12 @@ var (
 	bucketSchedules     = []byte("schedules")
 	bucketSnoozes       = []byte("snoozes")
 
-	bucketNotices = []byte("notices")
-	bucketGroups  = []byte("groups")
+	bucketNotices  = []byte("notices")
+	bucketGroups   = []byte("groups")
+	bucketCounters = []byte("counters")
 
 	allBuckets = [][]byte{bucketInstallations, bucketClaims, bucketOAuthStates, bucketAudit, bucketActions,
-		bucketSchedules, bucketSnoozes, bucketNotices, bucketGroups}
+		bucketSchedules, bucketSnoozes, bucketNotices, bucketGroups, bucketCounters}
 )
 
 // Records with a lifetime share the expires_at field, which sweep reads.
@@ -736,7 +737,7 @@ func (e *Embedded) sweep() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store.Embedded.sweep: %w", boltErr(err))
 	}
-	m, err := sweepBuckets(e.db, e.now(), bucketClaims, bucketOAuthStates, bucketActions, bucketSnoozes, bucketNotices, bucketGroups)
+	m, err := sweepBuckets(e.db, e.now(), bucketClaims, bucketOAuthStates, bucketActions, bucketSnoozes, bucketNotices, bucketGroups, bucketCounters)
 	if err != nil {
 		return 0, fmt.Errorf("store.Embedded.sweep: %w", boltErr(err))
 	}

@@ -90,10 +90,8 @@ func PaceReservationKey(channel, event string) string {
 	return "pace-reservation:" + channel + ":" + event
 }
 
-// PaceNextKey is the notice of the first slot of channel after the last
-// one given out: where the next event starts looking (a hint; the slots'
-// claims decide).
-func PaceNextKey(channel string) string { return "pace-next:" + channel }
+// PaceCounterKey is the counter that hands out channel's posting slots.
+func PaceCounterKey(channel string) string { return "pace:" + channel }
 
 // NoticeLockKey is held while one replica posts or edits notice key, so
 // that events about the same alarm are applied one at a time.

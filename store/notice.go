@@ -23,6 +23,10 @@ type (
 		Items     [][]byte  `json:"items"`
 		ExpiresAt time.Time `json:"expires_at"`
 	}
+	counterRecord struct {
+		Next      int64     `json:"next"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}
 )
 
 // SaveNotice stores n until now+ttl.
@@ -90,6 +94,42 @@ func (e *Embedded) AppendGroup(ctx context.Context, key string, item []byte, ttl
 	return n, nil
 }
 
+// TakeNumber takes key's next number in one transaction, which bbolt
+// serializes.
+func (e *Embedded) TakeNumber(ctx context.Context, key string, from int64, ttl time.Duration) (int64, error) {
+	if key == "" {
+		return 0, fmt.Errorf("store.Embedded.TakeNumber: %w", errEmptyKey)
+	}
+	if err := checkTTL(ttl); err != nil {
+		return 0, fmt.Errorf("store.Embedded.TakeNumber %s: %w", key, err)
+	}
+	var taken int64
+	err := e.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCounters)
+		now := e.now()
+		var rec counterRecord
+		if v := b.Get([]byte(key)); v != nil {
+			if err := json.Unmarshal(v, &rec); err != nil || !now.Before(rec.ExpiresAt) {
+				rec = counterRecord{}
+			}
+		}
+		if rec.ExpiresAt.IsZero() || rec.Next < from {
+			rec.Next = from
+		}
+		taken = rec.Next
+		rec.Next, rec.ExpiresAt = taken+1, now.Add(ttl)
+		v, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(key), v)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store.Embedded.TakeNumber %s: %w", key, err)
+	}
+	return taken, nil
+}
+
 // Group returns the live group key.
 func (e *Embedded) Group(ctx context.Context, key string) ([][]byte, error) {
 	var rec groupRecord
@@ -125,6 +165,34 @@ if n == 1 then
 	redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return n`)
+
+// takeNumberScript moves the counter up to ARGV[1] when it is behind, then
+// takes its number, in one step. The counter holds the next number; it is
+// set from the argument's string, never from a Lua number, whose printing
+// would round it.
+var takeNumberScript = redis.NewScript(`
+local next = redis.call('GET', KEYS[1])
+if not next or tonumber(next) < tonumber(ARGV[1]) then
+	redis.call('SET', KEYS[1], ARGV[1])
+end
+local taken = redis.call('INCR', KEYS[1]) - 1
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return taken`)
+
+// TakeNumber is one script, atomic on the server.
+func (r *Redis) TakeNumber(ctx context.Context, key string, from int64, ttl time.Duration) (int64, error) {
+	if key == "" {
+		return 0, fmt.Errorf("store.Redis.TakeNumber: %w", errEmptyKey)
+	}
+	if err := checkTTL(ttl); err != nil {
+		return 0, fmt.Errorf("store.Redis.TakeNumber %s: %w", key, err)
+	}
+	n, err := takeNumberScript.Run(ctx, r.client, []string{r.key("counter", key)}, from, millis(ttl)).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("store.Redis.TakeNumber %s: %w", key, redisErr(err))
+	}
+	return n, nil
+}
 
 // SaveNotice stores n with a Redis expiry.
 func (r *Redis) SaveNotice(ctx context.Context, n Notice, ttl time.Duration) error {

@@ -207,6 +207,10 @@ type Store interface {
 	// Group returns the group's items in append order; ErrNotFound when
 	// key is unknown or expired.
 	Group(ctx context.Context, key string) ([][]byte, error)
+	// TakeNumber takes the next number of the counter key, at least from,
+	// and moves the counter past it: concurrent callers all take different
+	// numbers. A counter lives ttl after its last take, then starts over.
+	TakeNumber(ctx context.Context, key string, from int64, ttl time.Duration) (int64, error)
 
 	// PutOAuthState stores a single-use OAuth state value.
 	PutOAuthState(ctx context.Context, state string, data []byte, ttl time.Duration) error

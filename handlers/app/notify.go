@@ -240,11 +240,12 @@ func (b *botTeam) get(ctx context.Context, clients slackclient.Clients) (slackcl
 // reserveSlot gives event a posting slot of channel, one per NotifyPace
 // across replicas (Slack takes about one message per second per channel),
 // and returns when it is: the first free slot from now, or the slot it was
-// given on an earlier delivery. Slots are claim keys named after their
-// time, held by their event until they pass, so that a storm of events is
-// posted in the order it came, each in its own slot, and an event that
-// comes back for its slot does not queue up again (each delivery spends
-// one of the receives its queue allows before dead-lettering it).
+// given on an earlier delivery. The channel's counter in the store hands
+// out the slots, so that a storm of events is posted in the order it
+// came, each in its own slot, and a reservation remembers each event's
+// slot, so that an event that comes back for it does not queue up again
+// (each delivery spends one of the receives its queue allows before
+// dead-lettering it).
 //
 // kept says whether event may hold a slot already (a redelivery, a
 // summary that several events post); a first delivery cannot, and skips
@@ -259,28 +260,28 @@ func (d *Dispatcher) reserveSlot(ctx context.Context, channel, event string, kep
 			return at, nil
 		}
 	}
-	first := now.UnixNano() / int64(d.notifyPace)
-	if next, ok, err := d.slotNotice(ctx, store.PaceNextKey(channel)); err != nil {
-		return time.Time{}, err
-	} else if ok {
-		first = max(first, next)
-	}
-	for slot := first; ; slot++ {
+	from := now.UnixNano() / int64(d.notifyPace)
+	for {
+		slot, err := d.store.TakeNumber(ctx, store.PaceCounterKey(channel), from, time.Hour)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("pace %s: %w", channel, err)
+		}
 		at := d.slotAt(slot)
+		// The slot's claim too: replicas of an earlier version, during a
+		// rolling upgrade, find slots by claiming them one after another.
 		won, holder, err := d.store.Claim(ctx, store.PaceKey(channel, slot), event, at.Sub(now)+2*d.notifyPace)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("pace %s: %w", channel, err)
 		}
 		if !won && holder != event {
+			from = slot + 1
 			continue
 		}
-		// Should these notes be lost, the cost is order, never a post: a
-		// redelivery takes a later slot, the next event probes further.
-		for key, n := range map[string]int64{reservation: slot, store.PaceNextKey(channel): slot + 1} {
-			notice := store.Notice{Key: key, Data: strconv.AppendInt(nil, n, 10)}
-			if err := d.store.SaveNotice(ctx, notice, at.Sub(now)+time.Hour); err != nil {
-				d.log.WarnContext(ctx, "could not keep a posting slot", "notice", key, "err", err)
-			}
+		// Should this note be lost, the cost is order, never a post: a
+		// redelivery takes a later slot.
+		notice := store.Notice{Key: reservation, Data: strconv.AppendInt(nil, slot, 10)}
+		if err := d.store.SaveNotice(ctx, notice, at.Sub(now)+time.Hour); err != nil {
+			d.log.WarnContext(ctx, "could not keep a posting slot", "notice", reservation, "err", err)
 		}
 		return at, nil
 	}

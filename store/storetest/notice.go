@@ -131,3 +131,77 @@ func testGroupAppendRace(t *testing.T, h Harness) {
 		t.Errorf("Group(burst) = %d items, %v, want %d", len(items), err, n)
 	}
 }
+
+// A counter hands out numbers in order from where it is or from where the
+// caller says, whichever is later, never one twice.
+func testTakeNumberFrom(t *testing.T, h Harness) {
+	ctx := t.Context()
+	take := func(key string, from int64) int64 {
+		t.Helper()
+		n, err := h.Store.TakeNumber(ctx, key, from, longTTL)
+		if err != nil {
+			t.Fatalf("TakeNumber(%s, %d) = %v", key, from, err)
+		}
+		return n
+	}
+	const slot = 1_764_876_000_123 // a millisecond slot of today: beyond a float's printing
+	for i, c := range []struct {
+		from, want int64
+	}{{slot, slot}, {slot, slot + 1}, {slot - 5, slot + 2}, {slot + 10, slot + 10}, {0, slot + 11}} {
+		if got := take("c1", c.from); got != c.want {
+			t.Errorf("take #%d of c1 from %d = %d, want %d", i+1, c.from, got, c.want)
+		}
+	}
+	if got := take("c2", 7); got != 7 {
+		t.Errorf("TakeNumber(c2, 7) = %d, want 7: counters are separate", got)
+	}
+	if _, err := h.Store.TakeNumber(ctx, "", 1, longTTL); err == nil {
+		t.Error("TakeNumber with an empty key = nil, want an error")
+	}
+}
+
+// A counter untouched for its TTL starts over from the caller's number.
+func testTakeNumberExpiry(t *testing.T, h Harness) {
+	ctx := t.Context()
+	for range 3 {
+		if _, err := h.Store.TakeNumber(ctx, "c", 100, shortTTL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.Advance(shortTTL / 2)
+	if n, _ := h.Store.TakeNumber(ctx, "c", 0, shortTTL); n != 103 {
+		t.Errorf("TakeNumber within the TTL = %d, want 103", n)
+	}
+	h.Advance(pastTTL)
+	if n, err := h.Store.TakeNumber(ctx, "c", 5, shortTTL); err != nil || n != 5 {
+		t.Errorf("TakeNumber a TTL after the last take = %d, %v, want 5 (a counter anew)", n, err)
+	}
+}
+
+// Concurrent takes all get different numbers, with none skipped.
+func testTakeNumberRace(t *testing.T, h Harness) {
+	const n = 50
+	taken := make([]int64, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			taken[i], errs[i] = h.Store.TakeNumber(t.Context(), "burst", 1000, longTTL)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("TakeNumber #%d = %v", i, err)
+		}
+	}
+	slices.Sort(taken)
+	for i, got := range taken {
+		if got != 1000+int64(i) {
+			t.Fatalf("numbers taken by %d concurrent callers = %v, want 1000..%d once each", n, taken, 1000+n-1)
+		}
+	}
+}
