@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
@@ -429,6 +430,19 @@ func (x *execution) stopProtectedNow(ctx context.Context) bool {
 type retryableFunc = func(context.Context, *ec2.DescribeInstancesInput, *ec2.DescribeInstancesOutput, error) (bool, error)
 
 // wait polls with the SDK waiter for want, reporting each observed state.
+// pollSaysNothing reports whether a wait's failed poll failed on EC2's side
+// or on the way there, while the wait itself (ctx) goes on.
+func pollSaysNothing(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if throttled(err) || isUnreachable(err) {
+		return true
+	}
+	re, ok := errors.AsType[*awshttp.ResponseError](err)
+	return ok && re.HTTPStatusCode() >= 500
+}
+
 func (x *execution) wait(ctx context.Context, want string) error {
 	var last string
 	// An instance seen on its way to want and then back where it started
@@ -464,10 +478,13 @@ func (x *execution) wait(ctx context.Context, want string) error {
 			if seenTransit && last == origin && err == nil {
 				return false, &stateChangeError{Want: want, Got: last}
 			}
-			if err != nil && throttled(err) {
-				// The account's API budget is spent (other waits, other
-				// tools): the action went out, so the wait goes on, within
-				// its timeout, instead of reporting the action failed.
+			if err != nil && pollSaysNothing(ctx, err) {
+				// The action went out; a poll that failed on EC2's side
+				// (the account's API budget spent by other waits and tools,
+				// a 5xx, EC2 out of reach, a shared poll's own deadline)
+				// says nothing of the instance, so the wait goes on,
+				// within its timeout, instead of reporting the action
+				// failed.
 				return true, nil
 			}
 			if want == StateTerminated && (last == StatePending || last == StateStopping) && err == nil {

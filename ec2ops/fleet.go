@@ -54,6 +54,9 @@ type Options struct {
 	// that concurrent waits in one account and region share (a fifth of
 	// WaitPollInterval: 1s).
 	WaitPollSpacing time.Duration
+	// WaitPollTimeout bounds one of those shared calls (30s); a poll that
+	// runs out of it is polled again, within WaitTimeout.
+	WaitPollTimeout time.Duration
 	// Organization, when set, adds an AWS Organization's accounts to those
 	// given to New (Discover, RunDiscovery).
 	Organization *Organization
@@ -90,6 +93,9 @@ func (o *Options) setDefaults() error {
 	if o.WaitPollSpacing == 0 {
 		o.WaitPollSpacing = o.WaitPollInterval / 5
 	}
+	if o.WaitPollTimeout == 0 {
+		o.WaitPollTimeout = 30 * time.Second
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -98,7 +104,7 @@ func (o *Options) setDefaults() error {
 		return fmt.Errorf("concurrency %d is less than 1", o.Concurrency)
 	case o.PageSize < 5 || o.PageSize > 1000:
 		return fmt.Errorf("page size %d is outside 5-1000", o.PageSize)
-	case o.RegionTimeout < 0 || o.WaitTimeout < 0 || o.WaitPollInterval < 0 || o.WaitPollSpacing < 0:
+	case o.RegionTimeout < 0 || o.WaitTimeout < 0 || o.WaitPollInterval < 0 || o.WaitPollSpacing < 0 || o.WaitPollTimeout < 0:
 		return errors.New("negative timeout or interval")
 	}
 	return nil
@@ -242,7 +248,7 @@ func (f *Fleet) newAccount(a Account) *account {
 			o.Credentials = creds
 			o.APIOptions = append(slices.Clip(o.APIOptions), f.observer("ec2"))
 		})
-		acct.polls[r] = newStatePolls(acct.ec2[r], f.opts.WaitPollSpacing)
+		acct.polls[r] = newStatePolls(acct.ec2[r], f.opts.WaitPollSpacing, f.opts.WaitPollTimeout)
 		acct.cw[r] = cloudwatch.NewFromConfig(base, func(o *cloudwatch.Options) {
 			o.Region = r
 			o.Credentials = creds

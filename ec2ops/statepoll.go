@@ -29,6 +29,7 @@ import (
 type statePolls struct {
 	client  ec2.DescribeInstancesAPIClient
 	spacing time.Duration
+	timeout time.Duration // of a shared call
 
 	mu      sync.Mutex
 	queue   []*statePoll
@@ -39,33 +40,36 @@ type statePolls struct {
 // statePoll is one waiter's poll, answered by a shared call.
 type statePoll struct {
 	ids  []string
+	opts []func(*ec2.Options)
 	done chan struct{}
 	out  *ec2.DescribeInstancesOutput
 	err  error
 }
 
-// Bounds of a shared call: how many instance ids it asks for (a round
-// with more makes more calls), and how long it may take.
-const (
-	maxSharedPollIDs  = 200
-	sharedPollTimeout = 30 * time.Second
-)
+// maxSharedPollIDs bounds the instance ids a shared call asks for: a round
+// with more makes more calls.
+const maxSharedPollIDs = 200
 
 // errPollAlone tells a waiter to ask on its own: the shared call it was in
 // failed for an instance that may not be its own.
 var errPollAlone = errors.New("ec2ops: poll alone")
 
-func newStatePolls(client ec2.DescribeInstancesAPIClient, spacing time.Duration) *statePolls {
-	return &statePolls{client: client, spacing: spacing}
+// refusedForOneID are the errors with which EC2 refuses a whole call for
+// one of its instance ids: unknown, or not an instance id at all.
+var refusedForOneID = map[string]bool{"InvalidInstanceID.NotFound": true, "InvalidInstanceID.Malformed": true}
+
+func newStatePolls(client ec2.DescribeInstancesAPIClient, spacing, timeout time.Duration) *statePolls {
+	return &statePolls{client: client, spacing: spacing, timeout: timeout}
 }
 
 // DescribeInstances answers a poll by instance ids from the next shared
 // call; any other request goes to EC2 as it is.
 func (p *statePolls) DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
-	if len(in.InstanceIds) == 0 || len(in.InstanceIds) > maxSharedPollIDs || len(in.Filters) > 0 || in.NextToken != nil || in.MaxResults != nil {
+	if len(in.InstanceIds) == 0 || len(in.InstanceIds) > maxSharedPollIDs || len(in.Filters) > 0 ||
+		in.NextToken != nil || in.MaxResults != nil || aws.ToBool(in.DryRun) {
 		return p.client.DescribeInstances(ctx, in, optFns...)
 	}
-	poll := &statePoll{ids: in.InstanceIds, done: make(chan struct{})}
+	poll := &statePoll{ids: in.InstanceIds, opts: optFns, done: make(chan struct{})}
 	p.mu.Lock()
 	p.queue = append(p.queue, poll)
 	if !p.running {
@@ -129,13 +133,14 @@ func (p *statePolls) ask(polls []*statePoll) {
 		}
 	}
 	// No one waiter's context: the call answers them all, and a waiter
-	// that gives up stops waiting for it.
-	ctx, cancel := context.WithTimeout(context.Background(), sharedPollTimeout)
+	// that gives up stops waiting for it. The waiters' call options are
+	// alike (they are the SDK's waiters'): the first poll's go.
+	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 	defer cancel()
-	out, err := p.client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids})
-	if err != nil && len(polls) > 1 && apiCode(err) == "InvalidInstanceID.NotFound" {
-		// EC2 refuses the whole call for one instance it does not know;
-		// each waiter learns about its own.
+	out, err := p.client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids}, polls[0].opts...)
+	if err != nil && len(polls) > 1 && refusedForOneID[apiCode(err)] {
+		// EC2 refuses the whole call for one instance id; each waiter
+		// learns about its own.
 		err = errPollAlone
 	}
 	byID := map[string]types.Reservation{}

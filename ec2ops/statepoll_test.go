@@ -55,19 +55,27 @@ func TestDoWaitsShareTheirPolls(t *testing.T) {
 	env := mustEnv(t, envConfig{fixture: fixture, accounts: accounts,
 		sim:  ec2sim.Options{TransitionTime: 600 * time.Millisecond},
 		opts: ec2ops.Options{WaitPollInterval: 20 * time.Millisecond, WaitPollSpacing: spacing}})
-	var waiting atomic.Int64
-	var started time.Time
-	var once sync.Once
+	// Counted once every stop waits: before that, stops still starting
+	// make their own describes, which are not polls.
+	var waits, before atomic.Int64
+	var started atomic.Pointer[time.Time]
 	stopAll(t, env, ids, func(string) func(ec2ops.Progress) {
+		var once sync.Once
 		return func(ec2ops.Progress) {
 			once.Do(func() {
-				started = time.Now()
-				waiting.Store(int64(env.sim.Calls("DescribeInstances")))
+				if waits.Add(1) == n {
+					now := time.Now()
+					started.Store(&now)
+					before.Store(int64(env.sim.Calls("DescribeInstances")))
+				}
 			})
 		}
 	})
-	took := time.Since(started)
-	polls := env.sim.Calls("DescribeInstances") - int(waiting.Load())
+	if started.Load() == nil {
+		t.Fatalf("%d of %d stops reported waiting", waits.Load(), n)
+	}
+	took := time.Since(*started.Load())
+	polls := env.sim.Calls("DescribeInstances") - int(before.Load())
 	// On their own, 40 waits polling every 20-60 ms for 600 ms would make
 	// several hundred calls.
 	if most := int(took/spacing) + 2; polls > most {
@@ -108,4 +116,40 @@ func TestDoWaitsSharedPollRefusedAskAlone(t *testing.T) {
 	if waits.Load() != n {
 		t.Errorf("%d of %d stops reported waiting", waits.Load(), n)
 	}
+}
+
+// stopAllFaulted stops n instances at once and, when every stop is
+// waiting, injects fault: the next poll is a shared one.
+func stopAllFaulted(t *testing.T, n int, opts ec2ops.Options, fault ec2sim.Fault) {
+	t.Helper()
+	fixture, accounts, ids := manyRunning(n)
+	opts.WaitPollInterval, opts.WaitPollSpacing = 20*time.Millisecond, 100*time.Millisecond
+	env := mustEnv(t, envConfig{fixture: fixture, accounts: accounts,
+		sim: ec2sim.Options{TransitionTime: 400 * time.Millisecond}, opts: opts})
+	var waits atomic.Int64
+	stopAll(t, env, ids, func(string) func(ec2ops.Progress) {
+		var once sync.Once
+		return func(ec2ops.Progress) {
+			once.Do(func() {
+				if waits.Add(1) == int64(n) {
+					env.sim.AddFault(fault)
+				}
+			})
+		}
+	})
+}
+
+// One shared poll that EC2 failed (a 500 on each of the SDK's three
+// attempts) failed every stop waiting in it, although each had gone out:
+// 12 of 12 reported failed. A poll failed on EC2's side is polled again.
+func TestDoWaitsOutlastAFailedSharedPoll(t *testing.T) {
+	stopAllFaulted(t, 12, ec2ops.Options{}, ec2sim.Fault{Action: "DescribeInstances", Code: "InternalError", Times: 3})
+}
+
+// A shared poll slower than its own bound (30 s; EC2 slow, a stalled
+// connection) failed its waits as if their ten minutes had passed: "not
+// stopped after 10m0s", 30 s in. It is polled again.
+func TestDoWaitsOutlastASharedPollsTimeout(t *testing.T) {
+	stopAllFaulted(t, 4, ec2ops.Options{WaitPollTimeout: 200 * time.Millisecond},
+		ec2sim.Fault{Action: "DescribeInstances", Delay: time.Second, Times: 1})
 }
