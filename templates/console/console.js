@@ -360,10 +360,13 @@ function externalSelect(e, blockID, where, inInput, labelID) {
   if (e.initial_option) { wrap.dataset.selected = JSON.stringify(option(e.initial_option)); input.value = plain(e.initial_option.text); }
   let timer = null; let asked = 0; let active = -1;
   const min = e.min_query_length === undefined ? 1 : e.min_query_length;
-  const show = (options) => {
+  const show = (options, failed) => {
     list.replaceChildren();
     active = -1;
-    if (!options.length) list.append(el("li", { class: "none", role: "option", "aria-disabled": "true" }, "No matches"));
+    // As in Slack, a menu that could not load says so inside itself (and
+    // here, why), where the person is looking, not in the page's line.
+    if (failed) list.append(el("li", { class: "none failed", role: "option", "aria-disabled": "true" }, "Couldn't load options: " + failed));
+    else if (!options.length) list.append(el("li", { class: "none", role: "option", "aria-disabled": "true" }, "No matches"));
     options.forEach((o, i) => {
       const li = el("li", { role: "option", id: listID + "-" + i, "aria-selected": "false" }, plain(o.text));
       li.addEventListener("mousedown", (ev) => { ev.preventDefault(); choose(o); });
@@ -392,8 +395,7 @@ function externalSelect(e, blockID, where, inInput, labelID) {
       let answer;
       try { answer = await post("/console/suggest", body); } catch (err) { answer = { error: err.message }; }
       if (mine !== asked) return;
-      // Slack says the options could not be loaded; here, why, too.
-      if (answer.error) { hide(); showError(answer.error); return; }
+      if (answer.error) { show([], answer.error); announce("Couldn't load options: " + answer.error); return; }
       const options = answer.options || (answer.option_groups || []).flatMap((g) => g.options || []);
       show(options);
     }, 250);
