@@ -297,7 +297,7 @@ func New(o Options) (*Dispatcher, error) {
 		actions:          newWorkers(cmp.Or(o.ActionWorkers, 256), cmp.Or(o.ActionQueue, 1024), onPanic),
 		answers:          newWorkers(32, 100_000, onPanic),
 		auditPosts:       newWorkers(4, 100_000, onPanic),
-		leases: newLeases(st, leaseTTL, func(msg string, args ...any) {
+		leases: newLeases(st, leaseTTL, o.SingleProcess, func(msg string, args ...any) {
 			o.Log.Warn(msg, args...)
 		}),
 		leaseTTL:       leaseTTL,

@@ -19,6 +19,15 @@ type leases struct {
 	store store.Store
 	ttl   time.Duration
 	warn  func(msg string, args ...any)
+	// retakeLapsed says a claim that lapsed (a renewal too slow) may be
+	// claimed again when it is free: only when no other process shares the
+	// store. Otherwise another replica may have taken it over meanwhile,
+	// finished and let it go (a replica cut off from Redis for a lease's
+	// time came back and took a settled action's lease and lock again,
+	// running on and refusing the next action on its instance), so a
+	// lapsed claim is lost, and the takeover resumes its action from the
+	// record.
+	retakeLapsed bool
 
 	mu   sync.Mutex
 	held map[string]heldClaim
@@ -51,8 +60,8 @@ func (r *renewal) retire() {
 	r.mu.Unlock()
 }
 
-func newLeases(s store.Store, ttl time.Duration, warn func(string, ...any)) *leases {
-	l := &leases{store: s, ttl: ttl, warn: warn, held: map[string]heldClaim{},
+func newLeases(s store.Store, ttl time.Duration, retakeLapsed bool, warn func(string, ...any)) *leases {
+	l := &leases{store: s, ttl: ttl, retakeLapsed: retakeLapsed, warn: warn, held: map[string]heldClaim{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go l.loop()
 	return l
@@ -171,9 +180,9 @@ func (l *leases) renewHeld(key string, c heldClaim) (lost bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), l.ttl/2)
 	defer cancel()
 	ok, err := l.store.RenewClaim(ctx, key, c.holder, c.ttl)
-	if err == nil && !ok {
-		// Lapsed (a slow renewal) rather than taken: if nobody has
-		// claimed it meanwhile, it is still ours.
+	if err == nil && !ok && l.retakeLapsed {
+		// Lapsed (a slow renewal) rather than taken: nobody else can
+		// claim it, so if it is free it is still ours.
 		var current string
 		ok, current, err = l.store.Claim(ctx, key, c.holder, c.ttl)
 		ok = ok || current == c.holder

@@ -41,7 +41,7 @@ func TestLeasesOfManyActionsDoNotLapse(t *testing.T) {
 	t.Cleanup(func() { embedded.Close() })
 	st := &syncingStore{Store: embedded, sync: 20 * time.Millisecond} // 4 s for all, one by one
 	ctx := context.Background()
-	l := newLeases(st, ttl, func(string, ...any) {})
+	l := newLeases(st, ttl, true, func(string, ...any) {})
 	t.Cleanup(l.close)
 	for i := range held {
 		key := fmt.Sprintf("lease:%d", i)
@@ -92,7 +92,7 @@ func renewalInFlight(t *testing.T, key, holder string, ttl time.Duration, lost f
 	}
 	t.Cleanup(func() { embedded.Close() })
 	st := &pausedStore{Store: embedded, key: key, paused: make(chan struct{}, 1), resume: make(chan struct{})}
-	l := newLeases(st, ttl, func(string, ...any) {})
+	l := newLeases(st, ttl, true, func(string, ...any) {})
 	t.Cleanup(l.close)
 	if ok, _, err := st.Claim(context.Background(), key, holder, ttl); !ok || err != nil {
 		t.Fatalf("Claim(%s) = %v, %v", key, ok, err)
@@ -180,5 +180,111 @@ func TestLostLeaseToldToTheRunHoldingItNow(t *testing.T) {
 	}
 	if firstLost.Load() {
 		t.Error("the run that had handed the lease off was told it lost it")
+	}
+}
+
+// cutOffStore is one replica's way to a shared store: while cut off, every
+// claim call fails, as across a network partition from Redis.
+type cutOffStore struct {
+	store.Store
+	cutOff atomic.Bool
+}
+
+func (s *cutOffStore) RenewClaim(ctx context.Context, key, holder string, ttl time.Duration) (bool, error) {
+	if s.cutOff.Load() {
+		return false, store.ErrUnavailable
+	}
+	return s.Store.RenewClaim(ctx, key, holder, ttl)
+}
+
+func (s *cutOffStore) Claim(ctx context.Context, key, holder string, ttl time.Duration) (bool, string, error) {
+	if s.cutOff.Load() {
+		return false, "", store.ErrUnavailable
+	}
+	return s.Store.Claim(ctx, key, holder, ttl)
+}
+
+// Found by a review: a replica cut off from the store for longer than a
+// lease, whose action another replica took over, finished and let go
+// meanwhile, found the lease and the instance lock free when it came back
+// and took them again: its run went on as if nothing had happened (to
+// report the action a second time), and the next action on the instance
+// was refused. On a shared store a lapsed claim is lost.
+func TestClaimsTakenOverMeanwhileAreNotRetaken(t *testing.T) {
+	const ttl = 300 * time.Millisecond
+	const lease, lock, lockHolder = "lease:a1", "lock:i-1", "a1/alice"
+	ctx := context.Background()
+	shared, err := store.OpenEmbedded(t.TempDir(), store.EmbeddedOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { shared.Close() })
+	viaA := &cutOffStore{Store: shared}
+	a := newLeases(viaA, ttl, false, func(string, ...any) {})
+	t.Cleanup(a.close)
+	if ok, _, err := shared.Claim(ctx, lease, "replica-a", ttl); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if ok, _, err := shared.Claim(ctx, lock, lockHolder, 2*ttl); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	var lost atomic.Bool
+	a.hold(lease, "replica-a", func() { lost.Store(true); a.forget(lock) }) // as a run ends on losing its lease
+	a.holdFor(lock, lockHolder, 2*ttl, nil)
+
+	viaA.cutOff.Store(true)
+	time.Sleep(ttl + 50*time.Millisecond)
+	// Replica B takes the action over (the lock is the record's), ends it
+	// and lets both go.
+	if won, holder, err := shared.Claim(ctx, lease, "replica-b", ttl); !won || err != nil {
+		t.Fatalf("replica-b's Claim(%s) = %v (held by %q), %v", lease, won, holder, err)
+	}
+	if err := shared.ReleaseClaim(ctx, lock, lockHolder); err != nil {
+		t.Fatal(err)
+	}
+	if err := shared.ReleaseClaim(ctx, lease, "replica-b"); err != nil {
+		t.Fatal(err)
+	}
+	viaA.cutOff.Store(false)
+	time.Sleep(3 * a.interval())
+
+	if !lost.Load() || a.holds(lease) {
+		t.Errorf("replica-a told it lost the action: %v, still holds its lease: %v; want told, and not", lost.Load(), a.holds(lease))
+	}
+	if won, holder, _ := shared.Claim(ctx, lock, "a2/bob", 2*ttl); !won {
+		t.Errorf("the next action on i-1 is refused: its lock is held by %q", holder)
+	}
+	if won, holder, _ := shared.Claim(ctx, lease, "replica-c", ttl); !won {
+		t.Errorf("the ended action's lease is held again, by %q", holder)
+	}
+}
+
+// With no other process on the store, a lease that lapsed under a slow
+// disk is this replica's still: it is claimed again, and its run goes on.
+func TestLapsedClaimRetakenWhenNoOneElseSharesTheStore(t *testing.T) {
+	const ttl = 300 * time.Millisecond
+	ctx := context.Background()
+	embedded, err := store.OpenEmbedded(t.TempDir(), store.EmbeddedOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { embedded.Close() })
+	slow := &cutOffStore{Store: embedded}
+	l := newLeases(slow, ttl, true, func(string, ...any) {})
+	t.Cleanup(l.close)
+	if ok, _, err := embedded.Claim(ctx, "lease:a1", "replica-a", ttl); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	var lost atomic.Bool
+	l.hold("lease:a1", "replica-a", func() { lost.Store(true) })
+	slow.cutOff.Store(true)
+	time.Sleep(ttl + 50*time.Millisecond)
+	slow.cutOff.Store(false)
+	time.Sleep(3 * l.interval())
+	if lost.Load() || !l.holds("lease:a1") {
+		t.Errorf("lost: %v, held: %v; want the lapsed lease kept", lost.Load(), l.holds("lease:a1"))
+	}
+	if won, holder, _ := embedded.Claim(ctx, "lease:a1", "someone", ttl); won || holder != "replica-a" {
+		t.Errorf("lease:a1 won by another: %v, held by %q; want replica-a's", won, holder)
 	}
 }

@@ -117,39 +117,40 @@ func callMethod(r *http.Request) string {
 // Slack's answers to the methods Charlize calls are far smaller.
 const maxPeek = 1 << 20
 
-// okPrefix is how much of an answer is read first: Slack's answers begin
-// with "ok", so the rest (a whole view, for views.open) is neither copied
-// nor decoded twice.
-const okPrefix = 32
-
 // answeredOK reports whether a Web API answer says "ok": true. It reads
-// what it needs of the body and puts it back for the caller.
+// the answer (one that breaks off is not ok) and puts it back for the
+// caller; Slack writes "ok" first, so only an answer that does not is
+// decoded here as well as by the caller.
 func answeredOK(resp *http.Response) bool {
 	if resp.Body == nil || !isJSON(resp.Header.Get("Content-Type")) {
 		return true
 	}
-	head := make([]byte, okPrefix)
-	n, err := io.ReadFull(resp.Body, head)
-	head = head[:n]
-	rest := resp.Body
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		resp.Body = readBack(head, rest)
-		return false
-	}
-	if ok, found := leadingOK(head); found {
-		resp.Body = readBack(head, rest)
-		return ok
-	}
-	tail, err := io.ReadAll(io.LimitReader(rest, maxPeek))
-	body := append(head, tail...)
-	resp.Body = readBack(body, rest)
+	body, err := readAnswer(resp.Body, resp.ContentLength)
+	resp.Body = readBack(body, resp.Body)
 	if err != nil {
 		return false
+	}
+	if ok, found := leadingOK(body[:min(len(body), okPrefix)]); found {
+		return ok
 	}
 	var answer struct {
 		OK bool `json:"ok"`
 	}
 	return json.Unmarshal(body, &answer) == nil && answer.OK
+}
+
+// okPrefix is where an answer's leading "ok" is looked for.
+const okPrefix = 32
+
+// readAnswer reads an answer of length bytes (-1: unknown), at most
+// maxPeek, without growing a buffer when its length is known.
+func readAnswer(r io.Reader, length int64) ([]byte, error) {
+	if length < 0 || length > maxPeek {
+		return io.ReadAll(io.LimitReader(r, maxPeek))
+	}
+	body := make([]byte, length)
+	n, err := io.ReadFull(r, body)
+	return body[:n], err
 }
 
 // leadingOK reads "ok" when it is an answer's first field, as Slack writes

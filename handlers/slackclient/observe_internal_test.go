@@ -2,9 +2,12 @@ package slackclient
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -103,3 +106,39 @@ func TestNamedCallLeavesTheCallersRequestAlone(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Found by a review: an answer that broke off after its leading "ok":true
+// (the connection dropped) was counted ok, though the caller failed.
+func TestObservedAnswerCutOffIsNotOK(t *testing.T) {
+	answer := `{"ok":true,"channel":"C1","ts":"1700000000.000100","message":{"text":"hello","type":"message"}}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s", len(answer), answer[:40])
+		buf.Flush()
+	}))
+	t.Cleanup(srv.Close)
+	var heard []string
+	var mu sync.Mutex
+	hc := NewHTTPClientWith(HTTPOptions{Observe: func(method, outcome string, _, _ time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		heard = append(heard, method+" "+outcome)
+	}})
+	resp, err := hc.Post(srv.URL+"/api/chat.postMessage", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(resp.Body); err == nil {
+		t.Error("the caller read a cut-off answer whole")
+	}
+	resp.Body.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(heard) != 1 || heard[0] == "chat.postMessage "+OutcomeOK {
+		t.Errorf("observed %q for a cut-off answer, want it not counted ok", heard)
+	}
+}
