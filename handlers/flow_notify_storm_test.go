@@ -304,3 +304,45 @@ func TestNotifyPutBackChangesCountOnce(t *testing.T) {
 		t.Errorf("the third of three changes = %q, %v, with a summary posted; want a card of its own (3 changes are within the burst size)", out, err)
 	}
 }
+
+// Found by a review: a burst of state changes behind more than a burst
+// window's worth of posts in its channel. Its events past the burst size,
+// put back until the summary's slot, came back after their window had
+// closed and opened new ones: ten changes became up to six cards and a
+// summary of seven, and the first summary's slot stood empty. Events put
+// back count in the window they counted in first.
+func TestNotifyBurstBehindALongLineStaysOneBurst(t *testing.T) {
+	const pace, changes = 100 * time.Millisecond, 10
+	rec := &paceWins{won: map[string]string{}}
+	w := newEventsWorld(t, worldOptions{
+		wrapStore: func(s store.Store) store.Store { rec.Store = s; return rec },
+		tune: func(o *app.Options) {
+			o.NotifyPace, o.SummaryEvery, o.BurstWindow = pace, 2*pace, time.Second
+		},
+	}, func(o *awsevents.Options) {
+		o.HandleTimeout, o.Visibility, o.RetryAfter = 2*time.Second, 3*time.Second, 50*time.Millisecond
+	})
+	busyChannel(t, w.store, pace, 40) // 4 s of posts ahead: past the 1 s window
+	now := time.Now()
+	id := func(i int) string { return fmt.Sprintf("i-%017x", 0xf0000+i) }
+	for i := range changes {
+		w.send(stateChangeEvent(fmt.Sprintf("bl-%02d", i), acctProd, id(i), "stopped", now))
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for w.counts.get("state-change/posted")+w.counts.get("state-change/grouped")+w.counts.get("state-change/given_up") < changes && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // a last summary edit
+	cards := w.posts("chat.postMessage", "is now")
+	var summaries []string
+	for _, c := range append(w.posts("chat.postMessage", "changed state"), w.posts("chat.update", "changed state")...) {
+		summaries = append(summaries, c.Form.Get("text"))
+	}
+	if len(cards) != 3 || len(summaries) == 0 || !strings.Contains(summaries[len(summaries)-1], fmt.Sprintf("%d instances", changes)) {
+		t.Errorf("%d changes behind a long line: %d cards, summary posts and edits %q (counts %v); want 3 cards and one summary of all %d",
+			changes, len(cards), summaries, w.counts, changes)
+	}
+	if slots := rec.slots("bl-") + rec.slots("burst:"); slots != 4 {
+		t.Errorf("%d posting slots taken for 3 cards and a summary, want 4", slots)
+	}
+}

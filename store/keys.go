@@ -140,6 +140,10 @@ func BurstWindowKey(channel, account string) string {
 	return "burst-window:" + channel + ":" + account
 }
 
+// BurstJoinedKey is the notice of the window (BurstWindowKey's holder) a
+// state change event counted in, kept when it is put back.
+func BurstJoinedKey(event string) string { return "burst-joined:" + event }
+
 // BurstKey is the group of state changes of one window (as
 // BurstWindowKey's holder names it), and the notice of their summary.
 func BurstKey(channel, account, window string) string {

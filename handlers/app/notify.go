@@ -484,7 +484,7 @@ func causes(rec *actionRecord, state string, at time.Time) bool {
 
 // stateChange posts "web-3 is now stopped", or counts the change into the
 // account's summary when many come at once.
-func (n *notification) stateChange(ctx context.Context) (string, error) {
+func (n *notification) stateChange(ctx context.Context) (outcome string, err error) {
 	d, sc := n.d, n.ev.StateChange
 	if own, err := d.ownChange(ctx, n.acct.Name, n.ev.Region, sc.InstanceID, sc.State, n.ev.Time); err != nil || own {
 		return outcomeOwn, err
@@ -508,18 +508,26 @@ func (n *notification) stateChange(ctx context.Context) (string, error) {
 		}
 		described = true
 	}
-	// A window opens with the first change after the last one closed, and
-	// lasts BurstWindow; its group outlives it, so its summary can still be
-	// edited with what came at its end.
 	now := d.now()
-	_, window, err := d.store.Claim(ctx, store.BurstWindowKey(n.channel, n.acct.Name),
-		strconv.FormatInt(now.UnixMilli(), 10)+"-"+n.ev.ID, d.burstWindow)
+	window, err := n.burstWindow(ctx, now)
 	if err != nil {
-		return "", fmt.Errorf("open burst window: %w", err)
+		return "", err
 	}
+	defer func() {
+		if err != nil {
+			// Put back (for its posting slot, or after a failure): it
+			// comes back to this window, however long it waits.
+			if serr := d.saveNotice(ctx, store.BurstJoinedKey(n.ev.ID), window, 2*d.burstWindow+time.Hour); serr != nil {
+				d.log.WarnContext(ctx, "could not keep an event's burst window", "event_id", n.ev.ID, "err", serr)
+			}
+		}
+	}()
 	key := store.BurstKey(n.channel, n.acct.Name, window)
 	item, _ := json.Marshal(burstItem{Event: n.ev.ID, ID: sc.InstanceID, Region: n.ev.Region, State: sc.State})
-	pos, err := d.store.AppendGroup(ctx, key, item, 2*d.burstWindow+time.Minute)
+	// The group outlives its window, so that its summary can still be
+	// posted and edited with what came at its end, behind a long line of
+	// posts.
+	pos, err := d.store.AppendGroup(ctx, key, item, 2*d.burstWindow+time.Hour)
 	if err != nil {
 		return "", fmt.Errorf("count state change: %w", err)
 	}
@@ -556,6 +564,30 @@ func (n *notification) stateChange(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return outcomePosted, nil
+}
+
+// burstWindow names the window of state changes the event counts in. A
+// window opens with the first change after the last one closed, and lasts
+// BurstWindow. An event put back counts in the window it counted in
+// before: behind more than a window's worth of posts, its window closed
+// while it waited for the summary's slot, and opening another split the
+// burst into extra cards and a summary of part of it.
+func (n *notification) burstWindow(ctx context.Context, now time.Time) (string, error) {
+	d := n.d
+	if n.receives > 1 {
+		var window string
+		if ok, err := d.loadNotice(ctx, store.BurstJoinedKey(n.ev.ID), &window); err != nil {
+			return "", err
+		} else if ok {
+			return window, nil
+		}
+	}
+	_, window, err := d.store.Claim(ctx, store.BurstWindowKey(n.channel, n.acct.Name),
+		strconv.FormatInt(now.UnixMilli(), 10)+"-"+n.ev.ID, d.burstWindow)
+	if err != nil {
+		return "", fmt.Errorf("open burst window: %w", err)
+	}
+	return window, nil
 }
 
 // listed reports whether instance id of the event's account and region is
