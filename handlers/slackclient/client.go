@@ -22,6 +22,7 @@ type Client struct {
 	*slack.Client
 	token, apiURL string
 	hc            *http.Client
+	userAgent     string // the observed transport's, set on the requests made here
 }
 
 var _ API = (*Client)(nil)
@@ -39,7 +40,11 @@ func NewClient(token, apiURL string, hc *http.Client) *Client {
 			MaxRetries: maxRateLimitRetries,
 			Handlers:   []slack.RetryHandler{rateLimitRetry{}},
 		}))
-	return &Client{Client: c, token: token, apiURL: apiURL, hc: hc}
+	client := &Client{Client: c, token: token, apiURL: apiURL, hc: hc}
+	if t, ok := hc.Transport.(*observedTransport); ok {
+		client.userAgent = t.o.UserAgent
+	}
+	return client
 }
 
 // rateLimitRetry is slack-go's rate-limit handler with a ceiling on the

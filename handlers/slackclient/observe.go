@@ -61,7 +61,7 @@ type observedTransport struct {
 }
 
 func (t *observedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if t.o.UserAgent != "" {
+	if t.o.UserAgent != "" && r.Header.Get("User-Agent") != t.o.UserAgent {
 		// A RoundTripper must not change the caller's request: a copy with
 		// its own headers (Clone copied the URL and the rest as well).
 		named := *r
@@ -130,7 +130,7 @@ func answeredOK(resp *http.Response) bool {
 	if err != nil {
 		return false
 	}
-	if ok, found := leadingOK(body[:min(len(body), okPrefix)]); found {
+	if ok, found := leadingOK(body); found {
 		return ok
 	}
 	var answer struct {
@@ -138,9 +138,6 @@ func answeredOK(resp *http.Response) bool {
 	}
 	return json.Unmarshal(body, &answer) == nil && answer.OK
 }
-
-// okPrefix is where an answer's leading "ok" is looked for.
-const okPrefix = 32
 
 // readAnswer reads an answer of length bytes (-1: unknown), at most
 // maxPeek, without growing a buffer when its length is known.
@@ -154,18 +151,37 @@ func readAnswer(r io.Reader, length int64) ([]byte, error) {
 }
 
 // leadingOK reads "ok" when it is an answer's first field, as Slack writes
-// it; found is false when the answer starts otherwise.
-func leadingOK(head []byte) (ok, found bool) {
-	dec := json.NewDecoder(bytes.NewReader(head))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+// it; found is false when the answer starts otherwise (then it is for
+// encoding/json to read). An answer that begins {"ok":true is ok, whatever
+// follows: only its first bytes are looked at.
+func leadingOK(answer []byte) (ok, found bool) {
+	rest, matched := skipToken(answer, "{")
+	if matched {
+		rest, matched = skipToken(rest, `"ok"`)
+	}
+	if matched {
+		rest, matched = skipToken(rest, ":")
+	}
+	if !matched {
 		return false, false
 	}
-	if t, err := dec.Token(); err != nil || t != "ok" {
-		return false, false
+	if _, isTrue := skipToken(rest, "true"); isTrue {
+		return true, true
 	}
-	t, err := dec.Token()
-	ok, isBool := t.(bool)
-	return ok, err == nil && isBool
+	if _, isFalse := skipToken(rest, "false"); isFalse {
+		return false, true
+	}
+	return false, false
+}
+
+// skipToken skips JSON whitespace, then token; matched is false when token
+// is not next.
+func skipToken(b []byte, token string) (rest []byte, matched bool) {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	if !bytes.HasPrefix(b, []byte(token)) {
+		return b, false
+	}
+	return b[len(token):], true
 }
 
 // readBack is a body that reads read first, then the rest of the body.

@@ -52,11 +52,14 @@ func TestCallsAreNamedAndCounted(t *testing.T) {
 	if err := (slackclient.ResponseURLs{HTTP: hc}).Post(ctx, api.ResponseURL("r1"), slack.WebhookMessage{Text: "hi"}); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"chat.postMessage ok", "chat.update slack_error", "response_url ok"}
+	if err := client.OpenViewJSON(ctx, "trigger-1", []byte(`{"type":"modal"}`)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"chat.postMessage ok", "chat.update slack_error", "response_url ok", "views.open ok"}
 	if diff := cmp.Diff(want, o.calls); diff != "" {
 		t.Errorf("observed calls (-want +got):\n%s", diff)
 	}
-	for _, m := range []string{"chat.postMessage", slacktest.MethodResponseURL} {
+	for _, m := range []string{"chat.postMessage", slacktest.MethodResponseURL, "views.open"} {
 		if ua := api.Calls(m)[0].UserAgent; ua != "charlize/1.2.3" {
 			t.Errorf("%s User-Agent = %q, want charlize/1.2.3", m, ua)
 		}

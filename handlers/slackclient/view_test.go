@@ -101,6 +101,13 @@ func TestOpenViewJSONErrors(t *testing.T) {
 		{"not JSON", func(w http.ResponseWriter) { _, _ = w.Write([]byte("<html>")) }, func(err error) bool { return err != nil }},
 		{"ok false without a code", func(w http.ResponseWriter) { _, _ = w.Write([]byte(`{"ok":false}`)) },
 			func(err error) bool { return slackclient.ErrorCode(err) == "not_ok" }},
+		{"ok, the view echoed", func(w http.ResponseWriter) { _, _ = w.Write([]byte(`{"ok":true,"view":{"id":"V1","blocks":[]}}`)) },
+			func(err error) bool { return err == nil }},
+		{"ok, not first", func(w http.ResponseWriter) { _, _ = w.Write([]byte(`{"warning":"missing_charset","ok":true}`)) },
+			func(err error) bool { return err == nil }},
+		{"refused, the code not first", func(w http.ResponseWriter) {
+			_, _ = w.Write([]byte(`{"error":"invalid_arguments","ok":false}`))
+		}, func(err error) bool { return slackclient.ErrorCode(err) == "invalid_arguments" }},
 	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { tc.answer(w) }))
 		err := slackclient.NewClient(slacktest.BotToken, srv.URL+"/api/", nil).OpenViewJSON(ctx, "trigger", view)
