@@ -122,6 +122,17 @@ func writeAck(c echo.Context, a app.Ack) error {
 		return c.String(http.StatusOK, body)
 	case json.RawMessage: // encoded once, ahead of time
 		return c.JSONBlob(http.StatusOK, body)
+	case app.EncodedPieces:
+		buf := answerBuffers.Get().(*[]byte)
+		defer answerBuffers.Put(buf)
+		raw := (*buf)[:0]
+		for _, piece := range body {
+			raw = append(raw, piece...)
+		}
+		if cap(raw) <= maxPooledAnswer {
+			*buf = raw
+		}
+		return c.JSONBlob(http.StatusOK, raw)
 	default:
 		raw, err := json.Marshal(body)
 		if err != nil {

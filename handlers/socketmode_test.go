@@ -158,6 +158,7 @@ func TestSocketMode(t *testing.T) {
 	conn := fake.nextConn()
 	acks := exchange(t, conn,
 		slashEnvelope("env-help", "help"),
+		slashEnvelope("env-unknown", "stpo web-1"),
 		map[string]any{"envelope_id": "env-options", "type": "interactive", "accepts_response_payload": true,
 			"payload": map[string]any{"type": "block_suggestion", "team": map[string]any{"id": slacktest.TeamID},
 				"user": map[string]any{"id": alice}, "action_id": "picker_search", "block_id": "b", "value": "web"}},
@@ -178,6 +179,14 @@ func TestSocketMode(t *testing.T) {
 	}
 	if err := json.Unmarshal(acks["env-help"].Payload, &help); err != nil || help.ResponseType != "ephemeral" || len(help.Blocks) == 0 {
 		t.Errorf("help ack payload = %s (%v), want an ephemeral Block Kit message", acks["env-help"].Payload, err)
+	}
+	var unknown struct {
+		ResponseType string            `json:"response_type"`
+		Blocks       []json.RawMessage `json:"blocks"`
+	}
+	if err := json.Unmarshal(acks["env-unknown"].Payload, &unknown); err != nil || unknown.ResponseType != "ephemeral" ||
+		len(unknown.Blocks) == 0 || !strings.Contains(string(unknown.Blocks[0]), "stpo web-1") {
+		t.Errorf("unknown command's ack payload = %.200s (%v), want an ephemeral answer naming the word", acks["env-unknown"].Payload, err)
 	}
 	var options struct {
 		Options []json.RawMessage `json:"options"`
@@ -205,9 +214,9 @@ func TestSocketMode(t *testing.T) {
 		t.Error("no answer to a command after reconnecting")
 	}
 	// Counted just after the ack is queued: wait for it.
-	for deadline := time.Now().Add(5 * time.Second); socketRequests(t, reg, "socket:slash_commands") != 2; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); socketRequests(t, reg, "socket:slash_commands") != 3; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("socket:slash_commands requests counted = %v, want 2", socketRequests(t, reg, "socket:slash_commands"))
+			t.Fatalf("socket:slash_commands requests counted = %v, want 3", socketRequests(t, reg, "socket:slash_commands"))
 		}
 	}
 	fake.mu.Lock()

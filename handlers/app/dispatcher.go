@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -57,6 +58,15 @@ type Metrics interface {
 type Ack struct {
 	Body any
 }
+
+// EncodedPieces is an answer already encoded as JSON, in pieces to be sent
+// one after another: an answer made of a large part encoded once and a
+// small part of its own, which joining would copy on every request.
+type EncodedPieces [][]byte
+
+// MarshalJSON is the pieces joined, for a transport that encodes its
+// payload (Socket Mode).
+func (p EncodedPieces) MarshalJSON() ([]byte, error) { return bytes.Join(p, nil), nil }
 
 // Options are the Dispatcher's collaborators and settings. Zero values
 // take the defaults given; New refuses values that cannot work.

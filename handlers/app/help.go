@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/slack-go/slack"
 
@@ -73,7 +72,7 @@ func (d *Dispatcher) help(context.Context, slack.SlashCommand, string) (Ack, err
 // unknown words, and the help that follows them is the same for all.
 func (d *Dispatcher) unknown(text string) Ack {
 	verb, _ := splitCommand(text)
-	return Ack{Body: json.RawMessage(d.unknownAck.joined(blocks.UnknownText(blocks.UnknownView{
+	return Ack{Body: EncodedPieces(d.unknownAck.with(blocks.UnknownText(blocks.UnknownView{
 		Text:       text,
 		Suggestion: d.closest(verb),
 		Help:       d.helpView,

@@ -35,10 +35,11 @@ func TestUnknownAnswerIsBlocksUnknown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, ok := d.unknown(text).Body.(json.RawMessage)
+		pieces, ok := d.unknown(text).Body.(EncodedPieces)
 		if !ok {
 			t.Fatalf("unknown(%.20q).Body is %T, want encoded JSON", text, d.unknown(text).Body)
 		}
+		got, _ := pieces.MarshalJSON()
 		if diff := cmp.Diff(string(want), string(got)); diff != "" {
 			t.Errorf("unknown(%.20q) differs from blocks.Unknown (-want +got):\n%s", text, diff)
 		}

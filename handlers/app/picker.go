@@ -177,13 +177,6 @@ func (v encodedView) with(metadata string) [][]byte {
 	return [][]byte{v.before, quoted, v.after}
 }
 
-// joined is the encoding with s in the mark's place, in one piece.
-func (v encodedView) joined(s string) []byte {
-	quoted, _ := json.Marshal(s) // a string always encodes
-	out := make([]byte, 0, len(v.before)+len(quoted)+len(v.after))
-	return append(append(append(out, v.before...), quoted...), v.after...)
-}
-
 // maxPickerViews bounds the frozen pickers kept: one per distinct set of
 // visible accounts, which policies and organization refreshes change.
 const maxPickerViews = 64
