@@ -21,16 +21,7 @@ import (
 // handlers tests): each says what happened and what to do, names what it
 // is about escaped once, and shows nothing of the error's own message.
 func TestEveryUserFacingErrorIsWorded(t *testing.T) {
-	st, err := store.OpenEmbedded(t.TempDir(), store.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	d, err := New(Options{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close(context.Background()) })
+	d := bareDispatcher(t)
 
 	const name = "<!channel> & web-1"
 	at := time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
@@ -97,4 +88,27 @@ func TestEveryUserFacingErrorIsWorded(t *testing.T) {
 	if got := text.Mrkdwn(); !strings.Contains(got, "talking to AWS for acme-prod (eu-west-1) (ref `") || strings.Contains(got, "Weird") {
 		t.Errorf("failureText(unknown AWS) = %q, want the account, region and a reference only", got)
 	}
+}
+
+// bareDispatcher is a Dispatcher on an embedded store of its own, with
+// nothing else configured.
+func bareDispatcher(t *testing.T) *Dispatcher {
+	t.Helper()
+	d, err := New(Options{Store: embeddedStore(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close(context.Background()) })
+	return d
+}
+
+// embeddedStore is an embedded store of the test's own.
+func embeddedStore(t *testing.T) *store.Embedded {
+	t.Helper()
+	st, err := store.OpenEmbedded(t.TempDir(), store.EmbeddedOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

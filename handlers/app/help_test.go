@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -9,23 +8,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/charlize-app/charlize/blocks"
-	"github.com/charlize-app/charlize/store"
 )
 
 // The answer to an unknown command is encoded once around its first line;
 // what Slack receives is blocks.Unknown as json.Marshal encodes it, byte
 // for byte, whatever the input (escaping included).
 func TestUnknownAnswerIsBlocksUnknown(t *testing.T) {
-	st, err := store.OpenEmbedded(t.TempDir(), store.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	d, err := New(Options{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close(context.Background()) })
+	d := bareDispatcher(t)
 	for _, text := range []string{
 		"stpo web-1", "pick <prod-eu> & more", "<@U123> <!channel>", "\"quoted\" \\ back`tick`",
 		"ünïcödé 🚀", "ctrl\x01\x7f\u2028", strings.Repeat("x", 4000), "\x00charlize:unknown_line\x00",

@@ -34,11 +34,7 @@ func (s *syncingStore) RenewClaim(ctx context.Context, key, holder string, ttl t
 // lapsed while their actions ran, free for another replica to take over.
 func TestLeasesOfManyActionsDoNotLapse(t *testing.T) {
 	const held, ttl = 200, 600 * time.Millisecond
-	embedded, err := store.OpenEmbedded(t.TempDir(), store.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { embedded.Close() })
+	embedded := embeddedStore(t)
 	st := &syncingStore{Store: embedded, sync: 20 * time.Millisecond} // 4 s for all, one by one
 	ctx := context.Background()
 	l := newLeases(st, ttl, true, func(string, ...any) {})
@@ -86,11 +82,7 @@ func (s *pausedStore) RenewClaim(ctx context.Context, key, holder string, ttl ti
 // renewal of it has started and is held back from the store.
 func renewalInFlight(t *testing.T, key, holder string, ttl time.Duration, lost func()) (*pausedStore, *leases) {
 	t.Helper()
-	embedded, err := store.OpenEmbedded(t.TempDir(), store.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { embedded.Close() })
+	embedded := embeddedStore(t)
 	st := &pausedStore{Store: embedded, key: key, paused: make(chan struct{}, 1), resume: make(chan struct{})}
 	l := newLeases(st, ttl, true, func(string, ...any) {})
 	t.Cleanup(l.close)
@@ -214,11 +206,7 @@ func TestClaimsTakenOverMeanwhileAreNotRetaken(t *testing.T) {
 	const ttl = 300 * time.Millisecond
 	const lease, lock, lockHolder = "lease:a1", "lock:i-1", "a1/alice"
 	ctx := context.Background()
-	shared, err := store.OpenEmbedded(t.TempDir(), store.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { shared.Close() })
+	shared := embeddedStore(t)
 	viaA := &cutOffStore{Store: shared}
 	a := newLeases(viaA, ttl, false, func(string, ...any) {})
 	t.Cleanup(a.close)
@@ -264,11 +252,7 @@ func TestClaimsTakenOverMeanwhileAreNotRetaken(t *testing.T) {
 func TestLapsedClaimRetakenWhenNoOneElseSharesTheStore(t *testing.T) {
 	const ttl = 300 * time.Millisecond
 	ctx := context.Background()
-	embedded, err := store.OpenEmbedded(t.TempDir(), store.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { embedded.Close() })
+	embedded := embeddedStore(t)
 	slow := &cutOffStore{Store: embedded}
 	l := newLeases(slow, ttl, true, func(string, ...any) {})
 	t.Cleanup(l.close)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -105,16 +104,9 @@ func testGroupAppendRace(t *testing.T, h Harness) {
 	const n = 50
 	lengths := make([]int, n)
 	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			lengths[i], errs[i] = h.Store.AppendGroup(t.Context(), "burst", fmt.Appendf(nil, "%d", i), longTTL)
-		})
-	}
-	close(start)
-	wg.Wait()
+	atOnce(n, func(i int) {
+		lengths[i], errs[i] = h.Store.AppendGroup(t.Context(), "burst", fmt.Appendf(nil, "%d", i), longTTL)
+	})
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("AppendGroup #%d = %v", i, err)
@@ -183,16 +175,9 @@ func testTakeNumberRace(t *testing.T, h Harness) {
 	const n = 50
 	taken := make([]int64, n)
 	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			taken[i], errs[i] = h.Store.TakeNumber(t.Context(), "burst", 1000, longTTL)
-		})
-	}
-	close(start)
-	wg.Wait()
+	atOnce(n, func(i int) {
+		taken[i], errs[i] = h.Store.TakeNumber(t.Context(), "burst", 1000, longTTL)
+	})
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("TakeNumber #%d = %v", i, err)

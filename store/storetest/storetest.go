@@ -98,6 +98,21 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 	}
 }
 
+// atOnce runs call(0) … call(n-1), each on its own goroutine, released
+// together, and returns when all have returned.
+func atOnce(n int, call func(i int)) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			call(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+}
+
 // opts compares stored values: times by instant (JSON round trips change
 // the location and drop the monotonic reading), nil and empty alike.
 var opts = cmp.Options{
@@ -297,18 +312,11 @@ func testClaimRace(t *testing.T, h Harness) {
 		err             error
 	}
 	results := make([]result, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			holder := "holder-" + strconv.Itoa(i)
-			<-start
-			won, current, err := h.Store.Claim(t.Context(), "contended", holder, longTTL)
-			results[i] = result{holder: holder, current: current, won: won, err: err}
-		})
-	}
-	close(start)
-	wg.Wait()
+	atOnce(n, func(i int) {
+		holder := "holder-" + strconv.Itoa(i)
+		won, current, err := h.Store.Claim(t.Context(), "contended", holder, longTTL)
+		results[i] = result{holder: holder, current: current, won: won, err: err}
+	})
 
 	var winners []string
 	for _, r := range results {
@@ -369,23 +377,16 @@ func testLeaseOneOwnerRace(t *testing.T, h Harness) {
 	mustClaim(t, h.Store, "lease", "dead", shortTTL, true, "dead")
 	h.Advance(pastTTL)
 	const n = 20
-	var wg sync.WaitGroup
 	var owners atomic.Int32
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			won, _, err := h.Store.Claim(t.Context(), "lease", "replica-"+strconv.Itoa(i), longTTL)
-			if err != nil {
-				t.Errorf("Claim = %v", err)
-			}
-			if won {
-				owners.Add(1)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
+	atOnce(n, func(i int) {
+		won, _, err := h.Store.Claim(t.Context(), "lease", "replica-"+strconv.Itoa(i), longTTL)
+		if err != nil {
+			t.Errorf("Claim = %v", err)
+		}
+		if won {
+			owners.Add(1)
+		}
+	})
 	if got := owners.Load(); got != 1 {
 		t.Errorf("%d replicas own the lease after a takeover race, want 1", got)
 	}
@@ -605,22 +606,15 @@ func testOAuthStateRace(t *testing.T, h Harness) {
 		t.Fatalf("PutOAuthState = %v, want nil", err)
 	}
 	var consumed atomic.Int32
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			<-start
-			_, err := h.Store.ConsumeOAuthState(t.Context(), "st1")
-			switch {
-			case err == nil:
-				consumed.Add(1)
-			case !errors.Is(err, store.ErrNotFound):
-				t.Errorf("ConsumeOAuthState = %v, want nil or ErrNotFound", err)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
+	atOnce(n, func(int) {
+		_, err := h.Store.ConsumeOAuthState(t.Context(), "st1")
+		switch {
+		case err == nil:
+			consumed.Add(1)
+		case !errors.Is(err, store.ErrNotFound):
+			t.Errorf("ConsumeOAuthState = %v, want nil or ErrNotFound", err)
+		}
+	})
 	if got := consumed.Load(); got != 1 {
 		t.Errorf("%d concurrent ConsumeOAuthState: %d succeeded, want 1", n, got)
 	}
