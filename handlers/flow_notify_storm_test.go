@@ -346,3 +346,52 @@ func TestNotifyBurstBehindALongLineStaysOneBurst(t *testing.T) {
 		t.Errorf("%d posting slots taken for 3 cards and a summary, want 4", slots)
 	}
 }
+
+// Found by a review: EventBridge may deliver an event twice, as two
+// messages. The second message of a change put back for its slot, a first
+// receive, arrived after the change's window had closed, opened a new one
+// and was posted as a card of its own, besides being in the first window's
+// summary.
+func TestNotifyDuplicateOfAPutBackChangeStaysInItsWindow(t *testing.T) {
+	const pace = 100 * time.Millisecond
+	w := notifyWorld(t, worldOptions{}, func(o *app.Options) {
+		o.NotifyPace, o.SummaryEvery, o.BurstWindow = pace, 2*pace, 500*time.Millisecond
+	})
+	busyChannel(t, w.store, pace, 30) // 3 s of posts ahead
+	now := time.Now()
+	body := func(i int) string {
+		return stateChangeEvent(fmt.Sprintf("dup-%d", i), acctProd, fmt.Sprintf("i-%017x", 0xd0000+i), "stopped", now)
+	}
+	for i := 1; i <= 5; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := deliverWithin(t, w, ctx, body(i), fmt.Sprintf("m-%d", i), 1)
+		cancel()
+		if _, later := errors.AsType[*awsevents.LaterError](err); !later {
+			t.Fatalf("change %d behind the line = %v, want it put back", i, err)
+		}
+	}
+	time.Sleep(600 * time.Millisecond) // the window closes
+	if _, err := deliverWithin(t, w, context.Background(), body(5), "m-5-again", 1); err != nil {
+		if _, later := errors.AsType[*awsevents.LaterError](err); !later {
+			t.Fatalf("the second message of change 5 = %v", err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := 1; i <= 5; i++ {
+		wg.Go(func() {
+			for receives := 2; receives <= 5; receives++ {
+				_, err := deliverWithin(t, w, context.Background(), body(i), fmt.Sprintf("m-%d", i), receives)
+				later, ok := errors.AsType[*awsevents.LaterError](err)
+				if !ok {
+					return
+				}
+				time.Sleep(later.After)
+			}
+		})
+	}
+	wg.Wait()
+	time.Sleep(time.Second) // a last summary edit
+	if cards := postsSaying(w, "is now"); len(cards) != 3 {
+		t.Errorf("5 changes, one delivered twice: %d cards %q, want 3 and the rest in the summary", len(cards), cards)
+	}
+}

@@ -571,16 +571,16 @@ func (n *notification) stateChange(ctx context.Context) (outcome string, err err
 // BurstWindow. An event put back counts in the window it counted in
 // before: behind more than a window's worth of posts, its window closed
 // while it waited for the summary's slot, and opening another split the
-// burst into extra cards and a summary of part of it.
+// burst into extra cards and a summary of part of it. Every delivery
+// looks, a first receive too: EventBridge may deliver an event twice, as
+// two messages.
 func (n *notification) burstWindow(ctx context.Context, now time.Time) (string, error) {
 	d := n.d
-	if n.receives > 1 {
-		var window string
-		if ok, err := d.loadNotice(ctx, store.BurstJoinedKey(n.ev.ID), &window); err != nil {
-			return "", err
-		} else if ok {
-			return window, nil
-		}
+	var window string
+	if ok, err := d.loadNotice(ctx, store.BurstJoinedKey(n.ev.ID), &window); err != nil {
+		return "", err
+	} else if ok {
+		return window, nil
 	}
 	_, window, err := d.store.Claim(ctx, store.BurstWindowKey(n.channel, n.acct.Name),
 		strconv.FormatInt(now.UnixMilli(), 10)+"-"+n.ev.ID, d.burstWindow)

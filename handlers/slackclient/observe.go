@@ -125,7 +125,7 @@ func answeredOK(resp *http.Response) bool {
 	if resp.Body == nil || !isJSON(resp.Header.Get("Content-Type")) {
 		return true
 	}
-	body, err := readAnswer(resp.Body, resp.ContentLength)
+	body, err := readAnswer(resp.Body, resp.ContentLength, maxPeek)
 	resp.Body = readBack(body, resp.Body)
 	if err != nil {
 		return false
@@ -139,11 +139,18 @@ func answeredOK(resp *http.Response) bool {
 	return json.Unmarshal(body, &answer) == nil && answer.OK
 }
 
-// readAnswer reads an answer of length bytes (-1: unknown), at most
-// maxPeek, without growing a buffer when its length is known.
-func readAnswer(r io.Reader, length int64) ([]byte, error) {
+// readAnswer reads an answer of length bytes (-1: unknown), at most limit
+// (0: all of it), into a buffer of its size when that is known and
+// plausible (a length Slack's header claims is not allocated on trust).
+func readAnswer(r io.Reader, length, limit int64) ([]byte, error) {
+	if limit > 0 {
+		r = io.LimitReader(r, limit)
+		if length > limit {
+			length = -1
+		}
+	}
 	if length < 0 || length > maxPeek {
-		return io.ReadAll(io.LimitReader(r, maxPeek))
+		return io.ReadAll(r)
 	}
 	body := make([]byte, length)
 	n, err := io.ReadFull(r, body)

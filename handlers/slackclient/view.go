@@ -76,7 +76,7 @@ func (c *Client) openView(ctx context.Context, body []byte) error {
 	}
 	// Only the verdict is read: Charlize never needs the view Slack echoes,
 	// so an answer that begins "ok":true is not decoded at all.
-	raw, err := readAnswer(resp.Body, resp.ContentLength)
+	raw, err := readAnswer(resp.Body, resp.ContentLength, 0)
 	if err != nil {
 		return fmt.Errorf("views.open: %w", err)
 	}

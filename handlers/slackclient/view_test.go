@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,5 +117,29 @@ func TestOpenViewJSONErrors(t *testing.T) {
 		if !tc.check(err) {
 			t.Errorf("%s: OpenViewJSON = %v", tc.name, err)
 		}
+	}
+}
+
+// Found by a review: an answer over a megabyte was cut off at one and then
+// failed to decode, when "ok" was not its first field (an ok reported as a
+// failure, a refusal without its code).
+func TestOpenViewJSONReadsALargeAnswerWhole(t *testing.T) {
+	big := strings.Repeat("x", 1<<20+100)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if strings.Contains(r.URL.Path, "refused") {
+			fmt.Fprintf(w, `{"error":"invalid_arguments","x":%q,"ok":false}`, big)
+			return
+		}
+		fmt.Fprintf(w, `{"warning":"superfluous_charset","view":{"x":%q},"ok":true}`, big)
+	}))
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	if err := slackclient.NewClient(slacktest.BotToken, srv.URL+"/api/", nil).OpenViewJSON(ctx, "trigger", []byte(`{}`)); err != nil {
+		t.Errorf("an ok answer over 1 MiB = %v, want nil", err)
+	}
+	err := slackclient.NewClient(slacktest.BotToken, srv.URL+"/refused/api/", nil).OpenViewJSON(ctx, "trigger", []byte(`{}`))
+	if slackclient.ErrorCode(err) != "invalid_arguments" {
+		t.Errorf("a refusal over 1 MiB = %v, want invalid_arguments", err)
 	}
 }
