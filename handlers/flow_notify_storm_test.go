@@ -395,3 +395,36 @@ func TestNotifyDuplicateOfAPutBackChangeStaysInItsWindow(t *testing.T) {
 		t.Errorf("5 changes, one delivered twice: %d cards %q, want 3 and the rest in the summary", len(cards), cards)
 	}
 }
+
+// Found by a review: a replica whose clock ran ahead (an NTP failure, a
+// VM's clock jump) paced posts by it and pushed the channel's posting
+// counter that far: every replica's alarms in the channel then waited out
+// its skew, though the channel was idle. Slots are told by the store's
+// clock.
+func TestNotifyReplicaWithAClockAheadDelaysNoOne(t *testing.T) {
+	w := notifyWorld(t, worldOptions{redis: true}, nil) // replicas share Redis
+	o := w.dispatcherOptions
+	o.Replica = "clock-ahead"
+	o.Now = func() time.Time { return time.Now().Add(10 * time.Minute) }
+	ahead := mustDispatcher(t, o)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = ahead.Close(ctx)
+	})
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	ev, err := awsevents.Decode([]byte(alarmEvent("ahead-1", "web-1-cpu-high", "ALARM", "OK", "", "93 > 80", t0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := ahead.Notify(context.Background(), awsevents.Message{Queue: "central", MessageID: "m-ahead-1", Receives: 1, Event: ev}); err != nil || out != "posted" {
+		t.Fatalf("an alarm on the replica whose clock is ahead = %q, %v; want posted", out, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	began := time.Now()
+	out, err := deliverWithin(t, w, ctx, alarmEvent("ahead-2", "db-1-cpu-high", "ALARM", "OK", "", "97 > 80", t0), "m-ahead-2", 1)
+	if took := time.Since(began); err != nil || out != "posted" || took > 3*time.Second {
+		t.Errorf("the next alarm, on a replica with the right time, in an idle channel = %q, %v after %v; want posted within seconds", out, err, took.Round(time.Millisecond))
+	}
+}

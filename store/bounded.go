@@ -157,6 +157,10 @@ func (b *bounded) RecentAudit(ctx context.Context, n int) ([]AuditEntry, error) 
 	return call(b, ctx, func(ctx context.Context) ([]AuditEntry, error) { return b.s.RecentAudit(ctx, n) })
 }
 
+func (b *bounded) Clock(ctx context.Context) (time.Time, error) {
+	return call(b, ctx, b.s.Clock)
+}
+
 func (b *bounded) Ping(ctx context.Context) error {
 	return do(b, ctx, b.s.Ping)
 }

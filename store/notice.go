@@ -166,6 +166,19 @@ if n == 1 then
 end
 return n`)
 
+// Clock is the embedded store's clock: its process's, as no other process
+// shares the store.
+func (e *Embedded) Clock(context.Context) (time.Time, error) { return e.now(), nil }
+
+// Clock is the Redis server's TIME.
+func (r *Redis) Clock(ctx context.Context) (time.Time, error) {
+	t, err := r.client.Time(ctx).Result()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store.Redis.Clock: %w", redisErr(err))
+	}
+	return t, nil
+}
+
 // takeNumberScript moves the counter up to ARGV[1] when it is behind, then
 // takes its number, in one step. The counter holds the next number; it is
 // set from the argument's string, never from a Lua number, whose printing

@@ -198,3 +198,21 @@ func mustOpenRealRedis(tb testing.TB, url string, auditLimit int) *store.Redis {
 	})
 	return s
 }
+
+// The Redis store's clock is the server's (TIME), whatever this process's
+// says: what replicas with different clocks agree on.
+func TestRedisClockIsTheServers(t *testing.T) {
+	mr := miniredis.RunT(t)
+	s := mustNewMiniredis(t, mr, 5)
+	server := time.Date(2026, 12, 4, 20, 0, 0, 123456000, time.UTC)
+	mr.SetTime(server)
+	if got, err := s.Clock(t.Context()); err != nil || !got.Equal(server) {
+		t.Errorf("Clock() = %v, %v; want the server's %v", got, err, server)
+	}
+	if url := os.Getenv("REDIS_URL"); url != "" {
+		real := mustOpenRealRedis(t, url, 5)
+		if got, err := real.Clock(t.Context()); err != nil || got.Sub(time.Now()).Abs() > 2*time.Second {
+			t.Errorf("real Redis Clock() = %v, %v; want within 2 s of this machine's", got, err)
+		}
+	}
+}

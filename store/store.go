@@ -224,6 +224,12 @@ type Store interface {
 	// RecentAudit returns at most n entries, newest first.
 	RecentAudit(ctx context.Context, n int) ([]AuditEntry, error)
 
+	// Clock is the time by the store's clock, which every process sharing
+	// the store reads alike (Redis's TIME; the embedded store's is its own
+	// process's): what replicas pace shared work by, whatever their own
+	// clocks say.
+	Clock(ctx context.Context) (time.Time, error)
+
 	// Ping reports whether the store can serve requests (readiness).
 	Ping(ctx context.Context) error
 	Close() error

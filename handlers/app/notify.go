@@ -250,28 +250,36 @@ func (b *botTeam) get(ctx context.Context, clients slackclient.Clients) (slackcl
 // kept says whether event may hold a slot already (a redelivery, a
 // summary that several events post); a first delivery cannot, and skips
 // the read.
-func (d *Dispatcher) reserveSlot(ctx context.Context, channel, event string, kept bool) (time.Time, error) {
+//
+// Slots are told by the store's clock, which every replica reads alike: a
+// replica whose own clock ran minutes ahead, pacing by it, pushed the
+// counter that far, and every replica's posts in the channel then waited
+// out its skew. It returns how long until the slot.
+func (d *Dispatcher) reserveSlot(ctx context.Context, channel, event string, kept bool) (time.Duration, error) {
 	reservation := store.PaceReservationKey(channel, event)
-	now := d.now()
+	now, err := d.store.Clock(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("pace %s: %w", channel, err)
+	}
 	if kept {
 		if slot, ok, err := d.slotNotice(ctx, reservation); err != nil {
-			return time.Time{}, err
+			return 0, err
 		} else if at := d.slotAt(slot); ok && now.Sub(at) < slotGrace {
-			return at, nil
+			return at.Sub(now), nil
 		}
 	}
 	from := now.UnixNano() / int64(d.notifyPace)
 	for {
 		slot, err := d.store.TakeNumber(ctx, store.PaceCounterKey(channel), from, time.Hour)
 		if err != nil {
-			return time.Time{}, fmt.Errorf("pace %s: %w", channel, err)
+			return 0, fmt.Errorf("pace %s: %w", channel, err)
 		}
 		at := d.slotAt(slot)
 		// The slot's claim too: replicas of an earlier version, during a
 		// rolling upgrade, find slots by claiming them one after another.
 		won, holder, err := d.store.Claim(ctx, store.PaceKey(channel, slot), event, at.Sub(now)+2*d.notifyPace)
 		if err != nil {
-			return time.Time{}, fmt.Errorf("pace %s: %w", channel, err)
+			return 0, fmt.Errorf("pace %s: %w", channel, err)
 		}
 		if !won && holder != event {
 			from = slot + 1
@@ -283,7 +291,7 @@ func (d *Dispatcher) reserveSlot(ctx context.Context, channel, event string, kep
 		if err := d.store.SaveNotice(ctx, notice, at.Sub(now)+time.Hour); err != nil {
 			d.log.WarnContext(ctx, "could not keep a posting slot", "notice", reservation, "err", err)
 		}
-		return at, nil
+		return at.Sub(now), nil
 	}
 }
 
@@ -340,20 +348,21 @@ func (n *notification) postIn(ctx context.Context, what string, kept bool, msg s
 	if err != nil {
 		return "", err
 	}
-	at, err := n.d.reserveSlot(ctx, n.channel, what, kept)
+	wait, err := n.d.reserveSlot(ctx, n.channel, what, kept)
 	if err != nil {
 		return "", err
 	}
-	if wait := at.Sub(n.d.now()); wait > 0 {
+	if wait > 0 {
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait+postAllowance {
 			// Its slot is past this handling: the event comes back for it,
 			// its queue's message hidden until then, not failed.
 			return "", &awsevents.LaterError{After: wait}
 		}
+		started := time.Now()
 		if !sleepCtx(ctx, wait) {
 			// Cut short (a shutdown's drain): the slot is still this
 			// event's, so it comes back for it rather than failing.
-			return "", &awsevents.LaterError{After: max(at.Sub(n.d.now()), 0)}
+			return "", &awsevents.LaterError{After: max(wait-time.Since(started), 0)}
 		}
 	}
 	ts, err := slackclient.PostMessage(ctx, api, n.channel, msg)
@@ -690,8 +699,13 @@ func (n *notification) summarize(ctx context.Context, key string, pos int, windo
 			// The summary waits for its posting slot: when that lies past
 			// this handling, the event comes back after it instead of
 			// running out its time here.
-			if slot, ok, err := d.slotNotice(ctx, store.PaceReservationKey(n.channel, key)); err == nil && ok {
-				wait := d.slotAt(slot).Sub(d.now()) + d.summaryEvery
+			slot, ok, err := d.slotNotice(ctx, store.PaceReservationKey(n.channel, key))
+			var now time.Time
+			if err == nil && ok {
+				now, err = d.store.Clock(ctx) // slots are told by the store's clock
+			}
+			if err == nil && ok {
+				wait := d.slotAt(slot).Sub(now) + d.summaryEvery
 				if deadline, has := ctx.Deadline(); has && time.Until(deadline) < wait {
 					return "", &awsevents.LaterError{After: wait}
 				}

@@ -88,6 +88,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"AuditFewerThanAsked", testAuditFewerThanAsked},
 		{"AuditBound", testAuditBound},
 		{"Ping", testPing},
+		{"ClockGoesOn", testClockGoesOn},
 		{"ConcurrentMixedUse", testConcurrentMixedUse},
 	}
 	for _, tc := range tests {
@@ -694,6 +695,18 @@ func testAuditBound(t *testing.T, h Harness) {
 func testPing(t *testing.T, h Harness) {
 	if err := h.Store.Ping(t.Context()); err != nil {
 		t.Errorf("Ping() = %v, want nil", err)
+	}
+}
+
+// The store's clock answers, and does not go back as time passes.
+func testClockGoesOn(t *testing.T, h Harness) {
+	first, err := h.Store.Clock(t.Context())
+	if err != nil || first.IsZero() {
+		t.Fatalf("Clock() = %v, %v", first, err)
+	}
+	h.Advance(shortTTL)
+	if then, err := h.Store.Clock(t.Context()); err != nil || then.Before(first) {
+		t.Errorf("Clock() after %v = %v, %v; want no earlier than %v", shortTTL, then, err, first)
 	}
 }
 
