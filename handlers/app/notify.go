@@ -722,7 +722,11 @@ func (n *notification) summarize(ctx context.Context, key string, pos int, windo
 // shows now (0 when it did not edit).
 func (n *notification) editSummary(ctx context.Context, key string, window time.Time) (int, error) {
 	d := n.d
-	slot := d.now().UnixNano() / int64(d.summaryEvery)
+	now, err := d.store.Clock(ctx) // edit slots, like posting slots, by the store's clock
+	if err != nil {
+		return 0, err
+	}
+	slot := now.UnixNano() / int64(d.summaryEvery)
 	won, _, err := d.store.Claim(ctx, store.SummaryEditKey(key, slot), d.replica, 2*d.summaryEvery)
 	if err != nil || !won {
 		return 0, err
