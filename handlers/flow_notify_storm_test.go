@@ -428,3 +428,98 @@ func TestNotifyReplicaWithAClockAheadDelaysNoOne(t *testing.T) {
 		t.Errorf("the next alarm, on a replica with the right time, in an idle channel = %q, %v after %v; want posted within seconds", out, err, took.Round(time.Millisecond))
 	}
 }
+
+// deliverTo hands body to replica d within timeout.
+func deliverTo(t *testing.T, d *app.Dispatcher, timeout time.Duration, body, msgID string, receives int) (string, error) {
+	t.Helper()
+	ev, err := awsevents.Decode([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return d.Notify(ctx, awsevents.Message{Queue: "central", MessageID: msgID, Receives: receives, Event: ev})
+}
+
+// slowReservation makes one event's slot reservation slow to save, as a
+// store hiccup under its bound does.
+type slowReservation struct{ store.Store }
+
+func (s slowReservation) SaveNotice(ctx context.Context, n store.Notice, ttl time.Duration) error {
+	if n.Key == store.PaceReservationKey(channel, "slow-1") {
+		time.Sleep(900 * time.Millisecond)
+	}
+	return s.Store.SaveNotice(ctx, n, ttl)
+}
+
+// Found by a review: the wait for a slot was measured from the clock's
+// reading, before the reservation's store calls, so a slow one made its
+// post late by as much, after the next event's post.
+func TestNotifyPostsInTheirSlotsOrderDespiteASlowStore(t *testing.T) {
+	const pace = 100 * time.Millisecond
+	w := notifyWorld(t, worldOptions{wrapStore: func(s store.Store) store.Store { return slowReservation{s} }},
+		func(o *app.Options) { o.NotifyPace = pace })
+	busyChannel(t, w.store, pace, 20) // 2 s of posts ahead
+	t0 := time.Now().Add(-time.Minute)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		deliverTo(t, w.dispatcher, 30*time.Second, alarmEvent("slow-1", "web-1-cpu-high", "ALARM", "OK", "", "93 > 80", t0), "m1", 1)
+	})
+	time.Sleep(200 * time.Millisecond)
+	wg.Go(func() {
+		deliverTo(t, w.dispatcher, 30*time.Second, alarmEvent("fast-2", "db-1-cpu-high", "ALARM", "OK", "", "97 > 80", t0), "m2", 1)
+	})
+	wg.Wait()
+	var first, second time.Time
+	for _, c := range w.slack.Calls("chat.postMessage") {
+		switch text := c.Form.Get("text"); {
+		case strings.Contains(text, "web-1-cpu-high"):
+			first = c.Time
+		case strings.Contains(text, "db-1-cpu-high"):
+			second = c.Time
+		}
+	}
+	if first.IsZero() || second.IsZero() || !first.Before(second) {
+		t.Errorf("the alarm given the earlier slot posted %v after the next one, want before it", first.Sub(second).Round(time.Millisecond))
+	}
+}
+
+// Found by a review: a firing put back for its slot on a replica whose
+// clock was behind was pending until a time by that clock, which to the
+// other replicas had passed: the OK that followed found nothing pending to
+// resolve, and the episode was never shown (fired, recovered, fired
+// again: one post).
+func TestNotifyPendingAlarmOfAReplicaBehindIsResolved(t *testing.T) {
+	const pace = 100 * time.Millisecond
+	w := notifyWorld(t, worldOptions{redis: true}, func(o *app.Options) { o.NotifyPace, o.SummaryEvery = pace, 2*pace })
+	busyChannel(t, w.store, pace, 30) // 3 s of posts ahead
+	o := w.dispatcherOptions
+	o.Replica, o.Now = "behind", func() time.Time { return time.Now().Add(-2 * time.Minute) }
+	behind := mustDispatcher(t, o)
+	t.Cleanup(func() { _ = behind.Close(context.Background()) })
+	t0 := time.Now().Add(-5 * time.Minute).Truncate(time.Second)
+	fired := alarmEvent("pb-1", "db-9-cpu-high", "ALARM", "OK", "", "97 > 80", t0)
+	recovered := alarmEvent("pb-2", "db-9-cpu-high", "OK", "ALARM", "", "12 < 80", t0.Add(time.Minute))
+	firedAgain := alarmEvent("pb-3", "db-9-cpu-high", "ALARM", "OK", "", "99 > 80", t0.Add(3*time.Minute))
+	putBack := func(d *app.Dispatcher, body, id string) time.Duration {
+		t.Helper()
+		_, err := deliverTo(t, d, time.Second, body, id, 1)
+		later, ok := errors.AsType[*awsevents.LaterError](err)
+		if !ok {
+			t.Fatalf("%s = %v, want it put back for its slot", id, err)
+		}
+		return later.After
+	}
+	firstBack := putBack(behind, fired, "m1")
+	if _, err := deliverTo(t, w.dispatcher, 30*time.Second, recovered, "m-ok", 1); err != nil {
+		t.Fatal(err)
+	}
+	secondBack := putBack(w.dispatcher, firedAgain, "m2")
+	time.Sleep(firstBack)
+	deliverTo(t, w.dispatcher, 30*time.Second, fired, "m1", 2)
+	time.Sleep(max(secondBack-firstBack, 0))
+	deliverTo(t, w.dispatcher, 30*time.Second, firedAgain, "m2", 2)
+	if posts := postsSaying(w, "db-9-cpu-high"); len(posts) != 2 || !strings.Contains(posts[0], "resolved after 1 min") {
+		t.Errorf("fired, recovered, fired again, the first on a replica 2 min behind: posts %q, want the first episode resolved and the second firing", posts)
+	}
+}

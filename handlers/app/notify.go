@@ -261,11 +261,16 @@ func (d *Dispatcher) reserveSlot(ctx context.Context, channel, event string, kep
 	if err != nil {
 		return 0, fmt.Errorf("pace %s: %w", channel, err)
 	}
+	// The wait is measured when the reservation is made, not when the
+	// clock was read: the store calls between take time (a slow write up
+	// to the store's bound), and a post late by them lands out of order.
+	read := time.Now()
+	until := func(at time.Time) time.Duration { return at.Sub(now) - time.Since(read) }
 	if kept {
 		if slot, ok, err := d.slotNotice(ctx, reservation); err != nil {
 			return 0, err
 		} else if at := d.slotAt(slot); ok && now.Sub(at) < slotGrace {
-			return at.Sub(now), nil
+			return until(at), nil
 		}
 	}
 	from := now.UnixNano() / int64(d.notifyPace)
@@ -291,8 +296,18 @@ func (d *Dispatcher) reserveSlot(ctx context.Context, channel, event string, kep
 		if err := d.store.SaveNotice(ctx, notice, at.Sub(now)+time.Hour); err != nil {
 			d.log.WarnContext(ctx, "could not keep a posting slot", "notice", reservation, "err", err)
 		}
-		return at.Sub(now), nil
+		return until(at), nil
 	}
+}
+
+// paceNow is the time by the store's clock, which replicas pace shared
+// work by; this replica's own when the store cannot say (what follows
+// fails then anyway).
+func (d *Dispatcher) paceNow(ctx context.Context) time.Time {
+	if now, err := d.store.Clock(ctx); err == nil {
+		return now
+	}
+	return d.now()
 }
 
 // slotAt is when posting slot number slot begins.
@@ -921,7 +936,10 @@ func (n *notification) alarm(ctx context.Context) (string, error) {
 		n.channel, n.team = an.Channel, slackclient.Team{ID: an.TeamID}
 		return n.postAlarm(ctx, key, key, &an)
 	}
-	open := exists && !an.Resolved && (an.TS != "" || an.pendingFor(d.now()))
+	// Pending until a time by the store's clock, as slots are: replicas
+	// whose clocks differ agree on it.
+	now := d.paceNow(ctx)
+	open := exists && !an.Resolved && (an.TS != "" || an.pendingFor(now))
 	if exists && !at.After(an.LastAt) {
 		// A firing whose episode resolved, then was set aside by a newer
 		// firing, while it waited for its slot: it posts that episode.
@@ -939,7 +957,7 @@ func (n *notification) alarm(ctx context.Context) (string, error) {
 	}
 	switch {
 	case a.State == awsevents.AlarmStateAlarm && !open:
-		if exists && an.TS == "" && an.Resolved && an.pendingFor(d.now()) {
+		if exists && an.TS == "" && an.Resolved && an.pendingFor(now) {
 			// The last episode fired and resolved while its firing waited
 			// for its slot: kept for that event to post, as it stands.
 			if err := d.saveNotice(ctx, store.AlarmEpisodeKey(key, an.Pending), an, noticeMemory); err != nil {
@@ -1023,7 +1041,7 @@ func (n *notification) postAlarm(ctx context.Context, key, saveAs string, an *al
 	}
 	ts, err := n.post(ctx, msg)
 	if later := (*awsevents.LaterError)(nil); saveAs == key && errors.As(err, &later) {
-		an.Pending, an.PendingUntil = n.ev.ID, d.now().Add(later.After+slotGrace+time.Minute)
+		an.Pending, an.PendingUntil = n.ev.ID, d.paceNow(ctx).Add(later.After+slotGrace+time.Minute)
 		if serr := d.saveNotice(ctx, key, *an, noticeMemory); serr != nil {
 			return "", serr
 		}
