@@ -693,6 +693,16 @@ type summaryNotice struct {
 func (n *notification) summarize(ctx context.Context, key string, pos int, window time.Time) (string, error) {
 	d := n.d
 	lock := d.summaryLock(key)
+	// Slots are told by the store's clock, read once for the whole wait
+	// (its offset from this one's), not on every turn of the loop.
+	var offset *time.Duration
+	storeNow := func() time.Time {
+		if offset == nil {
+			o := d.paceNow(ctx).Sub(time.Now())
+			offset = &o
+		}
+		return time.Now().Add(*offset)
+	}
 	for {
 		var s summaryNotice
 		if ok, err := d.loadNotice(ctx, key, &s); err != nil {
@@ -714,13 +724,8 @@ func (n *notification) summarize(ctx context.Context, key string, pos int, windo
 			// The summary waits for its posting slot: when that lies past
 			// this handling, the event comes back after it instead of
 			// running out its time here.
-			slot, ok, err := d.slotNotice(ctx, store.PaceReservationKey(n.channel, key))
-			var now time.Time
-			if err == nil && ok {
-				now, err = d.store.Clock(ctx) // slots are told by the store's clock
-			}
-			if err == nil && ok {
-				wait := d.slotAt(slot).Sub(now) + d.summaryEvery
+			if slot, ok, err := d.slotNotice(ctx, store.PaceReservationKey(n.channel, key)); err == nil && ok {
+				wait := d.slotAt(slot).Sub(storeNow()) + d.summaryEvery
 				if deadline, has := ctx.Deadline(); has && time.Until(deadline) < wait {
 					return "", &awsevents.LaterError{After: wait}
 				}
@@ -737,11 +742,7 @@ func (n *notification) summarize(ctx context.Context, key string, pos int, windo
 // shows now (0 when it did not edit).
 func (n *notification) editSummary(ctx context.Context, key string, window time.Time) (int, error) {
 	d := n.d
-	now, err := d.store.Clock(ctx) // edit slots, like posting slots, by the store's clock
-	if err != nil {
-		return 0, err
-	}
-	slot := now.UnixNano() / int64(d.summaryEvery)
+	slot := d.paceNow(ctx).UnixNano() / int64(d.summaryEvery) // edit slots, like posting slots, by the store's clock
 	won, _, err := d.store.Claim(ctx, store.SummaryEditKey(key, slot), d.replica, 2*d.summaryEvery)
 	if err != nil || !won {
 		return 0, err
@@ -908,8 +909,8 @@ type alarmNotice struct {
 // pendingFor reports whether the notice waits for another delivery of an
 // event to post it; one whose wait ran out (the event dead-lettered, say)
 // counts as never posted.
-func (an alarmNotice) pendingFor(now time.Time) bool {
-	return an.TS == "" && an.Pending != "" && now.Before(an.PendingUntil)
+func (an alarmNotice) pendingFor(now func() time.Time) bool {
+	return an.TS == "" && an.Pending != "" && now().Before(an.PendingUntil)
 }
 
 // alarm posts an alarm that fires, edits its message while it stays in
@@ -937,8 +938,8 @@ func (n *notification) alarm(ctx context.Context) (string, error) {
 		return n.postAlarm(ctx, key, key, &an)
 	}
 	// Pending until a time by the store's clock, as slots are: replicas
-	// whose clocks differ agree on it.
-	now := d.paceNow(ctx)
+	// whose clocks differ agree on it. Read only for a pending alarm.
+	now := func() time.Time { return d.paceNow(ctx) }
 	open := exists && !an.Resolved && (an.TS != "" || an.pendingFor(now))
 	if exists && !at.After(an.LastAt) {
 		// A firing whose episode resolved, then was set aside by a newer
