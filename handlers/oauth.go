@@ -99,14 +99,16 @@ type oauthState struct {
 }
 
 // Install renders the "Add to Slack" page with a fresh state value, bound
-// to this browser with a cookie.
+// to this browser with a cookie. A browser that already has the cookie
+// keeps its value, so that an install page open in another tab still
+// works.
 func (a *OAuth) Install(c echo.Context) error {
 	ctx := c.Request().Context()
 	state, err := randomToken()
 	if err != nil {
 		return err
 	}
-	browser, err := randomToken()
+	browser, err := browserID(c)
 	if err != nil {
 		return err
 	}
@@ -145,10 +147,8 @@ func (a *OAuth) Install(c echo.Context) error {
 func (a *OAuth) Redirect(c echo.Context) error {
 	ctx := c.Request().Context()
 	q := c.QueryParams()
-	// The cookie has done its job whatever happens next.
-	c.SetCookie(&http.Cookie{Name: oauthCookie, Value: "", Path: "/slack/", MaxAge: -1,
-		HttpOnly: true, Secure: c.Scheme() == "https", SameSite: http.SameSiteLaxMode})
-
+	// The cookie stays: it only names the browser, another tab's install
+	// may still need it, and each state works once whatever it says.
 	st, problem := a.checkState(ctx, c, q.Get("state"))
 	if slackErr := q.Get("error"); slackErr != "" {
 		a.o.Log.InfoContext(ctx, "install cancelled in Slack", "request_id", requestID(c), "slack_error", slackErr)
@@ -324,6 +324,17 @@ func randomToken() (string, error) {
 		return "", fmt.Errorf("random: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// browserID is the value of this browser's install cookie, or a new one
+// when it has none (or one no Install could have set).
+func browserID(c echo.Context) (string, error) {
+	if cookie, err := c.Cookie(oauthCookie); err == nil {
+		if b, err := base64.RawURLEncoding.DecodeString(cookie.Value); err == nil && len(b) == 32 {
+			return cookie.Value, nil
+		}
+	}
+	return randomToken()
 }
 
 func hashHex(s string) string {

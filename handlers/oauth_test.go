@@ -307,6 +307,33 @@ func TestInstallStateMisuse(t *testing.T) {
 	}
 }
 
+// An admin who opens the install page in two tabs of one browser (two
+// workspaces, or the page reopened) can finish either, in either order.
+func TestInstallFromTwoTabs(t *testing.T) {
+	for _, order := range []string{"first tab first", "second tab first"} {
+		t.Run(order, func(t *testing.T) {
+			w := newInstallWorld(t)
+			b := browser(t)
+			states := []string{w.startInstall(b).Query().Get("state"), w.startInstall(b).Query().Get("state")}
+			if order == "second tab first" {
+				states[0], states[1] = states[1], states[0]
+			}
+			for i, state := range states {
+				status, page := w.finish(b, url.Values{"code": {"good-code"}, "state": {state}})
+				if status != http.StatusOK || !strings.Contains(page, "Charlize is installed") {
+					t.Errorf("install from tab %d = %d\n%s\nwant the success page", i+1, status, page)
+				}
+				if err := w.store.DeleteInstallation(context.Background(), store.TeamKey(slacktest.TeamID)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if status, _ := w.finish(b, url.Values{"code": {"good-code"}, "state": {states[0]}}); status != http.StatusBadRequest {
+				t.Errorf("a state used again = %d, want 400", status)
+			}
+		})
+	}
+}
+
 func TestInstallSlackErrors(t *testing.T) {
 	key := store.TeamKey(slacktest.TeamID)
 	tests := []struct {
