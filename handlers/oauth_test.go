@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,6 +41,23 @@ type installWorld struct {
 	store store.Store
 	clock *storetest.Clock
 	srv   *httptest.Server
+	// failDeletes is how many of the app's next DeleteInstallation calls
+	// fail as a store outage would.
+	failDeletes atomic.Int32
+}
+
+// deleteBlinks is the app's store, whose deletes of installations fail
+// while w says so.
+type deleteBlinks struct {
+	store.Store
+	w *installWorld
+}
+
+func (s deleteBlinks) DeleteInstallation(ctx context.Context, key string) error {
+	if s.w.failDeletes.Add(-1) >= 0 {
+		return fmt.Errorf("delete installation %s: %w", key, store.ErrUnavailable)
+	}
+	return s.Store.DeleteInstallation(ctx, key)
 }
 
 func newInstallWorld(t *testing.T) *installWorld {
@@ -49,6 +68,8 @@ func newInstallWorld(t *testing.T) *installWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	w := &installWorld{t: t, store: st, clock: clock}
+	appStore := deleteBlinks{Store: st, w: w}
 	api := slacktest.NewAPI(t)
 	log := slog.New(slog.DiscardHandler)
 	oauth, err := handlers.NewOAuth(handlers.OAuthOptions{
@@ -60,9 +81,9 @@ func newInstallWorld(t *testing.T) *installWorld {
 	reg := prometheus.NewRegistry()
 	metrics := handlers.NewMetrics(reg)
 	d := mustDispatcher(t, app.Options{
-		Log: log, Store: st, Metrics: metrics, Now: clock.Now,
+		Log: log, Store: appStore, Metrics: metrics, Now: clock.Now,
 		Clients: slackclient.NewInstallations(slackclient.InstallationsOptions{
-			Store: st, APIURL: api.APIURL(), ClientID: oauthClientID, ClientSecret: oauthClientSecret, Log: log, Now: clock.Now,
+			Store: appStore, APIURL: api.APIURL(), ClientID: oauthClientID, ClientSecret: oauthClientSecret, Log: log, Now: clock.Now,
 		}),
 	})
 	srv := httptest.NewServer(handlers.NewServer(handlers.Config{SigningSecret: secret, OAuth: oauth}, log, st, d, reg, metrics))
@@ -72,7 +93,8 @@ func newInstallWorld(t *testing.T) *installWorld {
 		defer cancel()
 		_ = d.Close(ctx)
 	})
-	return &installWorld{t: t, api: api, store: st, clock: clock, srv: srv}
+	w.api, w.srv = api, srv
+	return w
 }
 
 // browser is an HTTP client with its own cookies.
@@ -441,4 +463,52 @@ func TestUninstallEvents(t *testing.T) {
 	send(`{"token":"x","team_id":"T0001","api_app_id":"A0KRD7HC3","type":"event_callback","event_id":"EvU1","event_time":1700000000,
 		"event":{"type":"app_uninstalled"}}`)
 	w.mustNotBeInstalled(key)
+}
+
+// An uninstall that the store failed to carry out is not acknowledged:
+// Slack delivers it again (up to 3 times), and the retry deletes the
+// token instead of being ignored as a duplicate.
+func TestUninstallRetriedAfterStoreOutage(t *testing.T) {
+	for name, ev := range map[string]string{
+		"app_uninstalled": `{"type":"app_uninstalled"}`,
+		"tokens_revoked":  `{"type":"tokens_revoked","tokens":{"oauth":[],"bot":["` + slacktest.BotUserID + `"]}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newInstallWorld(t)
+			key := store.TeamKey(slacktest.TeamID)
+			b := browser(t)
+			if status, page := w.finish(b, url.Values{"code": {"c"}, "state": {w.startInstall(b).Query().Get("state")}}); status != http.StatusOK {
+				t.Fatalf("install = %d\n%s", status, page)
+			}
+			body := []byte(`{"token":"x","team_id":"T0001","api_app_id":"A0KRD7HC3","type":"event_callback","event_id":"EvBLIP",` +
+				`"event_time":1700000000,"event":` + ev + `}`)
+			deliver := func(retry int) int {
+				r := slacktest.JSONRequest(w.srv.URL+"/slack/events", secret, body)
+				if retry > 0 {
+					r.Header.Set("X-Slack-Retry-Num", fmt.Sprint(retry))
+					r.Header.Set("X-Slack-Retry-Reason", "http_error")
+				}
+				resp, err := http.DefaultClient.Do(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			w.failDeletes.Store(1)
+			if status := deliver(0); status != http.StatusServiceUnavailable {
+				t.Errorf("delivery the store failed = %d, want 503 for Slack to deliver it again", status)
+			}
+			if _, err := w.installation(key); err != nil {
+				t.Fatalf("installation after the failed delete: %v, want still there", err)
+			}
+			if status := deliver(1); status != http.StatusOK {
+				t.Errorf("Slack's retry = %d, want 200", status)
+			}
+			w.mustNotBeInstalled(key)
+			if status := deliver(2); status != http.StatusOK {
+				t.Errorf("a retry after it was handled = %d, want 200 (acknowledged only)", status)
+			}
+		})
+	}
 }

@@ -101,9 +101,13 @@ var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); ret
 
 const maxPooledAnswer = 64 << 10
 
-// writeAck answers Slack's request with a.Body. JSON goes out with its
-// Content-Length in one write; a stream (c.JSON) is chunked.
+// writeAck answers Slack's request with a.Body, or with a 503 for Slack to
+// deliver again. JSON goes out with its Content-Length in one write; a
+// stream (c.JSON) is chunked.
 func writeAck(c echo.Context, a app.Ack) error {
+	if a.Redeliver {
+		return c.NoContent(http.StatusServiceUnavailable)
+	}
 	switch body := a.Body.(type) {
 	case slack.WebhookMessage:
 		buf := answerBuffers.Get().(*[]byte)

@@ -168,10 +168,15 @@ func (s *SocketMode) handle(ctx context.Context, client *socketmode.Client, evt 
 	if _, text := ack.Body.(string); !text {
 		payload = ack.Body // a plain-text answer (url_verification) has no Socket Mode equivalent
 	}
-	ackCtx, cancel := context.WithTimeout(ctx, socketAckTimeout)
-	defer cancel()
-	if ackErr := client.AckCtx(ackCtx, evt.Request.EnvelopeID, payload); ackErr != nil {
-		err = errors.Join(err, fmt.Errorf("ack: %w", ackErr))
+	if ack.Redeliver {
+		// Unacknowledged, the envelope comes again (its retry_attempt up).
+		err = errors.Join(err, errors.New("not handled: left unacknowledged for Slack to deliver again"))
+	} else {
+		ackCtx, cancel := context.WithTimeout(ctx, socketAckTimeout)
+		defer cancel()
+		if ackErr := client.AckCtx(ackCtx, evt.Request.EnvelopeID, payload); ackErr != nil {
+			err = errors.Join(err, fmt.Errorf("ack: %w", ackErr))
+		}
 	}
 
 	elapsed := time.Since(start)

@@ -19,6 +19,7 @@ import (
 	"github.com/charlize-app/charlize/handlers/app"
 	"github.com/charlize-app/charlize/handlers/slackclient"
 	"github.com/charlize-app/charlize/handlers/slacktest"
+	"github.com/charlize-app/charlize/store"
 )
 
 const appToken = "xapp-1-A0KRD7HC3-1-socket-test"
@@ -118,19 +119,16 @@ func slashEnvelope(id, text string) map[string]any {
 			"user_id": alice, "command": "/charlize", "text": text, "response_url": "http://127.0.0.1:1/r", "trigger_id": "1.2.3"}}
 }
 
-// Socket Mode is a thin transport over the same Dispatcher: slash
-// commands, interactions, options and events are acked with the
-// Dispatcher's answers, and the app reconnects when the socket drops.
-func TestSocketMode(t *testing.T) {
-	fake := newFakeSocketSlack(t)
-	fake.refusals = 1 // slack-go gives up on invalid_auth; Run backs off and tries again
-	api := slacktest.NewAPI(t)
+// startSocketMode runs the app over Socket Mode against fake, on st, with
+// the Slack Web API at api; it stops when the test ends.
+func startSocketMode(t *testing.T, fake *fakeSocketSlack, api *slacktest.API, st store.Store) *prometheus.Registry {
+	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("CHARLIZE_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	d := mustDispatcher(t, app.Options{
-		Log: log, Store: openStore(t, false), Clients: slackclient.SingleWorkspace{API: slackclient.NewClient(slacktest.BotToken, api.APIURL(), nil)},
+		Log: log, Store: st, Clients: slackclient.SingleWorkspace{API: slackclient.NewClient(slacktest.BotToken, api.APIURL(), nil)},
 	})
 	reg := prometheus.NewRegistry()
 	sm := handlers.NewSocketMode(handlers.SocketModeOptions{
@@ -154,6 +152,27 @@ func TestSocketMode(t *testing.T) {
 		defer dcancel()
 		_ = d.Close(dctx)
 	})
+	return reg
+}
+
+// mentionEnvelope is Slack delivering an app_mention event over Socket
+// Mode, its retry-th time.
+func mentionEnvelope(envelopeID, eventID string, retry int) map[string]any {
+	return map[string]any{"envelope_id": envelopeID, "type": "events_api", "accepts_response_payload": false, "retry_attempt": retry,
+		"payload": map[string]any{"token": "x", "team_id": slacktest.TeamID, "api_app_id": slacktest.AppID, "type": "event_callback",
+			"event_id": eventID, "event_time": 1700000000,
+			"event": map[string]any{"type": "app_mention", "user": alice, "text": "<@" + slacktest.BotUserID + "> hi",
+				"ts": "1700000000.000100", "channel": channel, "event_ts": "1700000000.000100"}}}
+}
+
+// Socket Mode is a thin transport over the same Dispatcher: slash
+// commands, interactions, options and events are acked with the
+// Dispatcher's answers, and the app reconnects when the socket drops.
+func TestSocketMode(t *testing.T) {
+	fake := newFakeSocketSlack(t)
+	fake.refusals = 1 // slack-go gives up on invalid_auth; Run backs off and tries again
+	api := slacktest.NewAPI(t)
+	reg := startSocketMode(t, fake, api, openStore(t, false))
 
 	conn := fake.nextConn()
 	acks := exchange(t, conn,
@@ -166,11 +185,7 @@ func TestSocketMode(t *testing.T) {
 			"payload": map[string]any{"type": "block_actions", "team": map[string]any{"id": slacktest.TeamID},
 				"user": map[string]any{"id": alice}, "response_url": api.ResponseURL("socket-click"), "trigger_id": "1.2.3",
 				"actions": []any{map[string]any{"type": "button", "action_id": "act:stop", "block_id": "b", "value": "garbled", "action_ts": "1700000000.1"}}}},
-		map[string]any{"envelope_id": "env-event", "type": "events_api", "accepts_response_payload": false, "retry_attempt": 0,
-			"payload": map[string]any{"token": "x", "team_id": slacktest.TeamID, "api_app_id": slacktest.AppID, "type": "event_callback",
-				"event_id": "Ev0SOCKET1", "event_time": 1700000000,
-				"event": map[string]any{"type": "app_mention", "user": alice, "text": "<@" + slacktest.BotUserID + "> hi",
-					"ts": "1700000000.000100", "channel": channel, "event_ts": "1700000000.000100"}}},
+		mentionEnvelope("env-event", "Ev0SOCKET1", 0),
 	)
 
 	var help struct {
@@ -252,4 +267,32 @@ func socketRequests(t *testing.T, reg *prometheus.Registry, route string) float6
 		}
 	}
 	return n
+}
+
+// An event the app could not handle (its store down) is left
+// unacknowledged, so that Slack delivers it again; the next delivery is
+// handled, once.
+func TestSocketModeEventRedeliveredAfterStoreOutage(t *testing.T) {
+	fake := newFakeSocketSlack(t)
+	api := slacktest.NewAPI(t)
+	fs := &faultStore{Store: openStore(t, false)}
+	fs.arm("Claim", false, 0, 1, keyPrefix(store.EventKey("")))
+	reg := startSocketMode(t, fake, api, fs)
+	conn := fake.nextConn()
+
+	if err := conn.WriteJSON(mentionEnvelope("env-first", "Ev0OUTAGE", 0)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); socketRequests(t, reg, "socket:events_api") != 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first delivery was not handled")
+		}
+	}
+	// Had the first delivery been acked, its ack would come before this one.
+	if acks := exchange(t, conn, mentionEnvelope("env-again", "Ev0OUTAGE", 1)); len(acks["env-again"].EnvelopeID) == 0 {
+		t.Errorf("acks = %v, want only the second delivery's (the first, not handled, left unacknowledged)", acks)
+	}
+	if posts := api.WaitFor(t, "chat.postMessage", 1, 10*time.Second); len(posts) != 1 {
+		t.Errorf("mention replies = %d, want 1", len(posts))
+	}
 }

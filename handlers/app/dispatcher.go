@@ -57,6 +57,10 @@ type Metrics interface {
 // A nil Body is an empty acknowledgement; a string is sent as plain text.
 type Ack struct {
 	Body any
+	// Redeliver says the request was not handled (a store outage): the
+	// transport answers so that Slack delivers it again (HTTP 503; no
+	// Socket Mode ack) instead of acknowledging it as done.
+	Redeliver bool
 }
 
 // EncodedPieces is an answer already encoded as JSON, in pieces to be sent

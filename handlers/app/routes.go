@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -181,7 +182,10 @@ const eventDedupeTTL = 24 * time.Hour
 
 // Event answers an Events API delivery; retry is X-Slack-Retry-Num (0 for
 // the first delivery). An event_callback is handled once: retries of an
-// event already taken are acknowledged only.
+// event already taken are acknowledged only. One that failed (the store
+// down while an uninstall deletes its workspace's token) is let go and
+// answered for Slack to deliver again: every route fails before doing
+// anything a second delivery would do twice.
 func (d *Dispatcher) Event(ctx context.Context, ev slackevents.EventsAPIEvent, retry int) Ack {
 	reqctx.Annotate(ctx, ev.TeamID, "", "event:"+ev.Type+":"+ev.InnerEvent.Type)
 	switch ev.Type {
@@ -191,7 +195,9 @@ func (d *Dispatcher) Event(ctx context.Context, ev slackevents.EventsAPIEvent, r
 		}
 	case slackevents.CallbackEvent:
 		if err := d.callbackEvent(ctx, ev, retry); err != nil {
-			d.log.ErrorContext(ctx, "event failed", "request_id", reqctx.ID(ctx), "team", ev.TeamID, "err", err)
+			d.log.ErrorContext(ctx, "event failed, left for Slack to deliver again", "request_id", reqctx.ID(ctx),
+				"team", ev.TeamID, "retry", retry, "err", err)
+			return Ack{Redeliver: true}
 		}
 	}
 	return Ack{}
@@ -216,7 +222,13 @@ func (d *Dispatcher) callbackEvent(ctx context.Context, ev slackevents.EventsAPI
 			return nil
 		}
 	}
-	return route(ctx, ev)
+	err := route(ctx, ev)
+	if err != nil && outer.EventID != "" {
+		if rerr := d.store.ReleaseClaim(context.WithoutCancel(ctx), store.EventKey(outer.EventID), "charlize"); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("let the event go: %w", rerr))
+		}
+	}
+	return err
 }
 
 func channelOf(cb slack.InteractionCallback) string {
