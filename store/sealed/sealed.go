@@ -102,10 +102,15 @@ func (s *Store) Installation(ctx context.Context, k string) (store.Installation,
 	if err != nil {
 		return inst, err
 	}
-	if inst.BotToken, err = s.open(inst.BotToken, inst.Key, "bot_token"); err != nil {
+	// Opened for the key asked for, not the one the record names: another
+	// workspace's whole record copied under k does not open as k's.
+	if inst.Key != k {
+		return store.Installation{}, fmt.Errorf("sealed.Installation %s: the record is %s's: %w", k, inst.Key, ErrKey)
+	}
+	if inst.BotToken, err = s.open(inst.BotToken, k, "bot_token"); err != nil {
 		return store.Installation{}, fmt.Errorf("sealed.Installation %s: bot token: %w", k, err)
 	}
-	if inst.RefreshToken, err = s.open(inst.RefreshToken, inst.Key, "refresh_token"); err != nil {
+	if inst.RefreshToken, err = s.open(inst.RefreshToken, k, "refresh_token"); err != nil {
 		return store.Installation{}, fmt.Errorf("sealed.Installation %s: refresh token: %w", k, err)
 	}
 	return inst, nil

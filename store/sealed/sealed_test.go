@@ -204,6 +204,42 @@ func TestTamperedValues(t *testing.T) {
 	}
 }
 
+// A whole installation record copied under another workspace's key (by
+// anyone who can write to Redis) does not open: that workspace would act
+// with the first one's token.
+func TestRecordCopiedUnderAnotherKey(t *testing.T) {
+	ctx := context.Background()
+	mr := miniredis.RunT(t)
+	inner, err := store.OpenRedis("redis://"+mr.Addr(), store.RedisOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inner.Close() })
+	s := mustSeal(t, inner, testKey(1))
+	a, b := installation("T000A"), installation("T000B")
+	if err := s.SaveInstallation(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	copied := 0
+	for _, k := range mr.Keys() {
+		if v, err := mr.Get(k); err == nil && strings.HasSuffix(k, a.Key) {
+			if err := mr.Set(strings.TrimSuffix(k, a.Key)+b.Key, v); err != nil {
+				t.Fatal(err)
+			}
+			copied++
+		}
+	}
+	if copied != 1 {
+		t.Fatalf("installation records of %s in Redis = %d (keys %v), want 1", a.Key, copied, mr.Keys())
+	}
+	if got, err := s.Installation(ctx, b.Key); !errors.Is(err, sealed.ErrKey) {
+		t.Errorf("Installation(%s) = bot token %q, %v; want ErrKey (the record is %s's)", b.Key, got.BotToken, err, a.Key)
+	}
+	if got, err := s.Installation(ctx, a.Key); err != nil || got.BotToken != a.BotToken {
+		t.Errorf("Installation(%s) = %q, %v; want its own token", a.Key, got.BotToken, err)
+	}
+}
+
 func TestNewRejectsBadKeys(t *testing.T) {
 	for _, n := range []int{0, 16, 31, 33} {
 		if _, err := sealed.New(nil, make([]byte, n)); err == nil {
