@@ -207,6 +207,25 @@ func TestListFilters(t *testing.T) {
 	}
 }
 
+// A tag whose value holds `*` (a cron line) is present like any other:
+// EC2 finds the instance, and the check after it keeps it.
+func TestListTagValueWithStar(t *testing.T) {
+	fx := testFixture()
+	in := fx.Accounts[0].Regions["us-east-1"][0]
+	in.Tags = map[string]string{"Name": "web-3", "cron": "*/5 * * * *"}
+	fx.Accounts[0].Regions["us-east-1"][0] = in
+	env := mustEnv(t, envConfig{fixture: fx})
+	for _, q := range []string{"tag:cron", "tag:cron=*/5*"} {
+		res, err := env.fleet.List(context.Background(), mustParse(t, q))
+		if err != nil || len(res.Failures) > 0 {
+			t.Fatalf("List(%q) = %v, %v", q, res.Failures, err)
+		}
+		if got := ids(res.Instances); !slices.Equal(got, []string{in.ID}) {
+			t.Errorf("List(%q) = %v, want [%s]", q, got, in.ID)
+		}
+	}
+}
+
 func TestListInstanceFields(t *testing.T) {
 	env := mustEnv(t, envConfig{})
 	res, err := env.fleet.List(context.Background(), mustParse(t, "db-1"))

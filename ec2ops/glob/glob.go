@@ -16,12 +16,14 @@ func Match(pattern, s string) bool {
 	pi, si, star, mark := 0, 0, -1, 0
 	for si < len(str) {
 		switch {
+		case pi < len(p) && p[pi] == '*':
+			// Before the literal case: a `*` facing a `*` in s is still a
+			// wildcard, not a character matched once and forgotten.
+			star, mark = pi, si
+			pi++
 		case pi < len(p) && (p[pi] == '?' || p[pi] == str[si]):
 			pi++
 			si++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, si
-			pi++
 		case star >= 0:
 			pi = star + 1
 			mark++
