@@ -128,11 +128,12 @@ func buttonsWithPrefix(msg slack.WebhookMessage, prefix string) []button {
 	return out
 }
 
-// A bare word naming an account lists that account alone, in any case.
+// A bare word or an account: term naming an account lists that account
+// alone, in any case.
 func TestListOneAccountByName(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, worldOptions{})
-	for i, q := range []string{"acme-dev", "ACME-DEV", "running acme-dev"} {
+	for i, q := range []string{"acme-dev", "ACME-DEV", "running acme-dev", "account:ACME-DEV", "account:Acme-Dev running"} {
 		id := fmt.Sprintf("acct%d", i)
 		w.command(alice, "list "+q, id)
 		text := messageText(w.waitForURLText(id, "dev-1", waitResult))

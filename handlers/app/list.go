@@ -44,8 +44,10 @@ func (d *Dispatcher) list(ctx context.Context, v viewer, q ec2ops.Query) (ec2ops
 	} else {
 		var allowed []string
 		for _, a := range q.Accounts {
-			if slices.Contains(listable, a) {
-				allowed = append(allowed, a)
+			// Any case, as a bare word naming the account: discovered
+			// accounts are named in lower case whatever AWS spells them.
+			if i := slices.IndexFunc(listable, func(l string) bool { return strings.EqualFold(l, a) }); i >= 0 {
+				allowed = append(allowed, listable[i])
 			}
 		}
 		if len(allowed) == 0 {
