@@ -12,6 +12,7 @@
 package ec2ops
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -284,12 +285,18 @@ func (f *Fleet) Discover(ctx context.Context) (Discovery, error) {
 // RunDiscovery rediscovers the organization's accounts every
 // Organization.Refresh until ctx ends, reporting each outcome to report
 // (which may be nil). A failed refresh is retried sooner, backing off from
-// a minute up to the refresh interval.
-func (f *Fleet) RunDiscovery(ctx context.Context, report func(Discovery, error)) {
+// Organization.Retry (a minute) up to the refresh interval. last is the
+// outcome of the listing before (start-up's): a failed one is retried
+// after Retry, not after a whole refresh interval with no accounts.
+func (f *Fleet) RunDiscovery(ctx context.Context, last error, report func(Discovery, error)) {
 	if f.org == nil {
 		return
 	}
+	first := cmp.Or(f.org.Retry, discoveryRetry)
 	wait, retry := f.org.Refresh, time.Duration(0)
+	if last != nil {
+		wait, retry = min(first, f.org.Refresh), first
+	}
 	for {
 		t := time.NewTimer(wait)
 		select {
@@ -307,7 +314,7 @@ func (f *Fleet) RunDiscovery(ctx context.Context, report func(Discovery, error))
 		}
 		wait = f.org.Refresh
 		if err != nil {
-			retry = min(max(2*retry, discoveryRetry), f.org.Refresh)
+			retry = min(max(2*retry, first), f.org.Refresh)
 			wait = retry
 		} else {
 			retry = 0

@@ -38,6 +38,9 @@ type Organization struct {
 	Workspaces       []string // applied to every discovered account
 	// Refresh is how often the organization is listed again (15m).
 	Refresh time.Duration
+	// Retry is the first delay after a failed listing, doubled on each
+	// failure up to Refresh (a minute; not in the accounts file).
+	Retry time.Duration
 }
 
 // DefaultOrganizationRefresh is how often discovery runs when the accounts

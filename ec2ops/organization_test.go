@@ -397,7 +397,7 @@ func TestRunDiscovery(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		env.fleet.RunDiscovery(ctx, func(d ec2ops.Discovery, err error) {
+		env.fleet.RunDiscovery(ctx, nil, func(d ec2ops.Discovery, err error) {
 			if err != nil {
 				t.Errorf("RunDiscovery reported %v", err)
 			}
@@ -424,4 +424,45 @@ func TestRunDiscovery(t *testing.T) {
 	}
 	cancel()
 	<-done // RunDiscovery ends with its context
+}
+
+// A start-up listing that failed (a brief denial, throttling past the
+// SDK's retries) leaves an organization-only deployment with no accounts:
+// it is retried after Retry, not after a whole refresh interval.
+func TestRunDiscoveryRetriesAFailedStart(t *testing.T) {
+	org := orgOf(func(o *ec2ops.Organization) { o.Refresh, o.Retry = time.Hour, 20*time.Millisecond })
+	env := mustEnv(t, envConfig{fixture: orgFixture(), accounts: []ec2ops.Account{}, opts: ec2ops.Options{Organization: org}})
+	remove := env.sim.AddFault(ec2sim.Fault{Action: "ListAccounts", Code: "AccessDeniedException", Times: 1})
+	defer remove()
+	_, startErr := env.fleet.Discover(context.Background())
+	if startErr == nil {
+		t.Fatal("the start-up listing did not fail")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type outcome struct {
+		d   ec2ops.Discovery
+		err error
+	}
+	reports := make(chan outcome)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		env.fleet.RunDiscovery(ctx, startErr, func(d ec2ops.Discovery, err error) {
+			select {
+			case reports <- outcome{d, err}:
+			case <-ctx.Done():
+			}
+		})
+	}()
+	select {
+	case r := <-reports:
+		if r.err != nil || r.d.Accounts != 2 {
+			t.Errorf("the retry after a failed start = %+v, %v; want 2 accounts", r.d, r.err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a failed start-up listing was not retried (the next refresh is an hour away)")
+	}
+	cancel()
+	<-done
 }

@@ -50,7 +50,7 @@ func (d *organizationDiscovery) start(ctx context.Context) {
 	res, err := d.fleet.Discover(first)
 	cancel()
 	d.report(res, err)
-	go d.fleet.RunDiscovery(ctx, d.report)
+	go d.fleet.RunDiscovery(ctx, err, d.report)
 }
 
 func (d *organizationDiscovery) report(res ec2ops.Discovery, err error) {
