@@ -164,8 +164,16 @@ func parseAccounts(data []byte, fallbackRegions []string) (AccountsFile, error) 
 		org  bool
 	)
 	root := doc.Content[0]
+	given := map[string]bool{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
+		// A yaml.Node keeps repeated keys: the second list would quietly
+		// replace the first.
+		if given[k.Value] {
+			errs = append(errs, &AccountError{Line: k.Line, Field: k.Value, Problem: "given twice"})
+			continue
+		}
+		given[k.Value] = true
 		switch k.Value {
 		case "accounts":
 			list = v

@@ -189,6 +189,12 @@ accounts:
     regions: [eu-west-1]
     id: "123456789013"
 `, want: []where{{"a", "id"}}},
+		{name: "accounts given twice", file: `
+accounts:
+  - {name: a, id: "123456789012", role_arn: "arn:aws:iam::123456789012:role/a", regions: [eu-west-1]}
+accounts:
+  - {name: b, id: "123456789013", role_arn: "arn:aws:iam::123456789013:role/a", regions: [eu-west-1]}
+`, want: []where{{"", "accounts"}}},
 		{name: "every problem at once", file: `
 accounts:
   - {name: a, id: "1", regions: [nowhere]}
