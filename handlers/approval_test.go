@@ -294,6 +294,101 @@ func TestApprovalDeny(t *testing.T) {
 	})
 }
 
+// Approval adds a second person; it never lets through what the
+// requester could not do alone. The requester is decided for on the
+// instance's tags as AWS describes them when the request is made and
+// again when the approved action runs.
+func TestApprovalDecidesForTheRequesterOnFreshTags(t *testing.T) {
+	t.Parallel()
+	const pol = `rules:
+  - name: web-stoppers
+    who: {users: [U0ALICE]}
+    actions: [list, status, stop]
+    where: {tags: {team: web}}
+  - name: leads
+    who: {users: [U0BOB]}
+    actions: [list, status, stop]
+  - name: readers
+    who: {users: ["*"]}
+    actions: [list, status]
+approval:
+  - actions: [stop]
+    accounts: ["*-prod"]
+`
+	const web2 = "i-0000000000000a002"
+	setTeam := func(w *world, team string) {
+		inst, _ := w.sim.Get(acctProd, "eu-west-1", web2)
+		if team == "" {
+			delete(inst.Tags, "team")
+		} else {
+			inst.Tags["team"] = team
+		}
+		w.sim.Put(acctProd, "eu-west-1", inst)
+	}
+	t.Run("tag gone before the request", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t, worldOptions{policy: pol})
+		setTeam(w, "web")
+		posted, list := w.sharedList(alice)
+		setTeam(w, "")
+		w.clickFrom(alice, mustButtonOf(t, list, "web-2", "act:stop"), "req1", clickFrom{messageTS: posted.TS})
+		got := messageText(w.waitForURLText("req1", "You can't stop web-2", 5*time.Second))
+		if !strings.Contains(got, "needs team=web") {
+			t.Errorf("refusal = %s, want the rule's condition", short(got))
+		}
+		w.waitAudit("refused", entry(alice, "stop", "refused", "refused"))
+		for _, c := range w.slack.Calls("chat.postMessage") {
+			if strings.Contains(callText(c), blocks.ActionIDApproval+":approve") {
+				t.Errorf("an approval request was posted for a stop alice may not ask for: %s", short(callText(c)))
+			}
+		}
+	})
+	t.Run("tag gone before the approval", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t, worldOptions{policy: pol})
+		setTeam(w, "web")
+		posted, list := w.sharedList(alice)
+		w.clickFrom(alice, mustButtonOf(t, list, "web-2", "act:stop"), "req1", clickFrom{messageTS: posted.TS})
+		req := w.waitApprovalRequest(1)
+		setTeam(w, "")
+		w.clickFrom(bob, req.approve, "bob1", clickFrom{messageTS: req.call.TS})
+		w.waitUpdate(req.call.TS, "needs team=web")
+		w.waitAudit("refused when run", entry(alice, "stop", "", "refused"))
+		if n := w.sim.Calls("StopInstances"); n != 0 {
+			t.Errorf("StopInstances = %d: the approved stop ran though alice's rule needs team=web and web-2 has none", n)
+		}
+	})
+}
+
+// A Slack Connect partner whose team the policy names may approve, and is
+// decided for as that partner when the approved action runs.
+func TestApprovalByAPartner(t *testing.T) {
+	t.Parallel()
+	const pol = `rules:
+  - name: operators
+    who: {users: [U0ALICE]}
+    actions: [list, status, stop]
+  - name: readers
+    who: {users: ["*"]}
+    actions: [list, status]
+  - name: partner
+    who: {teams: [T0PARTNER]}
+    actions: [stop]
+approval:
+  - actions: [stop]
+    accounts: ["*-prod"]
+`
+	w := newWorld(t, worldOptions{policy: pol})
+	posted, list := w.sharedList(alice)
+	w.clickFrom(alice, mustButtonOf(t, list, "web-1", "act:stop"), "req1", clickFrom{messageTS: posted.TS})
+	req := w.waitApprovalRequest(1)
+	w.clickFrom("U0EXT", req.approve, "ext1", clickFrom{messageTS: req.call.TS, userTeam: "T0PARTNER"})
+	w.waitUpdate(req.call.TS, "web-1* stopped")
+	if e := w.waitAudit("done", entry(alice, "stop", "", "done")); e.ApprovedBy != "U0EXT" {
+		t.Errorf("done audited as %+v, want approved by U0EXT", e)
+	}
+}
+
 // A request nobody decides on expires: the message says so, a late
 // Approve is refused and nothing is done.
 func TestApprovalExpires(t *testing.T) {

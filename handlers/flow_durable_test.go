@@ -121,7 +121,16 @@ func TestSlackConnectUserIsRefusedByDefault(t *testing.T) {
 		allowed      bool
 	}{
 		{"default", allowAll, false},
-		{"team named", allowAll + `  - name: partner
+		// Only the team rule grants stop, so the check when the action
+		// runs must see the presser as the partner they are too.
+		{"team named", `rules:
+  - name: home-ops
+    who: {users: [U0ALICE]}
+    actions: [list, status, stop]
+  - name: readers
+    who: {users: ["*"]}
+    actions: [list, status]
+  - name: partner
     who: {teams: [T0PARTNER]}
     actions: [stop]
 `, true},

@@ -14,6 +14,7 @@ import (
 	"github.com/charlize-app/charlize/blocks"
 	"github.com/charlize-app/charlize/ec2ops"
 	"github.com/charlize-app/charlize/ec2ops/action"
+	"github.com/charlize-app/charlize/handlers/policy"
 	"github.com/charlize-app/charlize/handlers/reqctx"
 	"github.com/charlize-app/charlize/store"
 )
@@ -60,7 +61,7 @@ func (d *Dispatcher) click(ctx context.Context, cb slack.InteractionCallback, p 
 func (d *Dispatcher) newRecord(a action.Action, inst ec2ops.Instance, v viewer, org origin, clickKey string) *actionRecord {
 	return &actionRecord{
 		ID: uuid.NewString(), State: stateQueued, Action: a, Instance: inst,
-		TeamID: v.team.ID, Enterprise: v.team.EnterpriseID, Requester: v.user, Channel: v.channel,
+		TeamID: v.team.ID, Enterprise: v.team.EnterpriseID, Requester: v.user, RequesterTeam: v.homeTeam(), Channel: v.channel,
 		Origin: org, ClickKey: clickKey, RequestedAt: d.now(),
 	}
 }
@@ -339,17 +340,18 @@ func (r *run) execute(ctx context.Context) {
 	}
 	r.locked = true
 	d.leases.holdFor(lockKey, rec.holder(), lockTTL, nil)
-	decider := rec.Requester
+	// Both people an approved action needs, as they were when they
+	// clicked (a Slack Connect user stays external).
+	deciders := []viewer{d.viewerAs(ctx, rec.team(), rec.Requester, rec.Channel, rec.RequesterTeam)}
 	if rec.Approver != "" {
-		decider = rec.Approver
+		deciders = append(deciders, d.viewerAs(ctx, rec.team(), rec.Approver, rec.Channel, rec.ApproverTeam))
 	}
-	who := d.viewerOf(ctx, rec.team(), decider, rec.Channel)
 	progress := blocks.ProgressView{Action: rec.Action, Instance: instanceView(rec.Instance, ""),
 		Requester: rec.Requester, Approver: rec.Approver, State: rec.Instance.State}
 	req := ec2ops.ActionRequest{Action: rec.Action, Account: rec.Instance.Account, Region: rec.Instance.Region,
 		InstanceID: rec.Instance.ID, Actor: rec.Requester, Session: rec.Scheduled.roleSession(), Resume: resumed, ResumeAt: rec.Phase,
 		// Decided again right before the AWS call, on the tags AWS has just
-		// described, for the person whose click makes it happen; the same
+		// described, for the requester and for the approver; the same
 		// describe serves ec2ops' state and protection checks.
 		Authorize: func(detail ec2ops.Detail) error {
 			if rec.Scheduled != nil {
@@ -363,9 +365,12 @@ func (r *run) execute(ctx context.Context) {
 				r.rep = &reporter{d: d, api: api, via: r.via}
 				return nil
 			}
-			dec, err := d.require(who, rec.Action, detail.Instance)
-			if err != nil {
-				return err
+			var dec policy.Decision
+			for _, who := range deciders {
+				var err error
+				if dec, err = d.require(who, rec.Action, detail.Instance); err != nil {
+					return err
+				}
 			}
 			// Once approved, the approver's rule is the one that acts.
 			rec.Instance, rec.Rule = detail.Instance, dec.Rule

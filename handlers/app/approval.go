@@ -63,6 +63,14 @@ func (r *run) requestApproval(ctx context.Context) {
 		r.settle(ctx, outcome{result: store.ResultRefused, err: err})
 		return
 	}
+	// Asked for on the tags the button showed: the requester must be
+	// allowed on the instance as it is, or approval would let through
+	// what acting alone would refuse.
+	requester := d.viewerAs(ctx, rec.team(), rec.Requester, rec.Channel, rec.RequesterTeam)
+	if _, err := d.require(requester, rec.Action, detail.Instance); err != nil {
+		r.settle(ctx, outcome{result: store.ResultRefused, err: err})
+		return
+	}
 	rec.Instance = detail.Instance
 	rec.State, rec.ExpiresAt = stateAwaitingApproval, d.now().Add(d.approvalTTL)
 	r.save(ctx)
@@ -209,7 +217,7 @@ func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCal
 	// itself then shows the progress and the result.
 	undecide := func(err error) error {
 		// Nobody acts: let the request be decided again.
-		rec.Approver, rec.DecidedBy, rec.State = "", "", stateAwaitingApproval
+		rec.Approver, rec.ApproverTeam, rec.DecidedBy, rec.State = "", "", "", stateAwaitingApproval
 		r.save(ctx)
 		r.dropLease(ctx)
 		d.releaseClaim(ctx, store.ApprovalDecisionKey(value), cb.User.ID)
@@ -219,7 +227,7 @@ func (d *Dispatcher) decideApproval(ctx context.Context, cb slack.InteractionCal
 	if err := r.takeLease(ctx); err != nil {
 		return undecide(err)
 	}
-	rec.Approver, rec.Rule, rec.State = cb.User.ID, dec.Rule, stateQueued
+	rec.Approver, rec.ApproverTeam, rec.Rule, rec.State = cb.User.ID, v.homeTeam(), dec.Rule, stateQueued
 	rec.Origin = origin{ChannelID: rec.Request.ChannelID, TS: rec.Request.TS, ResponseURL: cb.ResponseURL}
 	r.settle(ctx, outcome{result: store.ResultPending, decision: store.DecisionApproved})
 	if err := d.actions.Go(ctx, r.execute); err != nil {

@@ -52,11 +52,30 @@ func (d *Dispatcher) viewerOf(ctx context.Context, team slackclient.Team, user, 
 // (Within one Enterprise Grid org, users of its other workspaces are not
 // external.)
 func (d *Dispatcher) viewerOfCallback(ctx context.Context, cb slack.InteractionCallback) viewer {
-	v := d.viewerOf(ctx, slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, cb.User.ID, channelOf(cb))
-	if home := cb.User.TeamID; home != "" && home != cb.Team.ID && cb.Enterprise.ID == "" {
+	home := ""
+	if cb.User.TeamID != "" && cb.User.TeamID != cb.Team.ID && cb.Enterprise.ID == "" {
+		home = cb.User.TeamID
+	}
+	return d.viewerAs(ctx, slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, cb.User.ID, channelOf(cb), home)
+}
+
+// viewerAs is viewerOf for a user who is external when home, their own
+// team, is given: as a record keeps whoever pressed its buttons.
+func (d *Dispatcher) viewerAs(ctx context.Context, team slackclient.Team, user, channel, home string) viewer {
+	v := d.viewerOf(ctx, team, user, channel)
+	if home != "" {
 		v.who.Team, v.who.External = home, true
 	}
 	return v
+}
+
+// homeTeam is v's own team when v is a Slack Connect user from another
+// organisation, else "".
+func (v viewer) homeTeam() string {
+	if v.who.External {
+		return v.who.Team
+	}
+	return ""
 }
 
 // decide asks the policy whether v may do action on inst.

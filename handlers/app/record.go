@@ -42,7 +42,12 @@ type actionRecord struct {
 	Enterprise string          `json:"enterprise_id,omitempty"`
 	Requester  string          `json:"requester"`
 	Approver   string          `json:"approver,omitempty"`
-	Channel    string          `json:"channel,omitempty"`
+	// RequesterTeam and ApproverTeam are a Slack Connect user's own team
+	// (empty for the workspace's own people), so that the policy decides
+	// for them as the external users they are when the action runs too.
+	RequesterTeam string `json:"requester_team,omitempty"`
+	ApproverTeam  string `json:"approver_team,omitempty"`
+	Channel       string `json:"channel,omitempty"`
 	// Rule is the policy rule that allowed the action (and, once approved,
 	// the approver's); Approval is the two-person rule that applies.
 	Rule     string           `json:"rule,omitempty"`
