@@ -82,6 +82,53 @@ func TestTerminateThroughModal(t *testing.T) {
 	checkRendered(t, w.urlPosts("click1")...)
 }
 
+// An instance renamed since its card was shown: the modal asks for the
+// name AWS gives now, and that name confirms.
+func TestTerminateRenamedSinceTheCard(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	card := w.instanceCard("web-2", "card1")
+	web2, _ := w.sim.Get(acctProd, "eu-west-1", "i-0000000000000a002")
+	web2.Tags["Name"] = "web-2-canary"
+	w.sim.Put(acctProd, "eu-west-1", web2)
+	w.clickFrom(alice, mustButton(t, card, "act:terminate", ""), "click1", clickFrom{})
+	updated := w.openedView("views.update", 1)
+	if !strings.Contains(viewText(updated), "Type web-2-canary to confirm") {
+		t.Fatalf("the modal does not ask for the current name: %s", short(viewText(updated)))
+	}
+	rep := w.submitView(alice, updated, map[string]map[string]any{blocks.TerminateInputBlock: {blocks.TerminateInputAction: textInput("web-2-canary")}})
+	if rep.status != http.StatusOK || len(rep.body) != 0 {
+		t.Fatalf("typing the name the modal asks for = %d %s, want the modal closed", rep.status, rep.body)
+	}
+	w.waitAudit("terminated", entry(alice, "terminate", "allowed", "done"))
+}
+
+// A Slack Connect partner whose team a rule lets terminate confirms in
+// the modal like anyone, and is decided for as that partner when it runs.
+func TestTerminateByAPartner(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{policy: `rules:
+  - name: home-ops
+    who: {users: [U0ALICE]}
+    actions: [list, status, stop]
+  - name: readers
+    who: {users: ["*"]}
+    actions: [list, status]
+  - name: partner
+    who: {teams: [T0PARTNER]}
+    actions: [terminate]
+`})
+	posted, list := w.sharedList(alice)
+	w.clickFrom("U0EXT", mustButtonOf(t, list, "web-1", "act:terminate"), "ext1", clickFrom{messageTS: posted.TS, userTeam: "T0PARTNER"})
+	updated := w.openedView("views.update", 1)
+	payload := submission("U0EXT", updated, map[string]map[string]any{blocks.TerminateInputBlock: {blocks.TerminateInputAction: textInput("web-1")}})
+	payload["user"].(map[string]any)["team_id"] = "T0PARTNER"
+	if rep := w.mustSend(interactionRequest(payload)); rep.status != http.StatusOK || len(rep.body) != 0 {
+		t.Fatalf("partner's confirmation = %d %s, want the modal closed", rep.status, rep.body)
+	}
+	w.waitAudit("terminated by the partner", entry("U0EXT", "terminate", "allowed", "done"))
+}
+
 // Terminating the protected db-1: the modal says so, and a correct
 // confirmation is still refused with how to lift the protection, audited.
 func TestTerminateProtectedIsRefused(t *testing.T) {

@@ -52,11 +52,16 @@ func (d *Dispatcher) viewerOf(ctx context.Context, team slackclient.Team, user, 
 // (Within one Enterprise Grid org, users of its other workspaces are not
 // external.)
 func (d *Dispatcher) viewerOfCallback(ctx context.Context, cb slack.InteractionCallback) viewer {
-	home := ""
+	return d.viewerAs(ctx, slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, cb.User.ID, channelOf(cb), externalHome(cb))
+}
+
+// externalHome is the presser's own team when they are from another
+// organisation, else "".
+func externalHome(cb slack.InteractionCallback) string {
 	if cb.User.TeamID != "" && cb.User.TeamID != cb.Team.ID && cb.Enterprise.ID == "" {
-		home = cb.User.TeamID
+		return cb.User.TeamID
 	}
-	return d.viewerAs(ctx, slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, cb.User.ID, channelOf(cb), home)
+	return ""
 }
 
 // viewerAs is viewerOf for a user who is external when home, their own

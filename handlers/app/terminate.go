@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -24,8 +25,9 @@ func (d *Dispatcher) openTerminate(ctx context.Context, cb slack.InteractionCall
 		return err
 	}
 	inst := rec.Instance
-	id, err := d.saveFlow(ctx, flowState{Kind: kindTerminate, TeamID: rec.TeamID, ChannelID: rec.Origin.ChannelID, UserID: rec.Requester,
-		Items: []ec2ops.Instance{inst}, Origin: rec.Origin})
+	st := flowState{Kind: kindTerminate, TeamID: rec.TeamID, ChannelID: rec.Origin.ChannelID, UserID: rec.Requester,
+		Items: []ec2ops.Instance{inst}, Origin: rec.Origin}
+	id, err := d.saveFlow(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -38,7 +40,14 @@ func (d *Dispatcher) openTerminate(ctx context.Context, cb slack.InteractionCall
 		detail, err := d.fleet.Check(ctx, ec2ops.ActionRequest{Action: action.Terminate,
 			Account: inst.Account, Region: inst.Region, InstanceID: inst.ID, Actor: cb.User.ID})
 		if detail.ID != "" {
-			view.Instance = detailView(detail, "", nil)
+			// The modal asks for the name AWS gives now (renamed since the
+			// card?), so the flow confirms against that name too.
+			st.Items = []ec2ops.Instance{detail.Instance}
+			if perr := d.putFlow(ctx, id, st); perr != nil {
+				err = errors.Join(err, perr)
+			} else {
+				view.Instance = detailView(detail, "", nil)
+			}
 		}
 		if err != nil {
 			view.ErrorText = d.failureText(ctx, "terminate check", err)
@@ -73,7 +82,12 @@ func (d *Dispatcher) submitTerminate(ctx context.Context, cb slack.InteractionCa
 		})}, nil
 	}
 	team := slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}
+	// Decided for when it runs (and was when the button was pressed): the
+	// record needs only who asked, external or not.
 	v := viewer{team: team, user: cb.User.ID, channel: st.ChannelID}
+	if home := externalHome(cb); home != "" {
+		v.who.Team, v.who.External = home, true
+	}
 	rec := d.newRecord(action.Terminate, inst, v, st.Origin, store.ClickKey(id, 0, action.Terminate))
 	// The modal has no response_url: answers go to the message whose
 	// button opened it.
