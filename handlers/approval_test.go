@@ -270,6 +270,10 @@ func TestApprovalDeny(t *testing.T) {
 
 		w.clickFrom(bob, req.deny, "deny1", from)
 		w.waitUpdate(req.call.TS, "denied")
+		// alice hears of it privately, as of an expiry.
+		if told := w.waitForText("chat.postEphemeral", "denied", 5*time.Second); told.Form.Get("user") != alice {
+			t.Errorf("the denial was told to %q, want the requester", told.Form.Get("user"))
+		}
 		denied := w.waitAudit("denied", entry(bob, "stop", "denied", ""))
 		if denied.InstanceName != "web-2" || denied.Rule != "approval[0]" {
 			t.Errorf("denial audited as %+v", denied)

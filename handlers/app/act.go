@@ -605,6 +605,9 @@ func (r *run) report(ctx context.Context, o outcome, decision store.Decision, te
 	switch {
 	case decision == store.DecisionExpired:
 		d.tellPrivately(ctx, rec.team(), rec.Channel, rec.Requester, blocks.ApprovalExpired(approvalView(rec)))
+	case decision == store.DecisionDenied && rec.DecidedBy != rec.Requester:
+		// Someone else said no; a requester who withdrew knows.
+		d.tellPrivately(ctx, rec.team(), rec.Channel, rec.Requester, blocks.ApprovalDecided(approvalView(rec), rec.DecidedBy, false))
 	case rec.Approver != "" && !text.IsZero():
 		d.tellPrivately(ctx, rec.team(), rec.Channel, rec.Requester, blocks.Refusal(blocks.Say(
 			"%s approved your request to %s %s, but it was not done: %s", blocks.User(rec.Approver), string(rec.Action),
