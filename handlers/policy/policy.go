@@ -333,14 +333,15 @@ func (p *Policy) Warnings() []string {
 
 // performers lists the users that rules name for action a on accounts
 // (nil: every account) that could overlap; open reports a rule that grants
-// it to every user, a user group or a channel, whose members may be many.
+// it to every user, a user group, a channel or a team, whose members may
+// be many.
 func (p *Policy) performers(a action.Action, accounts []string) (users []string, open bool) {
 	seen := map[string]bool{}
 	for _, r := range p.rules {
 		if !r.actions[a] || !overlap(r.accounts, accounts) {
 			continue
 		}
-		if r.anyUser || len(r.groups) > 0 || len(r.channels) > 0 {
+		if r.anyUser || len(r.groups) > 0 || len(r.channels) > 0 || len(r.teams) > 0 {
 			return nil, true
 		}
 		for u := range r.users {

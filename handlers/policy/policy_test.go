@@ -383,6 +383,17 @@ rules:
 approval:
   - actions: [stop]
 `, nil},
+		{"a partner team may be many", `
+rules:
+  - name: lead
+    who: {users: [U1]}
+    actions: [stop]
+  - name: partner
+    who: {teams: [T0PARTNER]}
+    actions: [stop]
+approval:
+  - actions: [stop]
+`, nil},
 		{"nobody may, on the approval's accounts", `
 rules:
   - name: devs
