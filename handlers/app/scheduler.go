@@ -610,7 +610,7 @@ func (d *Dispatcher) scheduledRecord(o occurrence, st *occurrenceState, inst ec2
 		ID: id, State: stateQueued, Action: o.Action, Instance: inst, TeamID: d.scheduleTeam(inst.Account, st.TeamID),
 		Requester: schedulerActor, Channel: d.scheduleChannel(inst.Account), Rule: "schedule " + o.Schedule,
 		ClickKey: store.ScheduleKey("act", o.key(), instanceKey(inst)), RequestedAt: d.now(),
-		Scheduled: &scheduledAction{Schedule: o.Schedule, Occurrence: o.key(), Message: st.ID, Late: st.Late, At: o.At},
+		Scheduled: &scheduledAction{Schedule: o.Schedule, Occurrence: o.key(), Message: st.ID, Late: st.Late},
 	}
 }
 
@@ -662,18 +662,6 @@ type scheduledAction struct {
 	Occurrence string        `json:"occurrence"`
 	Message    string        `json:"message"` // the occurrence state's id
 	Late       time.Duration `json:"late,omitempty"`
-	// At is the occurrence's time: a replica taking the step over runs it
-	// only within the grace from then, however late it was recorded.
-	At time.Time `json:"at,omitzero"`
-}
-
-// due is the step's occurrence time; recorded, for a record written
-// before steps kept it.
-func (s *scheduledAction) due(recorded time.Time) time.Time {
-	if s.At.IsZero() {
-		return recorded
-	}
-	return s.At
 }
 
 // roleSession is the AWS session name of a scheduled action, so CloudTrail

@@ -110,7 +110,7 @@ func (d *Dispatcher) resume(ctx context.Context, rec *actionRecord, atStart bool
 		d.endUnstarted(ctx, r, notStarted, heldAs)
 		return
 	}
-	if rec.Scheduled != nil && rec.State == stateQueued && d.now().Sub(rec.Scheduled.due(rec.RequestedAt)) > d.sched.grace {
+	if rec.Scheduled != nil && rec.State == stateQueued && d.now().Sub(rec.RequestedAt) > d.sched.grace {
 		// Its replica died before starting it, and it is now later than a
 		// missed occurrence may run (an instance stopped hours late would
 		// surprise whoever uses it): ended, as the schedule's own missed
