@@ -368,21 +368,10 @@ approval:
 // decided for as that partner when the approved action runs.
 func TestApprovalByAPartner(t *testing.T) {
 	t.Parallel()
-	const pol = `rules:
-  - name: operators
-    who: {users: [U0ALICE]}
-    actions: [list, status, stop]
-  - name: readers
-    who: {users: ["*"]}
-    actions: [list, status]
-  - name: partner
-    who: {teams: [T0PARTNER]}
-    actions: [stop]
-approval:
+	w := newWorld(t, worldOptions{policy: partnerPolicy("stop") + `approval:
   - actions: [stop]
     accounts: ["*-prod"]
-`
-	w := newWorld(t, worldOptions{policy: pol})
+`})
 	posted, list := w.sharedList(alice)
 	w.clickFrom(alice, mustButtonOf(t, list, "web-1", "act:stop"), "req1", clickFrom{messageTS: posted.TS})
 	req := w.waitApprovalRequest(1)

@@ -123,17 +123,7 @@ func TestSlackConnectUserIsRefusedByDefault(t *testing.T) {
 		{"default", allowAll, false},
 		// Only the team rule grants stop, so the check when the action
 		// runs must see the presser as the partner they are too.
-		{"team named", `rules:
-  - name: home-ops
-    who: {users: [U0ALICE]}
-    actions: [list, status, stop]
-  - name: readers
-    who: {users: ["*"]}
-    actions: [list, status]
-  - name: partner
-    who: {teams: [T0PARTNER]}
-    actions: [stop]
-`, true},
+		{"team named", partnerPolicy("stop"), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, worldOptions{policy: tc.policy})
@@ -155,6 +145,23 @@ func TestSlackConnectUserIsRefusedByDefault(t *testing.T) {
 			w.waitAudit("external allowed", entry("U0EXT", "stop", "allowed", "done"))
 		})
 	}
+}
+
+// partnerPolicy lets alice list, see and stop, everyone read, and the
+// Slack Connect team T0PARTNER do partnerActions (nothing else grants
+// them to a partner).
+func partnerPolicy(partnerActions string) string {
+	return `rules:
+  - name: home-ops
+    who: {users: [U0ALICE]}
+    actions: [list, status, stop]
+  - name: readers
+    who: {users: ["*"]}
+    actions: [list, status]
+  - name: partner
+    who: {teams: [T0PARTNER]}
+    actions: [` + partnerActions + `]
+`
 }
 
 // pausableProxy forwards TCP to target until paused; while paused it

@@ -107,17 +107,7 @@ func TestTerminateRenamedSinceTheCard(t *testing.T) {
 // the modal like anyone, and is decided for as that partner when it runs.
 func TestTerminateByAPartner(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, worldOptions{policy: `rules:
-  - name: home-ops
-    who: {users: [U0ALICE]}
-    actions: [list, status, stop]
-  - name: readers
-    who: {users: ["*"]}
-    actions: [list, status]
-  - name: partner
-    who: {teams: [T0PARTNER]}
-    actions: [terminate]
-`})
+	w := newWorld(t, worldOptions{policy: partnerPolicy("terminate")})
 	posted, list := w.sharedList(alice)
 	w.clickFrom("U0EXT", mustButtonOf(t, list, "web-1", "act:terminate"), "ext1", clickFrom{messageTS: posted.TS, userTeam: "T0PARTNER"})
 	updated := w.openedView("views.update", 1)

@@ -67,7 +67,12 @@ func externalHome(cb slack.InteractionCallback) string {
 // viewerAs is viewerOf for a user who is external when home, their own
 // team, is given: as a record keeps whoever pressed its buttons.
 func (d *Dispatcher) viewerAs(ctx context.Context, team slackclient.Team, user, channel, home string) viewer {
-	v := d.viewerOf(ctx, team, user, channel)
+	return d.viewerOf(ctx, team, user, channel).from(home)
+}
+
+// from is v as a user whose own team is home: external when home is
+// given, else v unchanged.
+func (v viewer) from(home string) viewer {
 	if home != "" {
 		v.who.Team, v.who.External = home, true
 	}

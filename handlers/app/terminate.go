@@ -84,10 +84,7 @@ func (d *Dispatcher) submitTerminate(ctx context.Context, cb slack.InteractionCa
 	team := slackclient.Team{ID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}
 	// Decided for when it runs (and was when the button was pressed): the
 	// record needs only who asked, external or not.
-	v := viewer{team: team, user: cb.User.ID, channel: st.ChannelID}
-	if home := externalHome(cb); home != "" {
-		v.who.Team, v.who.External = home, true
-	}
+	v := viewer{team: team, user: cb.User.ID, channel: st.ChannelID}.from(externalHome(cb))
 	rec := d.newRecord(action.Terminate, inst, v, st.Origin, store.ClickKey(id, 0, action.Terminate))
 	// The modal has no response_url: answers go to the message whose
 	// button opened it.
